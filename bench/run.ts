@@ -1,0 +1,179 @@
+// `npm run bench [-- section...]`: measures Tribune and prints what it measured.
+// Sections: http-baseline, kv-put, kv-get, fanout, restart (default: all). Needs wrk (apt-get install wrk).
+
+import { spawn } from 'node:child_process';
+import fs from 'node:fs';
+import http from 'node:http';
+import path from 'node:path';
+import { fileURLToPath } from 'node:url';
+import { fmt, hasWrk, request, sleep, startAgent, tmpDir, wrk, type BenchAgent } from './lib.js';
+
+const HERE = path.dirname(fileURLToPath(import.meta.url));
+const CONNS = 64;
+const SECONDS = Number(process.env.BENCH_SECONDS ?? 10);
+const results: string[] = [];
+
+function report(line: string): void {
+  results.push(line);
+  console.log(line);
+}
+
+function serverArgs(dataDir: string): string[] {
+  return ['-server', '-bootstrap', '-data-dir', dataDir, '-http-port', '0', '-dns-port', '-1', '-log-level', 'err', '-hcl', 'limits { http_max_conns_per_client = 100000 }'];
+}
+
+async function withDurableAgent<T>(fn: (a: BenchAgent) => Promise<T>): Promise<T> {
+  const dir = tmpDir();
+  const a = await startAgent(serverArgs(dir), dir);
+  try {
+    return await fn(a);
+  } finally {
+    await a.stop();
+    fs.rmSync(dir, { recursive: true, force: true });
+  }
+}
+
+async function baselineServer(kind: 'node' | 'fastify', port: number): Promise<() => void> {
+  const proc = spawn(process.execPath, [path.join(HERE, 'baseline-servers.js'), kind, String(port)], { stdio: ['ignore', 'pipe', 'inherit'] });
+  await new Promise<void>((resolve) => proc.stdout.once('data', () => resolve()));
+  return () => proc.kill();
+}
+
+async function httpBaseline(): Promise<void> {
+  const rows: [string, number][] = [];
+  for (const kind of ['node', 'fastify'] as const) {
+    const stop = await baselineServer(kind, 18991);
+    try {
+      rows.push([kind === 'node' ? 'bare node:http, static KV body' : 'fastify, static KV body', (await wrk('http://127.0.0.1:18991/v1/kv/bench/key', { connections: CONNS, seconds: SECONDS })).rps]);
+    } finally {
+      stop();
+    }
+    await sleep(300);
+  }
+  const tribune = await withDurableAgent(async (a) => {
+    await request(a.base, 'PUT', '/v1/kv/bench/key', 'value');
+    return (await wrk(`${a.base}/v1/kv/bench/key`, { connections: CONNS, seconds: SECONDS })).rps;
+  });
+  rows.push(['tribune (find-my-way on node:http), real KV GET', tribune]);
+  const bare = rows[0]![1];
+  for (const [name, rps] of rows) report(`http-baseline  ${name.padEnd(48)} ${fmt(rps)} req/s  (${((rps / bare) * 100).toFixed(0)}% of bare node:http)`);
+}
+
+const PUT_SCRIPT = `
+counter = 0
+request = function()
+  counter = counter + 1
+  return wrk.format("PUT", "/v1/kv/bench/put/" .. counter, nil, "value-" .. counter)
+end
+`;
+
+async function kvPut(): Promise<void> {
+  await withDurableAgent(async (a) => {
+    const r = await wrk(a.base, { connections: CONNS, seconds: SECONDS, script: PUT_SCRIPT });
+    report(`kv-put         durable PUT (fsync before ack), ${CONNS} connections: ${fmt(r.rps)} req/s, p99 ${r.latencyP99}`);
+  });
+}
+
+async function kvGet(): Promise<void> {
+  await withDurableAgent(async (a) => {
+    await request(a.base, 'PUT', '/v1/kv/bench/key', 'value');
+    const r = await wrk(`${a.base}/v1/kv/bench/key`, { connections: CONNS, seconds: SECONDS });
+    report(`kv-get         GET one key, ${CONNS} connections: ${fmt(r.rps)} req/s, p99 ${r.latencyP99}`);
+  });
+}
+
+/** Opens `n` blocking queries on one key, writes it once, and times until every watcher answered. */
+async function fanoutOnce(a: BenchAgent, n: number): Promise<number> {
+  const key = `/v1/kv/bench/watch-${n}`;
+  await request(a.base, 'PUT', key, 'v0');
+  const index = Number((await request(a.base, 'GET', key)).headers['x-consul-index']);
+  const agent = new http.Agent({ keepAlive: false, maxSockets: Infinity });
+  let connected = 0;
+  let answered = 0;
+  let allDone: () => void = () => undefined;
+  const done = new Promise<void>((r) => (allDone = r));
+  const url = new URL(`${key}?index=${index}&wait=5m`, a.base);
+  for (let i = 0; i < n; i++) {
+    const req = http.get({ host: url.hostname, port: url.port, path: url.pathname + url.search, agent }, (res) => {
+      res.resume();
+      res.on('end', () => {
+        if (++answered === n) allDone();
+      });
+    });
+    req.on('socket', (s) => s.once('connect', () => connected++));
+    req.on('error', (e) => console.error('watcher error', e.message));
+  }
+  while (connected < n) await sleep(20);
+  await sleep(1000); // let every request reach the server and block
+  const t0 = performance.now();
+  await request(a.base, 'PUT', key, 'v1');
+  await done;
+  const ms = performance.now() - t0;
+  agent.destroy();
+  return ms;
+}
+
+async function fanout(): Promise<void> {
+  await withDurableAgent(async (a) => {
+    for (const n of [1000, 5000]) {
+      const ms = await fanoutOnce(a, n);
+      report(`fanout         ${n} watchers on one key, one write → all answered: ${ms.toFixed(0)} ms`);
+      await sleep(500);
+    }
+  });
+}
+
+async function restart(): Promise<void> {
+  const keys = Number(process.env.BENCH_RESTART_KEYS ?? 1_000_000);
+  const dir = tmpDir();
+  try {
+    const args = serverArgs(dir);
+    let a = await startAgent(args, dir);
+    const t0 = performance.now();
+    const perTxn = 64;
+    let next = 0;
+    const value = Buffer.from('value-of-a-typical-size-0123456789').toString('base64');
+    const worker = async (): Promise<void> => {
+      while (next < keys) {
+        const start = next;
+        next += perTxn;
+        const ops = [];
+        for (let i = start; i < Math.min(start + perTxn, keys); i++) ops.push({ KV: { Verb: 'set', Key: `restart/${String(i).padStart(8, '0')}`, Value: value } });
+        const r = await request(a.base, 'PUT', '/v1/txn', JSON.stringify(ops));
+        if (r.status !== 200) throw new Error(`txn failed: ${r.status} ${r.body}`);
+      }
+    };
+    await Promise.all(Array.from({ length: 16 }, worker));
+    report(`restart        loaded ${fmt(keys, 0)} keys through /v1/txn in ${((performance.now() - t0) / 1000).toFixed(1)} s`);
+    // Graceful stop, then a restart that replays snapshot + log.
+    await a.stop('SIGTERM');
+    a = await startAgent(args, dir);
+    const probe = await request(a.base, 'GET', `/v1/kv/restart/${String(keys - 1).padStart(8, '0')}`);
+    if (probe.status !== 200) throw new Error('last key missing after restart');
+    report(`restart        restart with ${fmt(keys, 0)} keys until the HTTP API answers: ${(a.startMs / 1000).toFixed(2)} s (after SIGTERM)`);
+    await a.stop('SIGKILL');
+    a = await startAgent(args, dir);
+    report(`restart        restart with ${fmt(keys, 0)} keys until the HTTP API answers: ${(a.startMs / 1000).toFixed(2)} s (after kill -9)`);
+    const du = fs.readdirSync(path.join(dir, 'raft')).map((f) => `${f}=${(fs.statSync(path.join(dir, 'raft', f)).size / 1e6).toFixed(1)}MB`);
+    report(`restart        data dir: ${du.join(' ')}`);
+    await a.stop();
+  } finally {
+    fs.rmSync(dir, { recursive: true, force: true });
+  }
+}
+
+const SECTIONS: Record<string, () => Promise<void>> = { 'http-baseline': httpBaseline, 'kv-put': kvPut, 'kv-get': kvGet, fanout, restart };
+
+async function main(): Promise<void> {
+  if (!hasWrk()) {
+    console.error('npm run bench needs wrk: apt-get install -y wrk');
+    process.exit(1);
+  }
+  const wanted = process.argv.slice(2).filter((s) => s in SECTIONS);
+  const run = wanted.length > 0 ? wanted : Object.keys(SECTIONS);
+  console.log(`Tribune benchmarks — node ${process.version}, ${SECONDS}s per wrk run, ${CONNS} connections (wrk, 1 thread)\n`);
+  for (const name of run) await SECTIONS[name]!();
+  console.log('\nSummary:\n' + results.join('\n'));
+}
+
+await main();

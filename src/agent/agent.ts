@@ -1,0 +1,84 @@
+// The agent process: a server (state machine + log) and the HTTP API in front of it.
+
+import fs from 'node:fs';
+import type { RuntimeConfig } from '../config/types.js';
+import { HttpApi, type EndpointGroup } from '../http/api.js';
+import { agentEndpoints } from '../http/endpoints/agent.js';
+import { catalogEndpoints } from '../http/endpoints/catalog.js';
+import { eventEndpoints } from '../http/endpoints/event.js';
+import { healthEndpoints } from '../http/endpoints/health.js';
+import { kvEndpoints } from '../http/endpoints/kv.js';
+import { sessionEndpoints } from '../http/endpoints/session.js';
+import { statusEndpoints } from '../http/endpoints/status.js';
+import { txnEndpoints } from '../http/endpoints/txn.js';
+import { Server, type ServerOptions } from '../server/server.js';
+import type { Logger } from '../util/log.js';
+import { ServerCatalogWriter } from './catalog-writer.js';
+import { LocalAgent, type LocalAgentOptions } from './local-agent.js';
+import { checkRunners } from './runners.js';
+
+export const ENDPOINT_GROUPS: EndpointGroup[] = [
+  kvEndpoints,
+  txnEndpoints,
+  statusEndpoints,
+  catalogEndpoints,
+  healthEndpoints,
+  agentEndpoints,
+  sessionEndpoints,
+  eventEndpoints,
+];
+
+export interface AgentOptions {
+  config: RuntimeConfig;
+  logger: Logger;
+  server?: Partial<Omit<ServerOptions, 'config' | 'logger'>>;
+  /** Agent-local timings (anti-entropy, reaping, check output deferral); tests shorten them. */
+  local?: LocalAgentOptions;
+}
+
+export class Agent {
+  readonly server: Server;
+  readonly http: HttpApi;
+  /** Local services and checks, their runners and anti-entropy. */
+  readonly local: LocalAgent;
+  /** host:port of each HTTP listener, once started. */
+  httpAddrs: string[] = [];
+  private readonly logger: Logger;
+  private stopping: Promise<void> | null = null;
+
+  constructor(private readonly opts: AgentOptions) {
+    this.logger = opts.logger.named('agent');
+    this.server = new Server({ config: opts.config, logger: opts.logger, ...opts.server });
+    this.local = new LocalAgent(opts.config, new ServerCatalogWriter(this.server), checkRunners(this.logger.named('checks')), this.logger, opts.local);
+    this.http = new HttpApi({ server: this.server, config: opts.config, logger: opts.logger, agent: this.local }, ENDPOINT_GROUPS);
+  }
+
+  get config(): RuntimeConfig {
+    return this.opts.config;
+  }
+
+  async start(): Promise<void> {
+    const { config } = this.opts;
+    if (config.pidFile) fs.writeFileSync(config.pidFile, `${process.pid}`);
+    await this.server.start();
+    // As Consul: this node, its services and checks are in place before the API answers.
+    await this.local.start();
+    this.httpAddrs = await this.http.listen();
+    for (const a of this.httpAddrs) this.logger.info('HTTP API listening', { address: `http://${a}` });
+  }
+
+  /** Graceful stop: blocked reads answer, in-flight writes finish, the log closes cleanly. */
+  stop(): Promise<void> {
+    this.stopping ??= (async () => {
+      this.logger.info('shutting down');
+      this.server.hub.releaseAll();
+      this.local.releaseWaiters();
+      await this.http.close();
+      await this.local.stop();
+      await this.server.stop();
+      if (this.opts.config.pidFile) fs.rmSync(this.opts.config.pidFile, { force: true });
+      this.logger.info('shutdown complete');
+    })();
+    return this.stopping;
+  }
+}

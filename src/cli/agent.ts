@@ -1,0 +1,76 @@
+// `tribune agent`: load configuration, start the agent, stop it gracefully on SIGINT/SIGTERM
+// (a second signal forces the exit).
+
+import { Agent } from '../agent/agent.js';
+import { ConfigError, agentUsage, loadAgentConfig } from '../config/index.js';
+import { createLogger } from '../util/log.js';
+
+export async function runAgent(args: string[]): Promise<number> {
+  if (args.includes('-h') || args.includes('-help') || args.includes('--help')) {
+    process.stdout.write(agentUsage());
+    return 0;
+  }
+  let loaded: Awaited<ReturnType<typeof loadAgentConfig>>;
+  try {
+    loaded = await loadAgentConfig(args);
+  } catch (e) {
+    if (e instanceof ConfigError) {
+      process.stderr.write(`==> ${e.message}\n`);
+      return 1;
+    }
+    throw e;
+  }
+  const { config, warnings } = loaded;
+  const logger = createLogger('agent', config.logLevel);
+  for (const w of warnings) logger.warn(w);
+
+  const agent = new Agent({ config, logger });
+  process.stdout.write('==> Starting Tribune agent...\n');
+  try {
+    await agent.start();
+  } catch (e) {
+    logger.error('failed to start the agent', { error: (e as Error).message });
+    await agent.stop().catch(() => undefined);
+    return 1;
+  }
+  process.stdout.write(
+    [
+      '==> Tribune agent running!',
+      `           Node name: '${config.nodeName}'`,
+      `          Datacenter: '${config.datacenter}'`,
+      `              Server: ${config.server} (Bootstrap: ${config.bootstrap})`,
+      `         Client Addr: [${config.clientAddrs.join(' ')}] (HTTP: ${boundPort(agent.httpAddrs[0], config.ports.http)}, HTTPS: -1, gRPC: -1, DNS: ${config.ports.dns})`,
+      `           Data Dir: ${config.dataDir ?? '(in memory)'}`,
+      '',
+      '==> Log data will now stream in as it occurs:',
+      '',
+    ].join('\n'),
+  );
+
+  return new Promise<number>((resolve) => {
+    let signalled = false;
+    const onSignal = (sig: NodeJS.Signals): void => {
+      if (signalled) {
+        logger.warn('second signal received, exiting now', { signal: sig });
+        process.exit(1);
+      }
+      signalled = true;
+      logger.info('caught signal, stopping gracefully', { signal: sig });
+      agent.stop().then(
+        () => resolve(0),
+        (e: Error) => {
+          logger.error('shutdown failed', { error: e.message });
+          resolve(1);
+        },
+      );
+    };
+    process.on('SIGINT', onSignal);
+    process.on('SIGTERM', onSignal);
+  });
+}
+
+/** The port actually bound (the configured one may be 0, "any free port"). */
+function boundPort(addr: string | undefined, configured: number): number {
+  if (addr === undefined) return configured;
+  return Number(addr.slice(addr.lastIndexOf(':') + 1));
+}

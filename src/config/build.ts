@@ -1,0 +1,311 @@
+// Turns configuration sources (defaults, -dev defaults, files, -hcl fragments, flags) into a
+// RuntimeConfig, merging them in Consul's order and validating keys and types as it goes.
+
+import os from 'node:os';
+import type { RawDefinition, RuntimeConfig } from './types.js';
+import { ACCEPTED_UNIMPLEMENTED } from './keys.js';
+
+export class ConfigError extends Error {}
+
+export interface Source {
+  name: string;
+  data: Record<string, unknown>;
+}
+
+type Obj = Record<string, unknown>;
+const isObj = (v: unknown): v is Obj => typeof v === 'object' && v !== null && !Array.isArray(v);
+
+export function defaults(): RuntimeConfig {
+  return {
+    datacenter: 'dc1',
+    primaryDatacenter: '',
+    nodeName: os.hostname(),
+    nodeId: '',
+    dataDir: null,
+    devMode: false,
+    server: false,
+    bootstrap: false,
+    bootstrapExpect: 0,
+    clientAddrs: ['127.0.0.1'],
+    bindAddr: '0.0.0.0',
+    advertiseAddr: '',
+    advertiseAddrWan: '',
+    ports: { http: 8500, https: -1, dns: 8600, serfLan: 8301, serfWan: 8302, server: 8300, grpc: -1 },
+    limits: { kvMaxValueSize: 524288, txnMaxReqLen: 524288, httpMaxConnsPerClient: 200 },
+    logLevel: 'INFO',
+    enableScriptChecks: false,
+    enableLocalScriptChecks: false,
+    enableDebug: false,
+    ui: false,
+    pidFile: null,
+    domain: 'consul.',
+    raftMultiplier: 0,
+    connectEnabled: false,
+    acl: { enabled: false, defaultPolicy: 'allow', downPolicy: 'extend-cache', enableTokenPersistence: false, tokens: {} },
+    nodeMeta: {},
+    services: [],
+    checks: [],
+    sources: [],
+  };
+}
+
+/** Consul's DevSource: what -dev sets before any file or flag. */
+export const DEV_SOURCE: Source = {
+  name: 'dev defaults',
+  data: {
+    bind_addr: '127.0.0.1',
+    client_addr: '127.0.0.1',
+    server: true,
+    bootstrap: true,
+    log_level: 'DEBUG',
+    ui_config: { enabled: true },
+    connect: { enabled: true },
+    ports: { grpc: 8502 },
+    performance: { raft_multiplier: 1 },
+  },
+};
+
+class Reader {
+  constructor(
+    readonly source: string,
+    private readonly warnings: string[],
+  ) {}
+
+  fail(key: string, msg: string): never {
+    throw new ConfigError(`Error parsing ${this.source}: ${key}: ${msg}`);
+  }
+
+  str(key: string, v: unknown): string {
+    if (typeof v === 'string') return v;
+    if (typeof v === 'number' || typeof v === 'boolean') return String(v);
+    return this.fail(key, `expected a string, got ${JSON.stringify(v)}`);
+  }
+
+  bool(key: string, v: unknown): boolean {
+    if (typeof v === 'boolean') return v;
+    if (v === 'true') return true;
+    if (v === 'false') return false;
+    return this.fail(key, `expected a boolean, got ${JSON.stringify(v)}`);
+  }
+
+  int(key: string, v: unknown, min = -Infinity, max = Infinity): number {
+    const n = typeof v === 'number' ? v : typeof v === 'string' && /^-?\d+$/.test(v) ? Number(v) : NaN;
+    if (!Number.isInteger(n)) return this.fail(key, `expected an integer, got ${JSON.stringify(v)}`);
+    if (n < min || n > max) return this.fail(key, `${n} is out of range [${min}, ${max}]`);
+    return n;
+  }
+
+  obj(key: string, v: unknown): Obj {
+    // HCL1 decodes a block as a list of one object; accept both.
+    if (Array.isArray(v) && v.length === 1 && isObj(v[0])) return v[0];
+    if (isObj(v)) return v;
+    return this.fail(key, `expected an object, got ${JSON.stringify(v)}`);
+  }
+
+  strMap(key: string, v: unknown): Record<string, string> {
+    const o = this.obj(key, v);
+    const out: Record<string, string> = {};
+    for (const [k, x] of Object.entries(o)) out[k] = this.str(`${key}.${k}`, x);
+    return out;
+  }
+
+  definitions(key: string, v: unknown): RawDefinition[] {
+    const list = Array.isArray(v) ? v : [v];
+    return list.map((d, i) => this.obj(`${key}[${i}]`, d));
+  }
+
+  warn(key: string): void {
+    this.warnings.push(`${this.source}: config key ${JSON.stringify(key)} is accepted but not implemented by Tribune yet; ignoring it`);
+  }
+
+  /** Applies nested keys with `handlers`; an unknown nested key is an error. */
+  nested(key: string, v: unknown, handlers: Record<string, (x: unknown) => void>, tolerated: string[] = []): void {
+    for (const [k, x] of Object.entries(this.obj(key, v))) {
+      const h = handlers[k];
+      if (h) h(x);
+      else if (tolerated.includes(k)) this.warn(`${key}.${k}`);
+      else this.fail(`${key}.${k}`, 'invalid config key');
+    }
+  }
+}
+
+const PORT_KEYS = { http: 'http', https: 'https', dns: 'dns', serf_lan: 'serfLan', serf_wan: 'serfWan', server: 'server', grpc: 'grpc' } as const;
+
+function logLevel(r: Reader, key: string, v: unknown): RuntimeConfig['logLevel'] {
+  const s = r.str(key, v).toUpperCase();
+  if (s === 'TRACE' || s === 'DEBUG' || s === 'INFO' || s === 'WARN') return s;
+  if (s === 'ERR' || s === 'ERROR') return 'ERR';
+  return r.fail(key, `invalid log level ${JSON.stringify(v)} (use trace, debug, info, warn or err)`);
+}
+
+/** Applies one source over `c`. Unknown keys stop startup; known-unimplemented ones warn. */
+export function applySource(c: RuntimeConfig, src: Source, warnings: string[]): void {
+  const r = new Reader(src.name, warnings);
+  c.sources.push(src.name);
+  for (const [key, v] of Object.entries(src.data)) {
+    switch (key) {
+      case 'datacenter':
+        c.datacenter = r.str(key, v).toLowerCase();
+        break;
+      case 'primary_datacenter':
+      case 'acl_datacenter':
+        c.primaryDatacenter = r.str(key, v).toLowerCase();
+        break;
+      case 'node_name':
+        c.nodeName = r.str(key, v);
+        break;
+      case 'node_id':
+        c.nodeId = r.str(key, v).toLowerCase();
+        break;
+      case 'node_meta':
+        c.nodeMeta = { ...c.nodeMeta, ...r.strMap(key, v) };
+        break;
+      case 'data_dir':
+        c.dataDir = r.str(key, v);
+        break;
+      case 'server':
+        c.server = r.bool(key, v);
+        break;
+      case 'bootstrap':
+        c.bootstrap = r.bool(key, v);
+        break;
+      case 'bootstrap_expect':
+        c.bootstrapExpect = r.int(key, v, 0);
+        break;
+      case 'client_addr':
+        c.clientAddrs = r.str(key, v).split(/\s+/).filter((s) => s !== '');
+        break;
+      case 'bind_addr':
+        c.bindAddr = r.str(key, v);
+        break;
+      case 'advertise_addr':
+        c.advertiseAddr = r.str(key, v);
+        break;
+      case 'advertise_addr_wan':
+        c.advertiseAddrWan = r.str(key, v);
+        break;
+      case 'ports':
+        r.nested(key, v, Object.fromEntries(Object.entries(PORT_KEYS).map(([k, f]) => [k, (x: unknown) => (c.ports[f] = r.int(`ports.${k}`, x, -1, 65535))])), ['serf_lan_tcp', 'serf_wan_tcp', 'grpc_tls', 'sidecar_min_port', 'sidecar_max_port', 'expose_min_port', 'expose_max_port']);
+        break;
+      case 'limits':
+        r.nested(
+          key,
+          v,
+          {
+            kv_max_value_size: (x) => (c.limits.kvMaxValueSize = r.int('limits.kv_max_value_size', x, 1)),
+            txn_max_req_len: (x) => (c.limits.txnMaxReqLen = r.int('limits.txn_max_req_len', x, 1)),
+            http_max_conns_per_client: (x) => (c.limits.httpMaxConnsPerClient = r.int('limits.http_max_conns_per_client', x, 0)),
+          },
+          ['rpc_rate', 'rpc_max_burst', 'rpc_max_conns_per_client', 'rpc_handshake_timeout', 'https_handshake_timeout'],
+        );
+        break;
+      case 'log_level':
+        c.logLevel = logLevel(r, key, v);
+        break;
+      case 'enable_script_checks':
+        c.enableScriptChecks = r.bool(key, v);
+        break;
+      case 'enable_local_script_checks':
+        c.enableLocalScriptChecks = r.bool(key, v);
+        break;
+      case 'enable_debug':
+        c.enableDebug = r.bool(key, v);
+        break;
+      case 'ui':
+        c.ui = r.bool(key, v);
+        break;
+      case 'ui_config':
+        r.nested(key, v, { enabled: (x) => (c.ui = r.bool('ui_config.enabled', x)) }, ['dir', 'content_path', 'metrics_provider', 'metrics_provider_options_json', 'metrics_proxy', 'dashboard_url_templates']);
+        break;
+      case 'pid_file':
+        c.pidFile = r.str(key, v);
+        break;
+      case 'domain': {
+        const d = r.str(key, v);
+        c.domain = d.endsWith('.') ? d : `${d}.`;
+        break;
+      }
+      case 'performance':
+        r.nested(key, v, { raft_multiplier: (x) => (c.raftMultiplier = r.int('performance.raft_multiplier', x, 0, 10)) }, ['leave_drain_time', 'rpc_hold_timeout']);
+        break;
+      case 'connect':
+        r.nested(key, v, { enabled: (x) => (c.connectEnabled = r.bool('connect.enabled', x)) }, ['ca_provider', 'ca_config', 'enable_mesh_gateway_wan_federation', 'enable_serverless_plugin']);
+        break;
+      case 'acl':
+        r.nested(
+          key,
+          v,
+          {
+            enabled: (x) => (c.acl.enabled = r.bool('acl.enabled', x)),
+            default_policy: (x) => (c.acl.defaultPolicy = policy(r, 'acl.default_policy', x)),
+            down_policy: (x) => (c.acl.downPolicy = r.str('acl.down_policy', x)),
+            enable_token_persistence: (x) => (c.acl.enableTokenPersistence = r.bool('acl.enable_token_persistence', x)),
+            tokens: (x) =>
+              r.nested('acl.tokens', x, {
+                master: (t) => (c.acl.tokens.master = r.str('acl.tokens.master', t)),
+                initial_management: (t) => (c.acl.tokens.master = r.str('acl.tokens.initial_management', t)),
+                agent: (t) => (c.acl.tokens.agent = r.str('acl.tokens.agent', t)),
+                agent_master: (t) => (c.acl.tokens.agentMaster = r.str('acl.tokens.agent_master', t)),
+                default: (t) => (c.acl.tokens.default = r.str('acl.tokens.default', t)),
+                replication: (t) => (c.acl.tokens.replication = r.str('acl.tokens.replication', t)),
+              }),
+          },
+          ['policy_ttl', 'role_ttl', 'token_ttl', 'enable_key_list_policy', 'enable_token_replication', 'msp_disable_bootstrap'],
+        );
+        break;
+      case 'acl_default_policy':
+        c.acl.defaultPolicy = policy(r, key, v);
+        break;
+      case 'acl_master_token':
+        c.acl.tokens.master = r.str(key, v);
+        break;
+      case 'acl_token':
+        c.acl.tokens.default = r.str(key, v);
+        break;
+      case 'acl_agent_token':
+        c.acl.tokens.agent = r.str(key, v);
+        break;
+      case 'acl_agent_master_token':
+        c.acl.tokens.agentMaster = r.str(key, v);
+        break;
+      case 'service':
+      case 'services':
+        c.services.push(...r.definitions(key, v));
+        break;
+      case 'check':
+      case 'checks':
+        c.checks.push(...r.definitions(key, v));
+        break;
+      default:
+        if (ACCEPTED_UNIMPLEMENTED.has(key)) r.warn(key);
+        else throw new ConfigError(`Error parsing ${src.name}: invalid config key ${key}`);
+    }
+  }
+}
+
+function policy(r: Reader, key: string, v: unknown): 'allow' | 'deny' {
+  const s = r.str(key, v);
+  if (s === 'allow' || s === 'deny') return s;
+  return r.fail(key, `invalid policy ${JSON.stringify(s)} (use allow or deny)`);
+}
+
+/** Checks the merged configuration as Consul's builder does, filling derived defaults. */
+export function finish(c: RuntimeConfig): RuntimeConfig {
+  if (!c.devMode && !c.dataDir) throw new ConfigError('data_dir cannot be empty');
+  if (!/^[a-z0-9_-]+$/.test(c.datacenter)) throw new ConfigError(`datacenter cannot be ${JSON.stringify(c.datacenter)}: only alphanumerics, underscores and dashes are allowed`);
+  if (c.nodeName === '') throw new ConfigError('node_name cannot be empty');
+  if (c.bootstrap && c.bootstrapExpect > 0) throw new ConfigError("'bootstrap_expect > 0' and 'bootstrap = true' are mutually exclusive");
+  if ((c.bootstrap || c.bootstrapExpect > 0) && !c.server) throw new ConfigError('bootstrap and bootstrap_expect require server mode');
+  if (c.clientAddrs.length === 0) throw new ConfigError('client_addr cannot be empty');
+  if (!c.primaryDatacenter) c.primaryDatacenter = c.datacenter;
+  if (!c.advertiseAddr) c.advertiseAddr = c.bindAddr === '0.0.0.0' || c.bindAddr === '::' ? firstPrivateIP() : c.bindAddr;
+  if (!c.advertiseAddrWan) c.advertiseAddrWan = c.advertiseAddr;
+  return c;
+}
+
+function firstPrivateIP(): string {
+  for (const list of Object.values(os.networkInterfaces())) {
+    for (const a of list ?? []) if (a.family === 'IPv4' && !a.internal) return a.address;
+  }
+  return '127.0.0.1';
+}

@@ -1,0 +1,72 @@
+// The agent's runtime configuration: what config files and flags resolve to.
+
+export interface PortsConfig {
+  /** -1 disables a listener; 0 asks the OS for an ephemeral port (tests use this). */
+  http: number;
+  https: number;
+  dns: number;
+  serfLan: number;
+  serfWan: number;
+  server: number;
+  grpc: number;
+}
+
+export interface LimitsConfig {
+  kvMaxValueSize: number;
+  txnMaxReqLen: number;
+  httpMaxConnsPerClient: number;
+}
+
+export interface ACLConfig {
+  enabled: boolean;
+  defaultPolicy: 'allow' | 'deny';
+  downPolicy: string;
+  enableTokenPersistence: boolean;
+  tokens: {
+    master?: string;
+    agent?: string;
+    agentMaster?: string;
+    default?: string;
+    replication?: string;
+  };
+}
+
+/** A service or check definition from a config file, as the user wrote it (keys as given). */
+export type RawDefinition = Record<string, unknown>;
+
+export interface RuntimeConfig {
+  datacenter: string;
+  primaryDatacenter: string;
+  nodeName: string;
+  /** Stable node UUID; persisted in the data dir when there is one. Empty means "generate". */
+  nodeId: string;
+  /** null when the agent keeps everything in memory (-dev). */
+  dataDir: string | null;
+  devMode: boolean;
+  server: boolean;
+  bootstrap: boolean;
+  bootstrapExpect: number;
+  /** Addresses the HTTP and DNS listeners bind to. */
+  clientAddrs: string[];
+  bindAddr: string;
+  advertiseAddr: string;
+  advertiseAddrWan: string;
+  ports: PortsConfig;
+  limits: LimitsConfig;
+  logLevel: 'TRACE' | 'DEBUG' | 'INFO' | 'WARN' | 'ERR';
+  enableScriptChecks: boolean;
+  enableLocalScriptChecks: boolean;
+  enableDebug: boolean;
+  ui: boolean;
+  pidFile: string | null;
+  domain: string;
+  /** raft_multiplier from `performance`; 0 means the default (1 in dev, 5 otherwise). */
+  raftMultiplier: number;
+  connectEnabled: boolean;
+  acl: ACLConfig;
+  nodeMeta: Record<string, string>;
+  services: RawDefinition[];
+  checks: RawDefinition[];
+  /** Files that contributed to this configuration, in the order they were merged. */
+  sources: string[];
+}

@@ -1,0 +1,121 @@
+// One request: method, decoded path, lazily parsed query, token, body, and a signal that fires
+// when the client goes away (blocking queries stop waiting then).
+
+import type { IncomingMessage, ServerResponse } from 'node:http';
+import { HttpError, tooLarge } from './errors.js';
+
+export class Ctx {
+  readonly method: string;
+  /** The decoded path, as Go's r.URL.Path. */
+  readonly path: string;
+  /** The path as sent, still escaped (the router decodes its parameters itself). */
+  readonly rawPath: string;
+  readonly rawQuery: string;
+  params: Record<string, string | undefined> = {};
+  private _query: URLSearchParams | undefined;
+  private _abort: AbortController | undefined;
+
+  constructor(
+    readonly req: IncomingMessage,
+    readonly res: ServerResponse,
+    readonly defaultToken: string,
+  ) {
+    this.method = req.method ?? 'GET';
+    const url = req.url ?? '/';
+    const q = url.indexOf('?');
+    this.rawPath = q === -1 ? url : url.slice(0, q);
+    this.rawQuery = q === -1 ? '' : url.slice(q + 1);
+    this.path = this.rawPath.includes('%') ? safeDecode(this.rawPath) : this.rawPath;
+  }
+
+  get query(): URLSearchParams {
+    return (this._query ??= new URLSearchParams(this.rawQuery));
+  }
+
+  /** True when the parameter is present, with or without a value (`?recurse`). */
+  has(name: string): boolean {
+    return this.rawQuery !== '' && this.query.has(name);
+  }
+
+  get(name: string): string | null {
+    return this.rawQuery === '' ? null : this.query.get(name);
+  }
+
+  getAll(name: string): string[] {
+    return this.rawQuery === '' ? [] : this.query.getAll(name);
+  }
+
+  /** Consul's token precedence: ?token, X-Consul-Token, Authorization: Bearer, the agent default. */
+  get token(): string {
+    const q = this.get('token');
+    if (q) return q;
+    const h = this.req.headers['x-consul-token'];
+    if (typeof h === 'string' && h !== '') return h;
+    const auth = this.req.headers.authorization;
+    if (auth) {
+      const m = /^Bearer\s+(.+)$/i.exec(auth.trim());
+      if (m) return m[1]!.trim();
+    }
+    return this.defaultToken;
+  }
+
+  /** Aborts when the client disconnects before we answer. */
+  get signal(): AbortSignal {
+    if (!this._abort) {
+      const ac = new AbortController();
+      this._abort = ac;
+      this.res.once('close', () => {
+        if (!this.res.writableFinished) ac.abort();
+      });
+    }
+    return this._abort.signal;
+  }
+
+  /** Reads the whole body, refusing more than `limit` bytes with 413 `tooLargeMessage(size)`. */
+  async body(limit: number, tooLargeMessage: (size: number | null) => string): Promise<Buffer> {
+    const declared = this.req.headers['content-length'];
+    if (declared !== undefined) {
+      const n = Number(declared);
+      if (n > limit) {
+        this.discardBody();
+        throw tooLarge(tooLargeMessage(n));
+      }
+    }
+    const chunks: Buffer[] = [];
+    let size = 0;
+    for await (const c of this.req as AsyncIterable<Buffer>) {
+      size += c.length;
+      if (size > limit) {
+        this.discardBody();
+        throw tooLarge(tooLargeMessage(null));
+      }
+      chunks.push(c);
+    }
+    return chunks.length === 1 ? chunks[0]! : Buffer.concat(chunks);
+  }
+
+  /** Parses a JSON body; an empty body yields `undefined`. Malformed JSON → 400 like Consul. */
+  async jsonBody(limit: number, prefix = 'Request decode failed'): Promise<unknown> {
+    const buf = await this.body(limit, (n) => (n === null ? 'Request body too large' : `Request body(${n} bytes) too large, max size: ${limit} bytes.`));
+    if (buf.length === 0) return undefined;
+    try {
+      return JSON.parse(buf.toString('utf8')) as unknown;
+    } catch (e) {
+      throw new HttpError(400, `${prefix}: ${(e as Error).message}`);
+    }
+  }
+
+  private discardBody(): void {
+    // Drain what the client still sends so the 413 reaches it before the connection closes.
+    this.req.resume();
+    this.res.shouldKeepAlive = false;
+  }
+}
+
+function safeDecode(p: string): string {
+  try {
+    return decodeURIComponent(p);
+  } catch {
+    return p;
+  }
+}

@@ -1,0 +1,516 @@
+// /v1/agent/*: the local agent's services, checks, maintenance, membership and self, as Consul
+// 1.10 answers them (agent/agent_endpoint.go). Writes change the agent's local state and then wait
+// for the sync into the catalog, so the catalog shows them when the request returns.
+
+import { createHash } from 'node:crypto';
+import { joinAddress, forceLeave } from '../../agent/membership.js';
+import { agentSelf, localMember } from '../../agent/self.js';
+import { AgentError, checkFromDefinition, type LocalAgent, NODE_MAINT_CHECK_ID, SERVICE_MAINT_PREFIX, truncateOutput } from '../../agent/local-agent.js';
+import {
+  type CheckType,
+  DecodeError,
+  type LocalService,
+  decodeCheckDefinition,
+  decodeServiceDefinition,
+  definitionToService,
+  isAnyAddress,
+  serviceCheckTypes,
+  validStatus,
+  validateCheckType,
+  validateNodeService,
+  validateServiceMeta,
+  validateWeights,
+} from '../../agent/definitions.js';
+import { filterAgentChecks, filterAgentServices } from '../../agent/filtering.js';
+import type { LocalCheck } from '../../agent/local-state.js';
+import type { ApiDeps, EndpointGroup } from '../api.js';
+import { waitBudgetMs } from '../blocking.js';
+import type { Ctx } from '../context.js';
+import { HttpError, badRequest, notFound, serverError } from '../errors.js';
+import { parseWait } from '../query-options.js';
+import { empty, json, jsonText, text, type Reply } from '../reply.js';
+
+const MAX_BODY = 1 << 20;
+
+function localAgent(deps: ApiDeps): LocalAgent {
+  if (!deps.agent) throw serverError('agent: local state is not available');
+  return deps.agent;
+}
+
+/** The rest of the path after `prefix`, decoded (Consul's strings.TrimPrefix(req.URL.Path, …)). */
+function rest(ctx: Ctx, prefix: string): string {
+  return ctx.path.startsWith(prefix) ? ctx.path.slice(prefix.length) : '';
+}
+
+/** Errors of agent operations: Consul's status when it has one, else 500 with the reason. */
+function agentError(e: unknown): HttpError {
+  if (e instanceof HttpError) return e;
+  if (e instanceof AgentError) return new HttpError(e.status, e.message);
+  return serverError(e instanceof Error ? e.message : String(e));
+}
+
+/** strconv.ParseBool */
+function parseBool(s: string): boolean | null {
+  if (['1', 't', 'T', 'TRUE', 'true', 'True'].includes(s)) return true;
+  if (['0', 'f', 'F', 'FALSE', 'false', 'False'].includes(s)) return false;
+  return null;
+}
+
+// ------------------------------------------------------------------ JSON shapes
+
+/** api.AgentService, as buildAgentService fills it. */
+export function agentServiceJSON(s: LocalService, dc: string, contentHash?: string): Record<string, unknown> {
+  const out: Record<string, unknown> = {};
+  if (s.Kind) out.Kind = s.Kind;
+  out.ID = s.ID;
+  out.Service = s.Service;
+  out.Tags = s.Tags ?? [];
+  out.Meta = s.Meta ?? {};
+  out.Port = s.Port;
+  out.Address = s.Address;
+  out.SocketPath = s.SocketPath ?? '';
+  if (s.TaggedAddresses && Object.keys(s.TaggedAddresses).length > 0) out.TaggedAddresses = s.TaggedAddresses;
+  out.Weights = { Passing: s.Weights.Passing > 0 ? s.Weights.Passing : 1, Warning: s.Weights.Warning };
+  out.EnableTagOverride = s.EnableTagOverride;
+  if (contentHash !== undefined) out.ContentHash = contentHash;
+  if (s.Kind === 'connect-proxy' || s.Kind.endsWith('-gateway')) out.Proxy = s.Proxy;
+  if (s.Connect.Native === true) out.Connect = { Native: true };
+  out.Datacenter = dc;
+  return out;
+}
+
+/** The hash-based blocking hash of a service: 16 hex digits over its API shape. */
+export function contentHash(agentService: Record<string, unknown>): string {
+  return createHash('sha256').update(JSON.stringify(agentService)).digest('hex').slice(0, 16);
+}
+
+/** structs.HealthCheck as /v1/agent/checks lists it. */
+function checkJSON(c: LocalCheck): Record<string, unknown> {
+  return { ...c, ServiceTags: c.ServiceTags ?? [], Definition: c.Definition ?? {}, CreateIndex: 0, ModifyIndex: 0 };
+}
+
+/** api.HealthCheck as the local health endpoints build it (only the state fields are filled). */
+function apiHealthCheckJSON(c: LocalCheck): Record<string, unknown> {
+  return {
+    Node: c.Node,
+    CheckID: c.CheckID,
+    Name: c.Name,
+    Status: c.Status,
+    Notes: c.Notes,
+    Output: c.Output,
+    ServiceID: c.ServiceID,
+    ServiceName: c.ServiceName,
+    ServiceTags: c.ServiceTags ?? [],
+    Type: '',
+    Definition: {
+      Interval: '0s',
+      Timeout: '0s',
+      DeregisterCriticalServiceAfter: '0s',
+      HTTP: '',
+      Header: null,
+      Method: '',
+      Body: '',
+      TLSServerName: '',
+      TLSSkipVerify: false,
+      TCP: '',
+    },
+    CreateIndex: 0,
+    ModifyIndex: 0,
+  };
+}
+
+/** api.HealthChecks.AggregatedStatus */
+function aggregatedStatus(checks: LocalCheck[]): string {
+  let passing = false;
+  let warning = false;
+  let critical = false;
+  let maintenance = false;
+  for (const c of checks) {
+    if (c.CheckID === NODE_MAINT_CHECK_ID || c.CheckID.startsWith(SERVICE_MAINT_PREFIX)) {
+      maintenance = true;
+      continue;
+    }
+    if (c.Status === 'passing') passing = true;
+    else if (c.Status === 'warning') warning = true;
+    else if (c.Status === 'critical') critical = true;
+    else return '';
+  }
+  if (maintenance) return 'maintenance';
+  if (critical) return 'critical';
+  if (warning) return 'warning';
+  void passing;
+  return 'passing';
+}
+
+/** agentHealthService: the HTTP code and status for one service instance. */
+function serviceHealth(agent: LocalAgent, serviceID: string): { code: number; status: string; checks: LocalCheck[] } {
+  const checks = agent.state.checksForService(serviceID, true);
+  const status = aggregatedStatus(checks);
+  const code = status === 'warning' ? 429 : status === 'passing' ? 200 : 503;
+  return { code, status, checks };
+}
+
+function wantsText(ctx: Ctx): boolean {
+  const accept = ctx.req.headers.accept;
+  if (typeof accept === 'string' && accept.startsWith('text/plain')) return true;
+  const format = ctx.get('format');
+  if (format) return format === 'text';
+  return false;
+}
+
+/** A reply with a status code and X-Consul-Reason, as Consul's CodeWithPayloadError. */
+function payloadReply(ctx: Ctx, code: number, reason: string, jsonValue: unknown): Reply {
+  const headers = { 'X-Consul-Reason': reason };
+  if (wantsText(ctx)) return text(reason, 'text/plain', headers, code);
+  return json(jsonValue, headers, code);
+}
+
+/** A map keyed by ID, in Go's (sorted) key order. */
+function sortedMap<T>(entries: [string, T][]): Record<string, T> {
+  const out: Record<string, T> = {};
+  for (const [k, v] of entries.sort((a, b) => (a[0] < b[0] ? -1 : a[0] > b[0] ? 1 : 0))) out[k] = v;
+  return out;
+}
+
+// ------------------------------------------------------------------ reads
+
+function services(ctx: Ctx, deps: ApiDeps): Reply {
+  const agent = localAgent(deps);
+  const dc = deps.config.datacenter;
+  let list = agent.state.allServices().map((s) => agentServiceJSON(s, dc));
+  const expr = ctx.get('filter') ?? '';
+  if (expr !== '') list = filterAgentServices(expr, list);
+  return jsonText(JSON.stringify(sortedMap(list.map((s) => [s.ID as string, s]))));
+}
+
+function checks(ctx: Ctx, deps: ApiDeps): Reply {
+  const agent = localAgent(deps);
+  let list = agent.state.allChecks().map(checkJSON);
+  const expr = ctx.get('filter') ?? '';
+  if (expr !== '') list = filterAgentChecks(expr, list);
+  return jsonText(JSON.stringify(sortedMap(list.map((c) => [c.CheckID as string, c]))));
+}
+
+const SERVICE_PREFIX = '/v1/agent/service/';
+
+/** GET /v1/agent/service/:id, with hash-based blocking (?hash, ?wait). */
+async function service(ctx: Ctx, deps: ApiDeps): Promise<Reply | null> {
+  const agent = localAgent(deps);
+  const id = rest(ctx, SERVICE_PREFIX);
+  const { waitMs } = parseWait(ctx);
+  const hash = ctx.get('hash') ?? '';
+  const dc = deps.config.datacenter;
+  const read = (): { hash: string; body: Record<string, unknown> } => {
+    const svc = agent.state.service(id);
+    if (!svc) throw notFound(`unknown service ID: ${id}`);
+    const body = agentServiceJSON(svc, dc);
+    const h = contentHash(body);
+    return { hash: h, body: agentServiceJSON(svc, dc, h) };
+  };
+  let out = read();
+  if (hash !== '' && out.hash === hash) {
+    const deadline = Date.now() + waitBudgetMs(waitMs);
+    const signal = ctx.signal;
+    while (out.hash === hash) {
+      const left = deadline - Date.now();
+      if (left <= 0 || agent.released) break;
+      const changed = await new Promise<boolean>((resolve) => {
+        let unwatch = (): void => undefined;
+        const done = (v: boolean): void => {
+          clearTimeout(timer);
+          unwatch();
+          signal.removeEventListener('abort', onAbort);
+          offRelease();
+          resolve(v);
+        };
+        const onAbort = (): void => done(false);
+        const timer = setTimeout(() => done(false), left);
+        unwatch = agent.state.watchService(id, () => done(true));
+        const offRelease = agent.onRelease(() => done(false));
+        signal.addEventListener('abort', onAbort, { once: true });
+      });
+      if (signal.aborted) return null;
+      if (!changed) break;
+      out = read();
+    }
+  }
+  return json(out.body, { 'X-Consul-ContentHash': out.hash });
+}
+
+function healthByID(ctx: Ctx, deps: ApiDeps): Reply {
+  const agent = localAgent(deps);
+  const id = rest(ctx, '/v1/agent/health/service/id/');
+  if (id === '') throw badRequest('Missing serviceID');
+  const svc = agent.state.service(id);
+  if (svc) {
+    const { code, status, checks } = serviceHealth(agent, id);
+    return payloadReply(ctx, code, status, {
+      AggregatedStatus: status,
+      Service: agentServiceJSON(svc, deps.config.datacenter),
+      Checks: checks.map(apiHealthCheckJSON),
+    });
+  }
+  const reason = `ServiceId ${id} not found`;
+  return payloadReply(ctx, 404, reason, { AggregatedStatus: 'critical', Service: null, Checks: null });
+}
+
+function healthByName(ctx: Ctx, deps: ApiDeps): Reply {
+  const agent = localAgent(deps);
+  const name = rest(ctx, '/v1/agent/health/service/name/');
+  if (name === '') throw badRequest('Missing service Name');
+  let code = 404;
+  let status = `ServiceName ${name} Not Found`;
+  const result: unknown[] = [];
+  for (const svc of agent.state.allServices().filter((s) => s.Service === name)) {
+    const h = serviceHealth(agent, svc.ID);
+    result.push({ AggregatedStatus: h.status, Service: agentServiceJSON(svc, deps.config.datacenter), Checks: h.checks.map(apiHealthCheckJSON) });
+    // The worst status wins: passing 200 < warning 429 < critical 503.
+    if (code === 404 || code < h.code) {
+      code = h.code;
+      status = h.status;
+    }
+  }
+  return payloadReply(ctx, code, status, result);
+}
+
+function self(deps: ApiDeps): Reply {
+  const agent = localAgent(deps);
+  return json(agentSelf(deps.config, agent, { leader: deps.server.isLeader, leaderAddr: deps.server.leaderAddress }));
+}
+
+function members(ctx: Ctx, deps: ApiDeps): Reply {
+  const agent = localAgent(deps);
+  const wan = (ctx.get('wan') ?? '') !== '';
+  const segment = ctx.get('segment') ?? '';
+  if (wan) {
+    if (segment !== '' && segment !== '_all') throw badRequest('Cannot provide a segment with wan=true');
+    if (!deps.config.server) return jsonText('null');
+    return json([localMember(deps.config, agent.nodeID, true)]);
+  }
+  if (segment !== '' && segment !== '_all') return json([]);
+  return json([localMember(deps.config, agent.nodeID)]);
+}
+
+// ------------------------------------------------------------------ writes
+
+/** Decodes a JSON body with one of the definition decoders; 400 `Request decode failed: …`. */
+async function decodeBody<T>(ctx: Ctx, decode: (raw: unknown) => T): Promise<T> {
+  const raw = await ctx.jsonBody(MAX_BODY);
+  try {
+    return decode(raw);
+  } catch (e) {
+    if (e instanceof DecodeError) throw badRequest(`Request decode failed: ${e.message}`);
+    throw e;
+  }
+}
+
+async function registerService(ctx: Ctx, deps: ApiDeps): Promise<Reply> {
+  const agent = localAgent(deps);
+  const def = await decodeBody(ctx, decodeServiceDefinition);
+  if (def.Name === '') throw badRequest('Missing service name');
+  if (isAnyAddress(def.Address)) throw badRequest('Invalid service address');
+  const ns = definitionToService(def);
+  if (def.Weights) {
+    const err = validateWeights(def.Weights);
+    if (err) throw badRequest(`Invalid Weights: ${err}`);
+  }
+  const metaErr = validateServiceMeta(ns.Meta);
+  if (metaErr) throw badRequest(`Invalid Service Meta: ${metaErr}`);
+  const nsErr = validateNodeService(ns);
+  if (nsErr) throw badRequest(`Validation failed: ${nsErr}`);
+  let chkTypes: CheckType[];
+  try {
+    chkTypes = serviceCheckTypes(def);
+  } catch (e) {
+    throw badRequest(`Invalid check: ${(e as Error).message}`);
+  }
+  for (const c of chkTypes) {
+    if (c.Status !== '' && !validStatus(c.Status)) throw badRequest("Status for checks must 'passing', 'warning', 'critical'");
+  }
+  if (def.Connect && def.Connect.SidecarService !== undefined && def.Connect.SidecarService !== null) {
+    throw badRequest('Invalid SidecarService: sidecar service registration is not supported by this agent');
+  }
+  const replace = ctx.has('replace-existing-checks') && ['', 'true'].includes(ctx.get('replace-existing-checks') ?? '');
+  try {
+    agent.addService(ns, chkTypes, { persist: true, token: def.Token || ctx.token, source: 'remote', replaceExistingChecks: replace });
+  } catch (e) {
+    throw agentError(e);
+  }
+  await agent.syncChanges();
+  return empty();
+}
+
+/** vetServiceUpdate / vetCheckUpdate: with ACLs on, unknown IDs are refused (Consul 1.10). */
+function vetServiceUpdate(deps: ApiDeps, agent: LocalAgent, id: string): void {
+  if (deps.config.acl.enabled && !agent.state.service(id)) throw serverError(`Unknown service ${JSON.stringify(id)}`);
+}
+
+function vetCheckUpdate(deps: ApiDeps, agent: LocalAgent, id: string): void {
+  if (deps.config.acl.enabled && !agent.state.check(id)) throw serverError(`Unknown check ${JSON.stringify(id)}`);
+}
+
+async function deregisterService(ctx: Ctx, deps: ApiDeps): Promise<Reply> {
+  const agent = localAgent(deps);
+  const id = rest(ctx, '/v1/agent/service/deregister/');
+  vetServiceUpdate(deps, agent, id);
+  try {
+    agent.removeService(id, true);
+  } catch (e) {
+    throw agentError(e);
+  }
+  await agent.syncChanges();
+  return empty();
+}
+
+function enableParam(ctx: Ctx): boolean {
+  if (!ctx.has('enable')) throw badRequest('Missing value for enable');
+  const raw = ctx.get('enable') ?? '';
+  const v = parseBool(raw);
+  if (v === null) throw badRequest(`Invalid value for enable: ${JSON.stringify(raw)}`);
+  return v;
+}
+
+async function serviceMaintenance(ctx: Ctx, deps: ApiDeps): Promise<Reply> {
+  const agent = localAgent(deps);
+  const id = rest(ctx, '/v1/agent/service/maintenance/');
+  if (id === '') throw badRequest('Missing service ID');
+  const enable = enableParam(ctx);
+  vetServiceUpdate(deps, agent, id);
+  try {
+    if (enable) agent.enableServiceMaintenance(id, ctx.get('reason') ?? '', ctx.token);
+    else agent.disableServiceMaintenance(id);
+  } catch (e) {
+    throw agentError(e);
+  }
+  await agent.syncChanges();
+  return empty();
+}
+
+async function nodeMaintenance(ctx: Ctx, deps: ApiDeps): Promise<Reply> {
+  const agent = localAgent(deps);
+  const enable = enableParam(ctx);
+  try {
+    if (enable) agent.enableNodeMaintenance(ctx.get('reason') ?? '', ctx.token);
+    else agent.disableNodeMaintenance();
+  } catch (e) {
+    throw agentError(e);
+  }
+  await agent.syncChanges();
+  return empty();
+}
+
+async function registerCheck(ctx: Ctx, deps: ApiDeps): Promise<Reply> {
+  const agent = localAgent(deps);
+  const def = await decodeBody(ctx, decodeCheckDefinition);
+  if (def.Name === '') throw badRequest('Missing check name');
+  if (def.Status !== '' && !validStatus(def.Status)) throw badRequest('Bad check status');
+  const { check, chkType } = checkFromDefinition(def, deps.config.nodeName);
+  const err = validateCheckType(chkType);
+  if (err) throw badRequest(`Invalid check: ${err}`);
+  try {
+    agent.addCheck(check, chkType, true, def.Token || ctx.token, 'remote');
+  } catch (e) {
+    throw agentError(e);
+  }
+  await agent.syncChanges();
+  return empty();
+}
+
+async function deregisterCheck(ctx: Ctx, deps: ApiDeps): Promise<Reply> {
+  const agent = localAgent(deps);
+  const id = rest(ctx, '/v1/agent/check/deregister/');
+  vetCheckUpdate(deps, agent, id);
+  try {
+    agent.removeCheck(id, true);
+  } catch (e) {
+    throw agentError(e);
+  }
+  await agent.syncChanges();
+  return empty();
+}
+
+async function ttlUpdate(deps: ApiDeps, id: string, status: string, output: string): Promise<Reply> {
+  const agent = localAgent(deps);
+  vetCheckUpdate(deps, agent, id);
+  try {
+    agent.updateTTLCheck(id, status, output);
+  } catch (e) {
+    throw agentError(e);
+  }
+  await agent.syncChanges();
+  return empty();
+}
+
+/** checkUpdate {Status, Output}, decoded as Go does (case-insensitive keys). */
+function decodeCheckUpdate(raw: unknown): { Status: string; Output: string } {
+  if (raw === undefined) throw new DecodeError('EOF');
+  const out = { Status: '', Output: '' };
+  if (raw === null) return out;
+  if (typeof raw !== 'object' || Array.isArray(raw)) {
+    throw new DecodeError(`json: cannot unmarshal ${Array.isArray(raw) ? 'array' : typeof raw === 'boolean' ? 'bool' : typeof raw} into Go value of type agent.checkUpdate`);
+  }
+  for (const [k, v] of Object.entries(raw as Record<string, unknown>)) {
+    const lk = k.toLowerCase();
+    if (lk !== 'status' && lk !== 'output') continue;
+    if (v === null) continue;
+    const field = lk === 'status' ? 'Status' : 'Output';
+    if (typeof v !== 'string') {
+      const kind = Array.isArray(v) ? 'array' : typeof v === 'object' ? 'object' : typeof v === 'boolean' ? 'bool' : `number ${JSON.stringify(v)}`;
+      throw new DecodeError(`json: cannot unmarshal ${kind} into Go struct field checkUpdate.${field} of type string`);
+    }
+    out[field] = v;
+  }
+  return out;
+}
+
+async function checkUpdate(ctx: Ctx, deps: ApiDeps): Promise<Reply> {
+  const update = await decodeBody(ctx, decodeCheckUpdate);
+  if (!validStatus(update.Status)) throw badRequest(`Invalid check status: '${update.Status}'`);
+  const id = rest(ctx, '/v1/agent/check/update/');
+  return ttlUpdate(deps, id, update.Status, truncateOutput(update.Output));
+}
+
+async function join(ctx: Ctx, deps: ApiDeps): Promise<Reply> {
+  localAgent(deps);
+  const wan = (ctx.get('wan') ?? '') !== '';
+  const addr = rest(ctx, '/v1/agent/join/');
+  if (wan && !deps.config.server) throw serverError('Must be a server to join WAN cluster');
+  await joinAddress(deps.config, addr, wan, deps.logger.named('agent')).catch((e: unknown) => {
+    throw agentError(e);
+  });
+  return empty();
+}
+
+async function leaveForce(ctx: Ctx, deps: ApiDeps): Promise<Reply> {
+  localAgent(deps);
+  const node = rest(ctx, '/v1/agent/force-leave/');
+  const wan = ctx.has('wan');
+  try {
+    forceLeave(deps.config, node, wan);
+  } catch (e) {
+    throw agentError(e);
+  }
+  return empty();
+}
+
+export const agentEndpoints: EndpointGroup = (router, deps) => {
+  router.on('/v1/agent/self', { GET: () => self(deps) });
+  router.on('/v1/agent/members', { GET: (ctx) => members(ctx, deps) });
+  router.on('/v1/agent/join/*', { PUT: (ctx) => join(ctx, deps) });
+  router.on('/v1/agent/force-leave/*', { PUT: (ctx) => leaveForce(ctx, deps) });
+  router.on('/v1/agent/services', { GET: (ctx) => services(ctx, deps) });
+  router.on('/v1/agent/service/*', { GET: (ctx) => service(ctx, deps) });
+  router.on('/v1/agent/service/register', { PUT: (ctx) => registerService(ctx, deps) });
+  router.on('/v1/agent/service/deregister/*', { PUT: (ctx) => deregisterService(ctx, deps) });
+  router.on('/v1/agent/service/maintenance/*', { PUT: (ctx) => serviceMaintenance(ctx, deps) });
+  router.on('/v1/agent/maintenance', { PUT: (ctx) => nodeMaintenance(ctx, deps) });
+  router.on('/v1/agent/checks', { GET: (ctx) => checks(ctx, deps) });
+  router.on('/v1/agent/check/register', { PUT: (ctx) => registerCheck(ctx, deps) });
+  router.on('/v1/agent/check/deregister/*', { PUT: (ctx) => deregisterCheck(ctx, deps) });
+  router.on('/v1/agent/check/pass/*', { PUT: (ctx) => ttlUpdate(deps, rest(ctx, '/v1/agent/check/pass/'), 'passing', ctx.get('note') ?? '') });
+  router.on('/v1/agent/check/warn/*', { PUT: (ctx) => ttlUpdate(deps, rest(ctx, '/v1/agent/check/warn/'), 'warning', ctx.get('note') ?? '') });
+  router.on('/v1/agent/check/fail/*', { PUT: (ctx) => ttlUpdate(deps, rest(ctx, '/v1/agent/check/fail/'), 'critical', ctx.get('note') ?? '') });
+  router.on('/v1/agent/check/update/*', { PUT: (ctx) => checkUpdate(ctx, deps) });
+  router.on('/v1/agent/health/service/id/*', { GET: (ctx) => healthByID(ctx, deps) });
+  router.on('/v1/agent/health/service/name/*', { GET: (ctx) => healthByName(ctx, deps) });
+};

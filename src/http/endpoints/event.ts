@@ -1,0 +1,135 @@
+// /v1/event/fire/<name> and /v1/event/list, as Consul 1.10 answers them (agent/event_endpoint.go).
+// Events are not in the replicated state: each agent keeps the newest 256 it received. The list's
+// X-Consul-Index is derived from the newest matching event's ID (uuidToUint64) and uses all 64
+// bits, so it is handled as a BigInt from the header we send to the ?index= we read back.
+
+import { userEventsFor } from '../../events/registry.js';
+import { SERF_USER_EVENT_SIZE_LIMIT, uuidToUint64, userEventJSON, type LocalIdentity, type UserEvent } from '../../events/user-event.js';
+import { LocalEventBus, UserEventError, UserEvents } from '../../events/user-events.js';
+import { WatchSet } from '../../state/watch.js';
+import { parseDuration } from '../../util/duration.js';
+import { parseUint64Text } from '../../util/uint64.js';
+import type { ApiDeps, EndpointGroup } from '../api.js';
+import type { Ctx } from '../context.js';
+import { badRequest, HttpError, serverError } from '../errors.js';
+import { checkDatacenter, MAX_WAIT_MS } from '../query-options.js';
+import { jsonText, type Reply } from '../reply.js';
+
+const FIRE_PREFIX = '/v1/event/fire/';
+/** Bodies beyond this are certainly past serf's limit; they are refused without being buffered. */
+const MAX_BODY = 1 << 20;
+/** Woken by WatchHub.releaseAll() when the agent shuts down, so blocked lists answer at once. */
+const SHUTDOWN_TOPIC = 'agent:shutdown';
+
+/** The agent as its event filters see it: its node name and the services registered on its node. */
+function localIdentity({ server, config }: ApiDeps): LocalIdentity {
+  return {
+    nodeName: config.nodeName,
+    services: () => {
+      const out: { ID: string; Tags: readonly string[] }[] = [];
+      server.store.catalog.forNodeServices(config.nodeName, (s) => out.push({ ID: s.svc.ID, Tags: s.svc.Tags }));
+      return out;
+    },
+  };
+}
+
+export function agentUserEvents(deps: ApiDeps): UserEvents {
+  return userEventsFor(deps.server, () => new UserEvents(localIdentity(deps), new LocalEventBus(), deps.logger.named('agent.events')));
+}
+
+async function fire(ctx: Ctx, deps: ApiDeps, events: UserEvents): Promise<Reply> {
+  const name = ctx.path.slice(FIRE_PREFIX.length);
+  if (name === '') throw badRequest('Missing name');
+  let payload: Buffer | null = null;
+  const tooBig = `user event exceeds configured limit of ${SERF_USER_EVENT_SIZE_LIMIT} bytes before encoding`;
+  try {
+    const body = await ctx.body(MAX_BODY, () => tooBig);
+    if (body.length > 0) payload = body;
+  } catch (e) {
+    if (e instanceof HttpError && e.status === 413) throw serverError(tooBig);
+    throw e;
+  }
+  let event: UserEvent;
+  try {
+    event = events.prepare({ name, payload, nodeFilter: ctx.get('node') ?? '', serviceFilter: ctx.get('service') ?? '', tagFilter: ctx.get('tag') ?? '' });
+    // The fire is an RPC to the servers of ?dc: a datacenter we cannot reach fails only now.
+    checkDatacenter(ctx, deps.config.datacenter);
+    await events.publish(event);
+  } catch (e) {
+    if (e instanceof UserEventError) throw serverError(e.message);
+    throw e;
+  }
+  return jsonText(JSON.stringify(userEventJSON(event)));
+}
+
+/** Consul's parseWait, with the index kept as a uint64 (BigInt). */
+function parseEventWait(ctx: Ctx): { minIndex: bigint; waitMs: number } {
+  let waitMs = 0;
+  let minIndex = 0n;
+  const wait = ctx.get('wait');
+  if (wait) {
+    try {
+      waitMs = parseDuration(wait) / 1e6;
+    } catch {
+      throw badRequest('Invalid wait time');
+    }
+  }
+  const idx = ctx.get('index');
+  if (idx) {
+    const t = parseUint64Text(idx);
+    if (t === null) throw badRequest('Invalid index');
+    minIndex = BigInt(t);
+  }
+  return { minIndex, waitMs };
+}
+
+interface EventRead {
+  events: UserEvent[];
+  index: bigint;
+}
+
+async function list(ctx: Ctx, deps: ApiDeps, events: UserEvents): Promise<Reply | null> {
+  const { minIndex, waitMs } = parseEventWait(ctx);
+  const name = ctx.get('name') ?? '';
+  const read = (): EventRead => {
+    const evs = events.list(name);
+    const last = evs[evs.length - 1];
+    // A non-zero index even with no events, so watches do not spin.
+    return { events: evs, index: last ? uuidToUint64(last.ID) : 1n };
+  };
+  let out = read();
+  if (minIndex !== 0n) {
+    // Event indexes are not monotonic: Consul blocks only while the index equals the caller's.
+    const budget = waitMs > 0 ? Math.min(waitMs, MAX_WAIT_MS) : MAX_WAIT_MS;
+    const deadline = Date.now() + budget;
+    while (out.index === minIndex) {
+      const left = deadline - Date.now();
+      if (left <= 0) break;
+      const changed = await waitForEvent(ctx, deps, events, left);
+      if (ctx.signal.aborted) return null;
+      if (!changed) break;
+      out = read();
+    }
+  }
+  return jsonText(JSON.stringify(out.events.map(userEventJSON)), { 'X-Consul-Index': out.index.toString() });
+}
+
+/** Waits for the next event, the client leaving, the agent shutting down, or `ms`. */
+async function waitForEvent(ctx: Ctx, { server }: ApiDeps, events: UserEvents, ms: number): Promise<boolean> {
+  const local = new AbortController();
+  const onGone = (): void => local.abort();
+  const client = ctx.signal;
+  client.addEventListener('abort', onGone, { once: true });
+  try {
+    return await Promise.race([events.buffer.wait(ms, local.signal), server.hub.wait(new WatchSet().topic(SHUTDOWN_TOPIC), ms, local.signal).then(() => false)]);
+  } finally {
+    local.abort();
+    client.removeEventListener('abort', onGone);
+  }
+}
+
+export const eventEndpoints: EndpointGroup = (router, deps) => {
+  const events = agentUserEvents(deps);
+  router.on('/v1/event/fire/*', { PUT: (ctx) => fire(ctx, deps, events) });
+  router.on('/v1/event/list', { GET: (ctx) => list(ctx, deps, events) });
+};

@@ -1,0 +1,112 @@
+// A Tribune server: the state machine, the log that feeds it, and the leader's duties.
+// With the embedded log there is one server and it is always the leader.
+
+import path from 'node:path';
+import type { RuntimeConfig } from '../config/types.js';
+import { FileLog } from '../log/file-log.js';
+import { MemoryLog } from '../log/memory-log.js';
+import type { ConsensusLog } from '../log/types.js';
+import type { Command } from '../state/commands.js';
+import type { ResultOf, StateStore } from '../state/store.js';
+import type { WatchHub } from '../state/watch.js';
+import type { Logger } from '../util/log.js';
+import { StateFSM } from './fsm.js';
+import { LockDelays, TombstoneGC } from './leader-duties.js';
+import { SessionTimers } from './session-timers.js';
+
+export interface ServerOptions {
+  config: RuntimeConfig;
+  logger: Logger;
+  /** Overrides for tests and benchmarks. */
+  tombstoneTTLMs?: number;
+  snapshotEntries?: number;
+  /** Session TTL floor (Consul's session_ttl_min, default 10s) and grace multiplier (default 2). */
+  sessionTTLMinMs?: number;
+  sessionTTLMultiplier?: number;
+}
+
+export class Server {
+  readonly fsm = new StateFSM();
+  readonly log: ConsensusLog;
+  readonly lockDelays = new LockDelays();
+  readonly sessionTimers: SessionTimers;
+  private readonly tombstones: TombstoneGC;
+  private readonly logger: Logger;
+
+  constructor(private readonly opts: ServerOptions) {
+    this.logger = opts.logger.named('server');
+    const { config } = opts;
+    this.log =
+      config.dataDir === null
+        ? new MemoryLog(this.fsm)
+        : new FileLog(this.fsm, {
+            dir: path.join(config.dataDir, 'raft'),
+            logger: this.logger.named('log'),
+            ...(opts.snapshotEntries !== undefined ? { snapshotEntries: opts.snapshotEntries } : {}),
+          });
+    const ttl = opts.tombstoneTTLMs ?? 15 * 60_000;
+    this.tombstones = new TombstoneGC({
+      ttlMs: ttl,
+      granularityMs: Math.min(30_000, Math.max(10, Math.floor(ttl / 4))),
+      reap: (upTo) => this.propose({ type: 'tombstone-reap', upTo }),
+      logger: this.logger,
+    });
+    this.sessionTimers = new SessionTimers({
+      invalidate: (id) => this.propose({ type: 'session-destroy', id }),
+      logger: this.logger,
+      ...(opts.sessionTTLMinMs !== undefined ? { ttlMinMs: opts.sessionTTLMinMs } : {}),
+      ...(opts.sessionTTLMultiplier !== undefined ? { multiplier: opts.sessionTTLMultiplier } : {}),
+    });
+    this.fsm.onApplied((entries, _outcomes, changes) => {
+      for (const e of entries) {
+        if (e.command.type !== 'noop' && e.command.type !== 'tombstone-reap') this.tombstones.hint(e.index);
+      }
+      for (const { key, ms } of changes.lockDelays) this.lockDelays.set(key, ms);
+      this.sessionTimers.applied(changes.topics, (id) => this.store.sessions.get(id));
+    });
+  }
+
+  get store(): StateStore {
+    return this.fsm.store;
+  }
+
+  get hub(): WatchHub {
+    return this.fsm.hub;
+  }
+
+  /** Raft-style "leader address" clients see in /v1/status/leader. */
+  get leaderAddress(): string {
+    const c = this.opts.config;
+    return `${c.advertiseAddr}:${c.ports.server > 0 ? c.ports.server : 8300}`;
+  }
+
+  get peers(): string[] {
+    return [this.leaderAddress];
+  }
+
+  readonly isLeader = true;
+  readonly knownLeader = true;
+  /** Milliseconds since the leader was last heard from (0 on the leader itself). */
+  readonly lastContactMs = 0;
+
+  async start(): Promise<void> {
+    const t = Date.now();
+    await this.log.open();
+    // Like a new Raft leader, commit an entry of our own so every read has a non-zero index.
+    await this.propose({ type: 'noop' });
+    // As a new leader: every TTL session gets a fresh timer.
+    this.sessionTimers.start(this.store.sessions.list());
+    this.logger.info('server ready', { index: this.store.index, ms: Date.now() - t, durable: this.log.durable });
+  }
+
+  async propose<C extends Command>(command: C): Promise<{ index: number; result: ResultOf<C> }> {
+    const applied = await this.log.propose(command);
+    return { index: applied.index, result: applied.result as ResultOf<C> };
+  }
+
+  async stop(): Promise<void> {
+    this.tombstones.stop();
+    this.sessionTimers.stop();
+    await this.log.close();
+  }
+}

@@ -1,0 +1,288 @@
+// The catalog tables (nodes, service instances, checks) with Consul's registration semantics and
+// index rules: per-table indexes, a per-service index ("service.<name>") that moves when an
+// instance, its checks or its node change, and an extinction index for services that vanished.
+
+import { BTree } from '../util/btree.js';
+import type { CatalogNode, DeregisterRequest, HealthCheck, NodeService, RegisterRequest, StoredService } from './catalog-types.js';
+import { ApplyError } from './kv-ops.js';
+import type { ChangeSet, WatchSet } from './watch.js';
+
+export const SEP = '\u0000';
+const key = (node: string, id: string): string => node + SEP + id;
+
+/** Watch topics the catalog touches. */
+export const topic = {
+  nodes: 'nodes',
+  services: 'services',
+  checks: 'checks',
+  node: (n: string) => `node:${n}`,
+  service: (s: string) => `service:${s}`,
+};
+
+/** What a catalog write did that other tables (sessions) must react to. */
+export interface CatalogEffects {
+  /** Checks now critical or gone: sessions that depend on them are invalidated. */
+  failedChecks: { node: string; checkID: string }[];
+  deletedNodes: string[];
+}
+
+export interface CatalogIndexes {
+  nodes: number;
+  services: number;
+  checks: number;
+  /** Index of the last time a service name lost its last instance. */
+  extinction: number;
+  perService: Map<string, number>;
+}
+
+function sameJSON(a: unknown, b: unknown): boolean {
+  return JSON.stringify(a) === JSON.stringify(b);
+}
+
+export class CatalogTables {
+  // Derived lookups, rebuilt from the primary trees on restore.
+  private byName = new Map<string, Set<string>>();
+  private nodeByID = new Map<string, string>();
+
+  constructor(
+    readonly nodes: BTree<string, CatalogNode> = new BTree<string, CatalogNode>(),
+    readonly services: BTree<string, StoredService> = new BTree<string, StoredService>(),
+    readonly checks: BTree<string, HealthCheck> = new BTree<string, HealthCheck>(),
+    readonly idx: CatalogIndexes = { nodes: 0, services: 0, checks: 0, extinction: 0, perService: new Map() },
+  ) {
+    for (const [k, s] of services.entries()) this.indexName(s.svc.Service, k);
+    for (const [, n] of nodes.entries()) if (n.ID) this.nodeByID.set(n.ID, n.Node);
+  }
+
+  /** Copy-on-write copy for snapshots. */
+  clone(): CatalogTables {
+    return new CatalogTables(this.nodes.clone(), this.services.clone(), this.checks.clone(), { ...this.idx, perService: new Map(this.idx.perService) });
+  }
+
+  private indexName(name: string, k: string): void {
+    let set = this.byName.get(name);
+    if (!set) this.byName.set(name, (set = new Set()));
+    set.add(k);
+  }
+
+  // ------------------------------------------------------------------ index bookkeeping
+
+  private touchService(idx: number, ch: ChangeSet, name: string): void {
+    this.idx.perService.set(name, idx);
+    ch.topics.add(topic.service(name));
+  }
+
+  /** A node-level change (node record or node check) affects every service on the node. */
+  private touchNodeServices(idx: number, ch: ChangeSet, node: string): void {
+    ch.topics.add(topic.node(node));
+    this.forNodeServices(node, (s) => this.touchService(idx, ch, s.svc.Service));
+  }
+
+  private touchTable(idx: number, ch: ChangeSet, table: 'nodes' | 'services' | 'checks'): void {
+    this.idx[table] = idx;
+    ch.topics.add(topic[table]);
+  }
+
+  // ------------------------------------------------------------------ reads
+
+  node(name: string): CatalogNode | undefined {
+    return this.nodes.get(name);
+  }
+
+  service(node: string, id: string): NodeService | undefined {
+    return this.services.get(key(node, id))?.svc;
+  }
+
+  check(node: string, id: string): HealthCheck | undefined {
+    return this.checks.get(key(node, id));
+  }
+
+  forNodeServices(node: string, visit: (s: StoredService) => void): void {
+    const lo = node + SEP;
+    for (const [k, s] of this.services.entries(lo)) {
+      if (!k.startsWith(lo)) break;
+      visit(s);
+    }
+  }
+
+  forNodeChecks(node: string, visit: (c: HealthCheck) => void): void {
+    const lo = node + SEP;
+    for (const [k, c] of this.checks.entries(lo)) {
+      if (!k.startsWith(lo)) break;
+      visit(c);
+    }
+  }
+
+  /** Instances of a service, ordered by node then service ID, as Consul returns them. */
+  instances(name: string): StoredService[] {
+    const keys = this.byName.get(name);
+    if (!keys) return [];
+    return [...keys].sort().map((k) => this.services.get(k)!);
+  }
+
+  serviceNames(): string[] {
+    return [...this.byName.keys()].sort();
+  }
+
+  /** Consul's maxIndexForService: the per-service index, else the extinction or table index. */
+  serviceIndex(name: string, withChecks: boolean, ws?: WatchSet): number {
+    ws?.topic(topic.service(name));
+    const i = this.idx.perService.get(name);
+    if (i !== undefined) return i;
+    if (this.idx.extinction > 0) return this.idx.extinction;
+    return Math.max(this.idx.nodes, this.idx.services, withChecks ? this.idx.checks : 0);
+  }
+
+  // ------------------------------------------------------------------ writes
+
+  register(idx: number, ch: ChangeSet, req: RegisterRequest, effects: CatalogEffects): void {
+    // Validate everything first, so a refused registration changes nothing.
+    const existingNode = this.nodes.get(req.Node);
+    if (req.SkipNodeUpdate && !existingNode) throw new ApplyError('Missing node registration');
+    if (req.ID && !req.SkipNodeUpdate) {
+      const owner = this.nodeByID.get(req.ID);
+      if (owner !== undefined && owner !== req.Node) {
+        throw new ApplyError(`failed inserting node: Error ensuring node: node ID ${JSON.stringify(req.ID)} for node ${JSON.stringify(req.Node)} aliases existing node ${JSON.stringify(owner)}`);
+      }
+    }
+    for (const c of req.Checks) {
+      if (c.ServiceID && c.ServiceID !== req.Service?.ID && !this.service(req.Node, c.ServiceID)) {
+        throw new ApplyError(`failed inserting check: Missing service registration`);
+      }
+    }
+
+    if (!req.SkipNodeUpdate) this.ensureNode(idx, ch, req, existingNode);
+    if (req.Service) this.ensureService(idx, ch, req.Node, req.Service);
+    for (const c of req.Checks) this.ensureCheck(idx, ch, { ...c, Node: req.Node }, effects);
+  }
+
+  private ensureNode(idx: number, ch: ChangeSet, req: RegisterRequest, existing: CatalogNode | undefined): void {
+    const next: CatalogNode = {
+      ID: req.ID,
+      Node: req.Node,
+      Address: req.Address,
+      Datacenter: req.Datacenter,
+      TaggedAddresses: req.TaggedAddresses,
+      Meta: req.NodeMeta,
+      CreateIndex: existing?.CreateIndex ?? idx,
+      ModifyIndex: idx,
+    };
+    if (existing && existing.ID === next.ID && existing.Address === next.Address && existing.Datacenter === next.Datacenter && sameJSON(existing.TaggedAddresses, next.TaggedAddresses) && sameJSON(existing.Meta, next.Meta)) {
+      return; // unchanged: anti-entropy re-registers constantly, indexes must not move
+    }
+    if (existing?.ID) this.nodeByID.delete(existing.ID);
+    if (next.ID) this.nodeByID.set(next.ID, next.Node);
+    this.nodes.set(next.Node, next);
+    this.touchTable(idx, ch, 'nodes');
+    this.touchNodeServices(idx, ch, next.Node);
+  }
+
+  private ensureService(idx: number, ch: ChangeSet, node: string, svc: Omit<NodeService, 'CreateIndex' | 'ModifyIndex'>): void {
+    if (!this.nodes.get(node)) throw new ApplyError('Missing node registration');
+    const k = key(node, svc.ID);
+    const existing = this.services.get(k)?.svc;
+    if (existing) {
+      const { CreateIndex: _c, ModifyIndex: _m, ...rest } = existing;
+      if (sameJSON(rest, svc)) return;
+    }
+    const stored: NodeService = { ...svc, CreateIndex: existing?.CreateIndex ?? idx, ModifyIndex: idx };
+    this.services.set(k, { node, svc: stored });
+    if (existing && existing.Service !== svc.Service) this.unindexName(idx, ch, existing.Service, k);
+    this.indexName(svc.Service, k);
+    this.touchTable(idx, ch, 'services');
+    this.touchService(idx, ch, svc.Service);
+    ch.topics.add(topic.node(node));
+    // Service checks carry the service's name and tags.
+    if (existing && (existing.Service !== svc.Service || !sameJSON(existing.Tags, svc.Tags))) {
+      this.forNodeChecks(node, (c) => {
+        if (c.ServiceID === svc.ID) this.checks.set(key(node, c.CheckID), { ...c, ServiceName: svc.Service, ServiceTags: svc.Tags, ModifyIndex: idx });
+      });
+      this.touchTable(idx, ch, 'checks');
+    }
+  }
+
+  private unindexName(idx: number, ch: ChangeSet, name: string, k: string): void {
+    const set = this.byName.get(name);
+    if (!set) return;
+    set.delete(k);
+    this.touchService(idx, ch, name);
+    if (set.size === 0) {
+      this.byName.delete(name);
+      this.idx.perService.delete(name);
+      this.idx.extinction = idx;
+    }
+  }
+
+  private ensureCheck(idx: number, ch: ChangeSet, c: Omit<HealthCheck, 'CreateIndex' | 'ModifyIndex'>, effects: CatalogEffects): void {
+    if (!this.nodes.get(c.Node)) throw new ApplyError('Missing node registration');
+    let check = { ...c, Status: c.Status || 'critical' };
+    if (check.ServiceID) {
+      const svc = this.service(c.Node, check.ServiceID);
+      if (!svc) throw new ApplyError('Missing service registration');
+      check = { ...check, ServiceName: svc.Service, ServiceTags: svc.Tags };
+    } else {
+      check = { ...check, ServiceName: '', ServiceTags: [] };
+    }
+    const k = key(c.Node, c.CheckID);
+    const existing = this.checks.get(k);
+    if (existing) {
+      const { CreateIndex: _c, ModifyIndex: _m, ...rest } = existing;
+      if (sameJSON(rest, check)) return;
+    }
+    this.checks.set(k, { ...check, CreateIndex: existing?.CreateIndex ?? idx, ModifyIndex: idx });
+    this.touchTable(idx, ch, 'checks');
+    ch.topics.add(topic.node(c.Node));
+    if (check.ServiceID) this.touchService(idx, ch, check.ServiceName);
+    else this.touchNodeServices(idx, ch, c.Node);
+    if (check.Status === 'critical') effects.failedChecks.push({ node: c.Node, checkID: c.CheckID });
+  }
+
+  deregister(idx: number, ch: ChangeSet, req: DeregisterRequest, effects: CatalogEffects): void {
+    if (!this.nodes.get(req.Node)) return;
+    if (req.ServiceID) this.deleteService(idx, ch, req.Node, req.ServiceID, effects);
+    if (req.CheckID) this.deleteCheck(idx, ch, req.Node, req.CheckID, effects);
+    if (!req.ServiceID && !req.CheckID) this.deleteNode(idx, ch, req.Node, effects);
+  }
+
+  private deleteCheck(idx: number, ch: ChangeSet, node: string, checkID: string, effects: CatalogEffects): void {
+    const k = key(node, checkID);
+    const c = this.checks.get(k);
+    if (!c) return;
+    this.checks.delete(k);
+    this.touchTable(idx, ch, 'checks');
+    ch.topics.add(topic.node(node));
+    if (c.ServiceID) this.touchService(idx, ch, c.ServiceName);
+    else this.touchNodeServices(idx, ch, node);
+    effects.failedChecks.push({ node, checkID });
+  }
+
+  private deleteService(idx: number, ch: ChangeSet, node: string, id: string, effects: CatalogEffects): void {
+    const k = key(node, id);
+    const s = this.services.get(k);
+    if (!s) return;
+    const doomed: string[] = [];
+    this.forNodeChecks(node, (c) => {
+      if (c.ServiceID === id) doomed.push(c.CheckID);
+    });
+    for (const cid of doomed) this.deleteCheck(idx, ch, node, cid, effects);
+    this.services.delete(k);
+    this.touchTable(idx, ch, 'services');
+    ch.topics.add(topic.node(node));
+    this.unindexName(idx, ch, s.svc.Service, k);
+  }
+
+  private deleteNode(idx: number, ch: ChangeSet, node: string, effects: CatalogEffects): void {
+    const svcIDs: string[] = [];
+    this.forNodeServices(node, (s) => svcIDs.push(s.svc.ID));
+    for (const id of svcIDs) this.deleteService(idx, ch, node, id, effects);
+    const checkIDs: string[] = [];
+    this.forNodeChecks(node, (c) => checkIDs.push(c.CheckID));
+    for (const id of checkIDs) this.deleteCheck(idx, ch, node, id, effects);
+    const n = this.nodes.get(node);
+    if (n?.ID) this.nodeByID.delete(n.ID);
+    this.nodes.delete(node);
+    this.touchTable(idx, ch, 'nodes');
+    ch.topics.add(topic.node(node));
+    effects.deletedNodes.push(node);
+  }
+}

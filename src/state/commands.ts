@@ -1,0 +1,39 @@
+// Commands are what the log carries: plain data, applied deterministically by the state machine.
+
+import type { DeregisterRequest, RegisterRequest } from './catalog-types.js';
+import type { Session } from './types.js';
+
+export type KVVerb = 'set' | 'cas' | 'lock' | 'unlock' | 'delete' | 'delete-cas' | 'delete-tree';
+
+/** A single KV write, as PUT/DELETE /v1/kv produce it. */
+export interface KVOp {
+  verb: KVVerb;
+  key: string;
+  flags?: string;
+  value?: Buffer | null;
+  session?: string;
+  /** The CAS index for cas / delete-cas. */
+  index?: number;
+}
+
+/** One KV operation inside /v1/txn, any verb Consul accepts (reads included). */
+export interface TxnKVOp {
+  verb: string;
+  key: string;
+  flags: string;
+  value: Buffer | null;
+  session: string;
+  index: number;
+}
+
+export type Command =
+  | { type: 'noop' }
+  | { type: 'kv'; op: KVOp }
+  | { type: 'txn'; ops: TxnKVOp[] }
+  | { type: 'tombstone-reap'; upTo: number }
+  | { type: 'register'; req: RegisterRequest }
+  | { type: 'deregister'; req: DeregisterRequest }
+  | { type: 'session-create'; session: Omit<Session, 'CreateIndex' | 'ModifyIndex'> }
+  | { type: 'session-destroy'; id: string };
+
+export type CommandType = Command['type'];

@@ -1,0 +1,135 @@
+// Snapshot (de)serialisation of a StateImage as a stream of plain chunks. The log decides where the
+// chunks go (a file, etcd); this module only knows the tables. Derived lookups are not stored:
+// they are rebuilt when the tables are.
+
+import { BTree } from '../util/btree.js';
+import { CatalogTables, SEP, type CatalogIndexes } from './catalog.js';
+import type { CatalogNode, HealthCheck, StoredService } from './catalog-types.js';
+import { KVTable } from './kv.js';
+import { SessionTables } from './sessions.js';
+import type { StateImage } from './store.js';
+import type { KVEntry, Session } from './types.js';
+
+const FORMAT = 2;
+
+type KVRow = [key: string, flags: string, value: Buffer | null, session: string, lockIndex: number, createIndex: number, modifyIndex: number];
+type TombRow = [key: string, index: number];
+
+interface Indexes {
+  kv: number;
+  sessions: number;
+  catalog: Omit<CatalogIndexes, 'perService'> & { perService: [string, number][] };
+}
+
+export type SnapshotChunk =
+  | { t: 'meta'; format: number; index: number; indexes: Indexes }
+  | { t: 'kv'; rows: KVRow[] }
+  | { t: 'tomb'; rows: TombRow[] }
+  | { t: 'nodes'; rows: CatalogNode[] }
+  | { t: 'services'; rows: StoredService[] }
+  | { t: 'checks'; rows: HealthCheck[] }
+  | { t: 'sessions'; rows: Session[] }
+  | { t: 'end'; count: number };
+
+function* chunked<T>(items: Iterable<T>, size: number): Generator<T[]> {
+  let buf: T[] = [];
+  for (const it of items) {
+    buf.push(it);
+    if (buf.length >= size) {
+      yield buf;
+      buf = [];
+    }
+  }
+  if (buf.length > 0) yield buf;
+}
+
+function* kvRows(kv: KVTable): Generator<KVRow> {
+  for (const [, e] of kv.entries.entries()) yield [e.key, e.flags, e.value, e.session, e.lockIndex, e.createIndex, e.modifyIndex];
+}
+
+/** The chunks that make up `img`, in order; ends with an 'end' chunk carrying the chunk count. */
+export function* imageChunks(img: StateImage, rowsPerChunk = 8192): Generator<SnapshotChunk> {
+  const { catalog } = img;
+  const indexes: Indexes = {
+    kv: img.kv.index,
+    sessions: img.sessions.index,
+    catalog: { ...catalog.idx, perService: [...catalog.idx.perService.entries()].sort() },
+  };
+  let count = 0;
+  const emit = function* <T extends SnapshotChunk>(c: T): Generator<SnapshotChunk> {
+    count++;
+    yield c;
+  };
+  yield* emit({ t: 'meta', format: FORMAT, index: img.index, indexes });
+  for (const rows of chunked(kvRows(img.kv), rowsPerChunk)) yield* emit({ t: 'kv', rows });
+  for (const rows of chunked(img.kv.tombstones.entries() as Iterable<TombRow>, rowsPerChunk)) yield* emit({ t: 'tomb', rows });
+  for (const rows of chunked(catalog.nodes.values(), rowsPerChunk)) yield* emit({ t: 'nodes', rows });
+  for (const rows of chunked(catalog.services.values(), rowsPerChunk)) yield* emit({ t: 'services', rows });
+  for (const rows of chunked(catalog.checks.values(), rowsPerChunk)) yield* emit({ t: 'checks', rows });
+  for (const rows of chunked(img.sessions.sessions.values(), rowsPerChunk)) yield* emit({ t: 'sessions', rows });
+  yield { t: 'end', count: count + 1 };
+}
+
+/** Rebuilds a StateImage from chunks; throws if they are malformed or incomplete. */
+export class ImageBuilder {
+  private index = -1;
+  private indexes: Indexes | null = null;
+  private seen = 0;
+  private done = false;
+  private readonly entries = new BTree<string, KVEntry>();
+  private readonly tombstones = new BTree<string, number>();
+  private readonly nodes = new BTree<string, CatalogNode>();
+  private readonly services = new BTree<string, StoredService>();
+  private readonly checks = new BTree<string, HealthCheck>();
+  private readonly sessions = new BTree<string, Session>();
+
+  add(raw: unknown): void {
+    if (this.done) throw new Error('data after end of snapshot');
+    const c = raw as SnapshotChunk;
+    this.seen++;
+    switch (c?.t) {
+      case 'meta':
+        if (c.format !== FORMAT) throw new Error(`unsupported snapshot format ${c.format}`);
+        this.index = c.index;
+        this.indexes = c.indexes;
+        return;
+      case 'kv':
+        for (const [key, flags, value, session, lockIndex, createIndex, modifyIndex] of c.rows) {
+          this.entries.set(key, { key, flags, value, session, lockIndex, createIndex, modifyIndex });
+        }
+        return;
+      case 'tomb':
+        for (const [key, idx] of c.rows) this.tombstones.set(key, idx);
+        return;
+      case 'nodes':
+        for (const n of c.rows) this.nodes.set(n.Node, n);
+        return;
+      case 'services':
+        for (const s of c.rows) this.services.set(s.node + SEP + s.svc.ID, s);
+        return;
+      case 'checks':
+        for (const ch of c.rows) this.checks.set(ch.Node + SEP + ch.CheckID, ch);
+        return;
+      case 'sessions':
+        for (const s of c.rows) this.sessions.set(s.ID, s);
+        return;
+      case 'end':
+        if (c.count !== this.seen) throw new Error(`snapshot has ${this.seen} chunks, expected ${c.count}`);
+        this.done = true;
+        return;
+      default:
+        throw new Error('unknown snapshot chunk');
+    }
+  }
+
+  finish(): StateImage {
+    if (!this.done || this.index < 0 || !this.indexes) throw new Error('snapshot is incomplete');
+    const ix = this.indexes;
+    return {
+      index: this.index,
+      kv: new KVTable(this.entries, this.tombstones, ix.kv),
+      catalog: new CatalogTables(this.nodes, this.services, this.checks, { ...ix.catalog, perService: new Map(ix.catalog.perService) }),
+      sessions: new SessionTables(this.sessions, ix.sessions),
+    };
+  }
+}

@@ -1,0 +1,116 @@
+// The state machine. apply(index, command) is deterministic: no clocks, no randomness, no I/O, so
+// every server replaying the same log reaches the same state. Reads return {index, value}.
+
+import { CatalogTables, type CatalogEffects } from './catalog.js';
+import type { Command } from './commands.js';
+import { KVTable } from './kv.js';
+import { ApplyError, applyKVOp, applyTxnOps, type TxnOutcome } from './kv-ops.js';
+import { SessionTables } from './sessions.js';
+import type { Session } from './types.js';
+import { ChangeSet } from './watch.js';
+
+export interface ResultMap {
+  noop: null;
+  kv: boolean;
+  txn: TxnOutcome;
+  'tombstone-reap': number;
+  register: null;
+  deregister: null;
+  'session-create': Session;
+  'session-destroy': boolean;
+}
+
+export type ResultOf<C extends Command> = ResultMap[C['type']];
+
+/** A consistent, immutable view of the whole state at one index (what snapshots are made from). */
+export interface StateImage {
+  index: number;
+  kv: KVTable;
+  catalog: CatalogTables;
+  sessions: SessionTables;
+}
+
+export class StateStore {
+  /** Index of the last applied command. */
+  index = 0;
+  kv = new KVTable();
+  catalog = new CatalogTables();
+  sessions = new SessionTables();
+
+  /**
+   * Applies one command at `idx`, recording what it touched in `changes`.
+   * Throws ApplyError (and changes nothing) when Consul would refuse the command.
+   */
+  apply<C extends Command>(idx: number, cmd: C, changes: ChangeSet): ResultOf<C> {
+    if (idx <= this.index) throw new Error(`state: index ${idx} applied out of order (at ${this.index})`);
+    try {
+      return this.dispatch(idx, cmd, changes) as ResultOf<C>;
+    } finally {
+      // The index advances even for refused commands: the log entry was consumed.
+      this.index = idx;
+    }
+  }
+
+  private lookupSession = (id: string): Session | undefined => this.sessions.get(id);
+
+  private dispatch(idx: number, cmd: Command, changes: ChangeSet): ResultMap[keyof ResultMap] {
+    switch (cmd.type) {
+      case 'noop':
+        return null;
+      case 'kv':
+        return applyKVOp(this.kv, idx, changes, this.lookupSession, cmd.op);
+      case 'txn': {
+        // Run on a copy and keep it only when every operation succeeded: a transaction is atomic.
+        const scratch = this.kv.clone();
+        const scratchChanges = new ChangeSet();
+        const out = applyTxnOps(scratch, idx, scratchChanges, this.lookupSession, cmd.ops);
+        if (out.errors === null) {
+          this.kv = scratch;
+          for (const k of scratchChanges.keys) changes.keys.add(k);
+          for (const p of scratchChanges.prefixes) changes.prefixes.add(p);
+        }
+        return out;
+      }
+      case 'tombstone-reap':
+        return this.kv.reapTombstones(idx, cmd.upTo);
+      case 'register': {
+        const effects: CatalogEffects = { failedChecks: [], deletedNodes: [] };
+        this.catalog.register(idx, changes, cmd.req, effects);
+        this.invalidate(idx, changes, effects);
+        return null;
+      }
+      case 'deregister': {
+        const effects: CatalogEffects = { failedChecks: [], deletedNodes: [] };
+        this.catalog.deregister(idx, changes, cmd.req, effects);
+        this.invalidate(idx, changes, effects);
+        return null;
+      }
+      case 'session-create':
+        return this.sessions.create(idx, changes, cmd.session, this.catalog);
+      case 'session-destroy':
+        return this.sessions.destroy(idx, changes, cmd.id, this.kv);
+    }
+  }
+
+  /** Sessions die with their node and with any check they depend on going critical or away. */
+  private invalidate(idx: number, changes: ChangeSet, effects: CatalogEffects): void {
+    const doomed = new Set<string>();
+    for (const { node, checkID } of effects.failedChecks) for (const id of this.sessions.linkedToCheck(node, checkID)) doomed.add(id);
+    for (const node of effects.deletedNodes) for (const s of this.sessions.onNode(node)) doomed.add(s.ID);
+    for (const id of doomed) this.sessions.destroy(idx, changes, id, this.kv);
+  }
+
+  /** A point-in-time copy; cheap (copy-on-write trees), safe to serialise while applies continue. */
+  image(): StateImage {
+    return { index: this.index, kv: this.kv.clone(), catalog: this.catalog.clone(), sessions: this.sessions.clone() };
+  }
+
+  restore(img: StateImage): void {
+    this.index = img.index;
+    this.kv = img.kv;
+    this.catalog = img.catalog;
+    this.sessions = img.sessions;
+  }
+}
+
+export { ApplyError };

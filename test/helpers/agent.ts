@@ -1,0 +1,106 @@
+// Starts agents for tests: in-process (fast) or as a child process (for signals and kill -9).
+// Every agent binds 127.0.0.1 on an ephemeral port and is stopped by the test that started it.
+
+import { spawn, type ChildProcess } from 'node:child_process';
+import fs from 'node:fs';
+import os from 'node:os';
+import path from 'node:path';
+import { fileURLToPath } from 'node:url';
+import { Agent } from '../../src/agent/agent.js';
+import type { RuntimeConfig } from '../../src/config/types.js';
+import type { ServerOptions } from '../../src/server/server.js';
+import { silentLogger } from '../../src/util/log.js';
+
+export const ROOT = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '../../..');
+export const BIN = path.join(ROOT, 'bin', 'tribune');
+
+export function testConfig(overrides: Partial<RuntimeConfig> = {}): RuntimeConfig {
+  return {
+    datacenter: 'dc1',
+    primaryDatacenter: 'dc1',
+    nodeName: 'test-node',
+    nodeId: '',
+    dataDir: null,
+    devMode: true,
+    server: true,
+    bootstrap: true,
+    bootstrapExpect: 0,
+    clientAddrs: ['127.0.0.1'],
+    bindAddr: '127.0.0.1',
+    advertiseAddr: '127.0.0.1',
+    advertiseAddrWan: '127.0.0.1',
+    ports: { http: 0, https: -1, dns: -1, serfLan: 8301, serfWan: 8302, server: 8300, grpc: -1 },
+    limits: { kvMaxValueSize: 524288, txnMaxReqLen: 524288, httpMaxConnsPerClient: 200 },
+    logLevel: 'ERR',
+    enableScriptChecks: false,
+    enableLocalScriptChecks: false,
+    enableDebug: false,
+    ui: false,
+    pidFile: null,
+    domain: 'consul.',
+    raftMultiplier: 0,
+    connectEnabled: false,
+    acl: { enabled: false, defaultPolicy: 'allow', downPolicy: 'extend-cache', enableTokenPersistence: false, tokens: {} },
+    nodeMeta: {},
+    services: [],
+    checks: [],
+    sources: [],
+    ...overrides,
+  };
+}
+
+export interface TestAgent {
+  agent: Agent;
+  base: string;
+  port: number;
+  stop(): Promise<void>;
+}
+
+export async function startAgent(overrides: Partial<RuntimeConfig> = {}, server: Partial<Omit<ServerOptions, 'config' | 'logger'>> = {}): Promise<TestAgent> {
+  const agent = new Agent({ config: testConfig(overrides), logger: silentLogger, server });
+  await agent.start();
+  const addr = agent.httpAddrs[0]!;
+  const port = Number(addr.slice(addr.lastIndexOf(':') + 1));
+  return { agent, base: `http://127.0.0.1:${port}`, port, stop: () => agent.stop() };
+}
+
+export function tempDir(prefix = 'tribune-test-'): string {
+  return fs.mkdtempSync(path.join(os.tmpdir(), prefix));
+}
+
+export interface ChildAgent {
+  proc: ChildProcess;
+  base: string;
+  port: number;
+  output(): string;
+  exited: Promise<number | null>;
+  kill(signal?: NodeJS.Signals): void;
+}
+
+/** Runs `bin/tribune agent <args>` and resolves once its HTTP API listens. */
+export function spawnAgent(args: string[], timeoutMs = 15_000): Promise<ChildAgent> {
+  const proc = spawn(process.execPath, [BIN, 'agent', ...args], { stdio: ['ignore', 'pipe', 'pipe'] });
+  let out = '';
+  const exited = new Promise<number | null>((resolve) => proc.once('exit', (code) => resolve(code)));
+  return new Promise<ChildAgent>((resolve, reject) => {
+    const timer = setTimeout(() => {
+      proc.kill('SIGKILL');
+      reject(new Error(`agent did not start in time:\n${out}`));
+    }, timeoutMs);
+    const onData = (d: Buffer): void => {
+      out += d.toString();
+      const m = /Client Addr: \[127\.0\.0\.1\] \(HTTP: (\d+)/.exec(out);
+      if (m) {
+        clearTimeout(timer);
+        const port = Number(m[1]);
+        resolve({ proc, base: `http://127.0.0.1:${port}`, port, output: () => out, exited, kill: (s = 'SIGTERM') => proc.kill(s) });
+      }
+    };
+    proc.stdout.on('data', onData);
+    proc.stderr.on('data', onData);
+    void exited.then((code) => {
+      clearTimeout(timer);
+      reject(new Error(`agent exited with ${code} before listening:\n${out}`));
+    });
+  });
+}
