@@ -65,8 +65,7 @@ export const NODE_MAINT_CHECK_ID = '_node_maintenance';
 export const SERVICE_MAINT_PREFIX = '_service_maintenance:';
 const DEFAULT_NODE_MAINT_REASON = 'Maintenance mode is enabled for this node, but no reason was provided. This is a default message.';
 const DEFAULT_SERVICE_MAINT_REASON = 'Maintenance mode is enabled for this service, but no reason was provided. This is a default message.';
-/** checks.DefaultBufSize: check output kept, in bytes. */
-export const CHECK_OUTPUT_MAX = 4096;
+export { DEFAULT_OUTPUT_MAX as CHECK_OUTPUT_MAX, truncate as truncateOutput } from './checks/status.js';
 
 /** An error Consul answers with a specific status code (its HTTPError / NotFoundError). */
 export class AgentError extends Error {
@@ -76,13 +75,6 @@ export class AgentError extends Error {
   ) {
     super(message);
   }
-}
-
-/** Truncates output the way Consul's check runners do (by bytes, noting what was captured). */
-export function truncateOutput(output: string, max = CHECK_OUTPUT_MAX): string {
-  const buf = Buffer.from(output, 'utf8');
-  if (buf.length <= max) return output;
-  return `${buf.subarray(0, max).toString('utf8')} ... (captured ${max} of ${buf.length} bytes)`;
 }
 
 export interface AddServiceOptions {

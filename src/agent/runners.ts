@@ -1,10 +1,15 @@
-// Adapts the check runners (src/agent/checks/) to the agent. PLACEHOLDER until they land.
+// Adapts the check runners (src/agent/checks/) to the agent's RunnerFactory.
 
 import type { Logger } from '../util/log.js';
+import { startRunner } from './checks/index.js';
 import type { RunnerFactory } from './local-agent.js';
 
-export function checkRunners(_logger: Logger): RunnerFactory {
-  return () => {
-    throw new Error('check runners are not available');
+export function checkRunners(logger: Logger): RunnerFactory {
+  return (checkID, chkType, report) => {
+    const runner = startRunner(chkType, (status, output) => {
+      logger.debug('check status', { check: checkID, status });
+      report(status, output);
+    });
+    return runner ?? { stop: () => undefined };
   };
 }

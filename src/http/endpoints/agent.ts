@@ -5,7 +5,7 @@
 import { createHash } from 'node:crypto';
 import { joinAddress, forceLeave } from '../../agent/membership.js';
 import { agentSelf, localMember } from '../../agent/self.js';
-import { AgentError, checkFromDefinition, type LocalAgent, NODE_MAINT_CHECK_ID, SERVICE_MAINT_PREFIX, truncateOutput } from '../../agent/local-agent.js';
+import { AgentError, checkFromDefinition, type LocalAgent, NODE_MAINT_CHECK_ID, SERVICE_MAINT_PREFIX, truncateOutput, CHECK_OUTPUT_MAX } from '../../agent/local-agent.js';
 import {
   type CheckType,
   DecodeError,
@@ -467,7 +467,7 @@ async function checkUpdate(ctx: Ctx, deps: ApiDeps): Promise<Reply> {
   const update = await decodeBody(ctx, decodeCheckUpdate);
   if (!validStatus(update.Status)) throw badRequest(`Invalid check status: '${update.Status}'`);
   const id = rest(ctx, '/v1/agent/check/update/');
-  return ttlUpdate(deps, id, update.Status, truncateOutput(update.Output));
+  return ttlUpdate(deps, id, update.Status, truncateOutput(update.Output, CHECK_OUTPUT_MAX));
 }
 
 async function join(ctx: Ctx, deps: ApiDeps): Promise<Reply> {

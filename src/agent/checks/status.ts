@@ -1,0 +1,75 @@
+// Shared pieces of the check runners: the status handler that applies SuccessBeforePassing /
+// FailuresBeforeCritical (Consul's StatusHandler), output truncation and the first-run stagger.
+
+import type { CheckType } from '../definitions.js';
+
+export type Report = (status: string, output: string) => void;
+
+export interface Runner {
+  stop(): void;
+}
+
+/** checks.DefaultBufSize. */
+export const DEFAULT_OUTPUT_MAX = 4096;
+
+export function outputLimit(t: CheckType): number {
+  return t.OutputMaxSize > 0 ? t.OutputMaxSize : DEFAULT_OUTPUT_MAX;
+}
+
+/** Keeps the first `max` bytes of output and says how much there was, as Consul does. */
+export function truncate(output: string | Buffer, max: number): string {
+  const buf = typeof output === 'string' ? Buffer.from(output, 'utf8') : output;
+  if (buf.length <= max) return typeof output === 'string' ? output : buf.toString('utf8');
+  return `${buf.subarray(0, max).toString('utf8')} ... (captured ${max} of ${buf.length} bytes)`;
+}
+
+/**
+ * Consul's StatusHandler: a check must pass SuccessBeforePassing times in a row before it is
+ * reported passing, and fail FailuresBeforeCritical times in a row before it is reported
+ * critical; until then the previous status stays, with the new output.
+ */
+export function statusHandler(t: CheckType, report: Report, initial: string): Report {
+  const successBefore = Math.max(0, t.SuccessBeforePassing);
+  const failuresBefore = Math.max(0, t.FailuresBeforeCritical);
+  let current = initial;
+  let successes = 0;
+  let failures = 0;
+  return (status, output) => {
+    if (status === 'passing') {
+      successes++;
+      failures = 0;
+      if (successes >= successBefore) current = 'passing';
+    } else if (status === 'warning') {
+      successes = 0;
+      failures = 0;
+      current = 'warning';
+    } else {
+      failures++;
+      successes = 0;
+      if (failures >= failuresBefore) current = 'critical';
+    }
+    report(current, output);
+  };
+}
+
+/** Runs `probe` every interval, the first time after a random stagger within the interval. */
+export function periodic(intervalMs: number, probe: () => Promise<void>): Runner {
+  let stopped = false;
+  let timer: NodeJS.Timeout | null = null;
+  const tick = (): void => {
+    if (stopped) return;
+    void probe()
+      .catch(() => undefined)
+      .finally(() => {
+        if (!stopped) timer = setTimeout(tick, intervalMs);
+      });
+  };
+  // Consul staggers the first run so that many checks do not fire together.
+  timer = setTimeout(tick, Math.floor(Math.random() * Math.min(intervalMs, 1000)));
+  return {
+    stop(): void {
+      stopped = true;
+      if (timer) clearTimeout(timer);
+    },
+  };
+}
