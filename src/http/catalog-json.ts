@@ -33,7 +33,7 @@ export function serviceNode(n: CatalogNode, s: NodeService): Record<string, unkn
 
 export interface CheckServiceNode {
   Node: CatalogNode;
-  Service: NodeService;
+  Service: Record<string, unknown>;
   Checks: HealthCheck[];
 }
 
@@ -45,7 +45,7 @@ export function checkServiceNode(catalog: CatalogTables, n: CatalogNode, s: Node
     if (c.ServiceID === '') nodeChecks.push(c);
     else if (c.ServiceID === s.ID) svcChecks.push(c);
   });
-  return { Node: n, Service: s, Checks: nodeChecks.concat(svcChecks) };
+  return { Node: n, Service: nodeServiceJSON(s), Checks: nodeChecks.concat(svcChecks) };
 }
 
 /** Parses repeated `?node-meta=key:value` into pairs. */
@@ -65,4 +65,25 @@ export function nodeMetaMatches(n: CatalogNode, pairs: [string, string][]): bool
 export function hasTags(s: NodeService, tags: string[]): boolean {
   for (const t of tags) if (!s.Tags.some((x) => x.toLowerCase() === t.toLowerCase())) return false;
   return true;
+}
+
+/** structs.NodeService as Consul serialises it: Kind, TaggedAddresses and SocketPath only when set. */
+export function nodeServiceJSON(s: NodeService): Record<string, unknown> {
+  const out: Record<string, unknown> = {};
+  if (s.Kind !== '') out.Kind = s.Kind;
+  out.ID = s.ID;
+  out.Service = s.Service;
+  out.Tags = s.Tags;
+  out.Address = s.Address;
+  if (s.TaggedAddresses && Object.keys(s.TaggedAddresses).length > 0) out.TaggedAddresses = s.TaggedAddresses;
+  out.Meta = s.Meta;
+  out.Port = s.Port;
+  if (s.SocketPath !== '') out.SocketPath = s.SocketPath;
+  out.Weights = s.Weights;
+  out.EnableTagOverride = s.EnableTagOverride;
+  out.Proxy = s.Proxy;
+  out.Connect = s.Connect;
+  out.CreateIndex = s.CreateIndex;
+  out.ModifyIndex = s.ModifyIndex;
+  return out;
 }

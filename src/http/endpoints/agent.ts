@@ -21,7 +21,8 @@ import {
   validateServiceMeta,
   validateWeights,
 } from '../../agent/definitions.js';
-import { filterAgentChecks, filterAgentServices } from '../../agent/filtering.js';
+import { filterList, agentServiceSchema, healthCheckSchema } from '../../filter/index.js';
+import { parseFilter } from '../filter.js';
 import type { LocalCheck } from '../../agent/local-state.js';
 import type { ApiDeps, EndpointGroup } from '../api.js';
 import { waitBudgetMs } from '../blocking.js';
@@ -177,17 +178,17 @@ function sortedMap<T>(entries: [string, T][]): Record<string, T> {
 function services(ctx: Ctx, deps: ApiDeps): Reply {
   const agent = localAgent(deps);
   const dc = deps.config.datacenter;
-  let list = agent.state.allServices().map((s) => agentServiceJSON(s, dc));
-  const expr = ctx.get('filter') ?? '';
-  if (expr !== '') list = filterAgentServices(expr, list);
+  const filter = parseFilter(ctx, agentServiceSchema);
+  const list = filterList(
+    agent.state.allServices().map((s) => agentServiceJSON(s, dc)),
+    filter,
+  );
   return jsonText(JSON.stringify(sortedMap(list.map((s) => [s.ID as string, s]))));
 }
 
 function checks(ctx: Ctx, deps: ApiDeps): Reply {
   const agent = localAgent(deps);
-  let list = agent.state.allChecks().map(checkJSON);
-  const expr = ctx.get('filter') ?? '';
-  if (expr !== '') list = filterAgentChecks(expr, list);
+  const list = filterList(agent.state.allChecks().map(checkJSON), parseFilter(ctx, healthCheckSchema));
   return jsonText(JSON.stringify(sortedMap(list.map((c) => [c.CheckID as string, c]))));
 }
 

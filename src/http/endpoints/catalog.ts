@@ -1,5 +1,170 @@
-// /v1/catalog/*: registered in the agent; routes are added as the endpoint group is built.
+// /v1/catalog/*: register and deregister through the log; reads of nodes, services and
+// instances as Consul 1.10 answers them (agent/catalog_endpoint.go, agent/consul/state/catalog.go),
+// each a blocking query woken only by the topics it read.
 
-import type { EndpointGroup } from '../api.js';
+import { filterList, nodeSchema, nodeServiceSchema, serviceNodeSchema } from '../../filter/index.js';
+import type { CatalogNode, StoredService } from '../../state/catalog-types.js';
+import { topic } from '../../state/catalog.js';
+import type { ApiDeps, EndpointGroup } from '../api.js';
+import { decodeDeregister, decodeRegister } from '../catalog-decode.js';
+import { hasTags, nodeMetaMatches, nodeServiceJSON, parseNodeMeta, serviceNode } from '../catalog-json.js';
+import type { Ctx } from '../context.js';
+import { badRequest, serverError } from '../errors.js';
+import { parseFilter } from '../filter.js';
+import { checkDatacenter } from '../query-options.js';
+import { answerRead } from '../read.js';
+import { jsonText, type Reply } from '../reply.js';
 
-export const catalogEndpoints: EndpointGroup = () => undefined;
+const MAX_BODY = 1 << 20;
+
+/** The path segment after `prefix` (already URL-decoded); 400 with `missing` when empty. */
+export function pathArg(ctx: Ctx, prefix: string, missing: string): string {
+  const v = ctx.path.startsWith(prefix) ? ctx.path.slice(prefix.length) : '';
+  if (v === '') throw badRequest(missing);
+  return v;
+}
+
+async function register(ctx: Ctx, { server, config }: ApiDeps): Promise<Reply> {
+  const req = decodeRegister(await ctx.jsonBody(MAX_BODY));
+  checkDatacenter(ctx, config.datacenter);
+  if (req.Datacenter === '') req.Datacenter = config.datacenter;
+  else if (req.Datacenter !== config.datacenter) throw serverError('No path to datacenter');
+  await server.propose({ type: 'register', req });
+  return jsonText('true');
+}
+
+async function deregister(ctx: Ctx, { server, config }: ApiDeps): Promise<Reply> {
+  const req = decodeDeregister(await ctx.jsonBody(MAX_BODY));
+  checkDatacenter(ctx, config.datacenter);
+  await server.propose({ type: 'deregister', req });
+  return jsonText('true');
+}
+
+function datacenters(_ctx: Ctx, { config }: ApiDeps): Reply {
+  return jsonText(JSON.stringify([config.datacenter]));
+}
+
+function nodes(ctx: Ctx, deps: ApiDeps): Promise<Reply | null> {
+  return answerRead(
+    ctx,
+    deps,
+    () => {
+      const meta = parseNodeMeta(ctx.getAll('node-meta'));
+      const filter = parseFilter(ctx, nodeSchema);
+      return (ws) => {
+        const cat = deps.server.store.catalog;
+        ws?.topic(topic.nodes);
+        const out: CatalogNode[] = [];
+        for (const n of cat.nodes.values()) if (nodeMetaMatches(n, meta)) out.push(n);
+        return { index: cat.idx.nodes, value: filterList(out, filter) };
+      };
+    },
+    { catalog: true },
+  );
+}
+
+function services(ctx: Ctx, deps: ApiDeps): Promise<Reply | null> {
+  return answerRead(
+    ctx,
+    deps,
+    () => {
+      const meta = parseNodeMeta(ctx.getAll('node-meta'));
+      const filter = parseFilter(ctx, serviceNodeSchema);
+      return (ws) => {
+        const cat = deps.server.store.catalog;
+        ws?.topic(topic.services);
+        let index = cat.idx.services;
+        if (meta.length > 0) {
+          // Node meta decides which instances count: node changes matter too.
+          ws?.topic(topic.nodes);
+          index = Math.max(index, cat.idx.nodes);
+        }
+        const out: Record<string, string[]> = {};
+        for (const { node, svc } of cat.services.values()) {
+          const n = cat.node(node);
+          if (!n || !nodeMetaMatches(n, meta)) continue;
+          if (filter && !filter.matches(serviceNode(n, svc))) continue;
+          const tags = (out[svc.Service] ??= []);
+          for (const t of svc.Tags) if (!tags.includes(t)) tags.push(t);
+        }
+        return { index, value: sortedKeys(out) };
+      };
+    },
+    { catalog: true },
+  );
+}
+
+function sortedKeys<T>(rec: Record<string, T>): Record<string, T> {
+  const out: Record<string, T> = {};
+  for (const k of Object.keys(rec).sort()) out[k] = rec[k] as T;
+  return out;
+}
+
+/** Instances of a service that pass ?tag and ?node-meta, with their nodes. */
+export function matchingInstances(deps: ApiDeps, name: string, tags: string[], meta: [string, string][]): { node: CatalogNode; inst: StoredService }[] {
+  const cat = deps.server.store.catalog;
+  const out: { node: CatalogNode; inst: StoredService }[] = [];
+  for (const inst of cat.instances(name)) {
+    const node = cat.node(inst.node);
+    if (!node || !hasTags(inst.svc, tags) || !nodeMetaMatches(node, meta)) continue;
+    out.push({ node, inst });
+  }
+  return out;
+}
+
+function service(ctx: Ctx, deps: ApiDeps): Promise<Reply | null> {
+  return answerRead(
+    ctx,
+    deps,
+    () => {
+      const name = pathArg(ctx, '/v1/catalog/service/', 'Missing service name');
+      const tags = ctx.getAll('tag');
+      const meta = parseNodeMeta(ctx.getAll('node-meta'));
+      const filter = parseFilter(ctx, serviceNodeSchema);
+      return (ws) => {
+        const index = deps.server.store.catalog.serviceIndex(name, false, ws);
+        const list = matchingInstances(deps, name, tags, meta).map(({ node, inst }) => serviceNode(node, inst.svc));
+        return { index, value: filterList(list, filter) };
+      };
+    },
+    { catalog: true },
+  );
+}
+
+/** Services on a node, for /node/:node (a map by ID) and /node-services/:node (a list). */
+function nodeRead(ctx: Ctx, deps: ApiDeps, prefix: string, shape: 'map' | 'list'): Promise<Reply | null> {
+  return answerRead<unknown>(
+    ctx,
+    deps,
+    () => {
+      const name = pathArg(ctx, prefix, 'Missing node name');
+      const filter = parseFilter(ctx, nodeServiceSchema);
+      return (ws) => {
+        const cat = deps.server.store.catalog;
+        ws?.topic(topic.node(name));
+        const index = Math.max(cat.idx.nodes, cat.idx.services);
+        const node = cat.node(name);
+        const list: Record<string, unknown>[] = [];
+        cat.forNodeServices(name, (s) => list.push(nodeServiceJSON(s.svc)));
+        const kept = filterList(list, filter);
+        if (shape === 'list') return { index, value: { Node: node ?? null, Services: kept } };
+        if (!node) return { index, value: null };
+        const byID: Record<string, unknown> = {};
+        for (const s of kept) byID[s.ID as string] = s;
+        return { index, value: { Node: node, Services: byID } };
+      };
+    },
+    { catalog: true },
+  );
+}
+
+export const catalogEndpoints: EndpointGroup = (router, deps) => {
+  router.on('/v1/catalog/register', { PUT: (ctx) => register(ctx, deps) });
+  router.on('/v1/catalog/deregister', { PUT: (ctx) => deregister(ctx, deps) });
+  router.on('/v1/catalog/datacenters', { GET: (ctx) => datacenters(ctx, deps) });
+  router.on('/v1/catalog/nodes', { GET: (ctx) => nodes(ctx, deps) });
+  router.on('/v1/catalog/services', { GET: (ctx) => services(ctx, deps) });
+  router.on('/v1/catalog/service/*', { GET: (ctx) => service(ctx, deps) });
+  router.on('/v1/catalog/node/*', { GET: (ctx) => nodeRead(ctx, deps, '/v1/catalog/node/', 'map') });
+  router.on('/v1/catalog/node-services/*', { GET: (ctx) => nodeRead(ctx, deps, '/v1/catalog/node-services/', 'list') });
+};

@@ -1,5 +1,134 @@
-// /v1/health/*: registered in the agent; routes are added as the endpoint group is built.
+// /v1/health/*: checks by node, by service and by state, and the health entries of a service's
+// instances (agent/health_endpoint.go). Each read is a blocking query on the narrowest topic
+// that can change its answer: a query on service `web` is not woken by a change to `db`.
 
-import type { EndpointGroup } from '../api.js';
+import { checkServiceNodeSchema, filterList, healthCheckSchema } from '../../filter/index.js';
+import type { HealthCheck } from '../../state/catalog-types.js';
+import { topic } from '../../state/catalog.js';
+import type { ApiDeps, EndpointGroup } from '../api.js';
+import { type CheckServiceNode, checkServiceNode, nodeMetaMatches, parseNodeMeta } from '../catalog-json.js';
+import type { Ctx } from '../context.js';
+import { badRequest } from '../errors.js';
+import { parseFilter } from '../filter.js';
+import { answerRead } from '../read.js';
+import type { Reply } from '../reply.js';
+import { matchingInstances, pathArg } from './catalog.js';
 
-export const healthEndpoints: EndpointGroup = () => undefined;
+/** api.HealthAny and the states a check can be in; `unknown` is accepted, as the issue asks. */
+const STATES = new Set(['any', 'passing', 'warning', 'critical', 'unknown']);
+
+/** getBoolQueryParam: present without a value means true; otherwise Go's strconv.ParseBool. */
+function boolParam(ctx: Ctx, name: string, invalid: string): boolean {
+  if (!ctx.has(name)) return false;
+  const v = ctx.get(name) ?? '';
+  if (v === '') return true;
+  if (['1', 't', 'T', 'TRUE', 'true', 'True'].includes(v)) return true;
+  if (['0', 'f', 'F', 'FALSE', 'false', 'False'].includes(v)) return false;
+  throw badRequest(invalid);
+}
+
+function nodeChecks(ctx: Ctx, deps: ApiDeps): Promise<Reply | null> {
+  return answerRead(
+    ctx,
+    deps,
+    () => {
+      const node = pathArg(ctx, '/v1/health/node/', 'Missing node name');
+      const filter = parseFilter(ctx, healthCheckSchema);
+      return (ws) => {
+        const cat = deps.server.store.catalog;
+        ws?.topic(topic.node(node));
+        const out: HealthCheck[] = [];
+        cat.forNodeChecks(node, (c) => out.push(c));
+        return { index: cat.idx.checks, value: filterList(out, filter) };
+      };
+    },
+    { catalog: true },
+  );
+}
+
+function serviceChecks(ctx: Ctx, deps: ApiDeps): Promise<Reply | null> {
+  return answerRead(
+    ctx,
+    deps,
+    () => {
+      const name = pathArg(ctx, '/v1/health/checks/', 'Missing service name');
+      const meta = parseNodeMeta(ctx.getAll('node-meta'));
+      const filter = parseFilter(ctx, healthCheckSchema);
+      return (ws) => {
+        const cat = deps.server.store.catalog;
+        const index = cat.serviceIndex(name, true, ws);
+        const out: HealthCheck[] = [];
+        for (const { node, inst } of matchingInstances(deps, name, [], meta)) {
+          cat.forNodeChecks(node.Node, (c) => {
+            if (c.ServiceID === inst.svc.ID) out.push(c);
+          });
+        }
+        return { index, value: filterList(out, filter) };
+      };
+    },
+    { catalog: true },
+  );
+}
+
+function serviceNodes(ctx: Ctx, deps: ApiDeps): Promise<Reply | null> {
+  return answerRead(
+    ctx,
+    deps,
+    () => {
+      const name = pathArg(ctx, '/v1/health/service/', 'Missing service name');
+      const tags = ctx.getAll('tag');
+      const meta = parseNodeMeta(ctx.getAll('node-meta'));
+      const filter = parseFilter(ctx, checkServiceNodeSchema);
+      const passingOnly = boolParam(ctx, 'passing', 'Invalid value for ?passing');
+      return (ws) => {
+        const cat = deps.server.store.catalog;
+        const index = cat.serviceIndex(name, true, ws);
+        let out: CheckServiceNode[] = matchingInstances(deps, name, tags, meta).map(({ node, inst }) => checkServiceNode(cat, node, inst.svc));
+        // filterNonPassing: an instance with any check not passing (warning too) is dropped.
+        if (passingOnly) out = out.filter((e) => e.Checks.every((c) => c.Status === 'passing'));
+        return { index, value: filterList(out, filter) };
+      };
+    },
+    { catalog: true },
+  );
+}
+
+function checksInState(ctx: Ctx, deps: ApiDeps): Promise<Reply | null> {
+  return answerRead(
+    ctx,
+    deps,
+    () => {
+      const state = pathArg(ctx, '/v1/health/state/', 'Missing check state');
+      if (!STATES.has(state)) throw badRequest(`Invalid check state ${JSON.stringify(state)}: must be one of any, passing, warning, critical`);
+      const meta = parseNodeMeta(ctx.getAll('node-meta'));
+      const filter = parseFilter(ctx, healthCheckSchema);
+      return (ws) => {
+        const cat = deps.server.store.catalog;
+        ws?.topic(topic.checks);
+        let index = cat.idx.checks;
+        if (meta.length > 0) {
+          ws?.topic(topic.nodes);
+          index = Math.max(index, cat.idx.nodes);
+        }
+        const out: HealthCheck[] = [];
+        for (const c of cat.checks.values()) {
+          if (state !== 'any' && c.Status !== state) continue;
+          if (meta.length > 0) {
+            const n = cat.node(c.Node);
+            if (!n || !nodeMetaMatches(n, meta)) continue;
+          }
+          out.push(c);
+        }
+        return { index, value: filterList(out, filter) };
+      };
+    },
+    { catalog: true },
+  );
+}
+
+export const healthEndpoints: EndpointGroup = (router, deps) => {
+  router.on('/v1/health/node/*', { GET: (ctx) => nodeChecks(ctx, deps) });
+  router.on('/v1/health/checks/*', { GET: (ctx) => serviceChecks(ctx, deps) });
+  router.on('/v1/health/service/*', { GET: (ctx) => serviceNodes(ctx, deps) });
+  router.on('/v1/health/state/*', { GET: (ctx) => checksInState(ctx, deps) });
+};

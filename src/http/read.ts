@@ -1,0 +1,32 @@
+// The common shape of a read endpoint: parse the shared query options, run the read as a
+// blocking query, answer JSON with X-Consul-Index and the leader's view (plus the effective
+// consistency on catalog and health reads, as Consul 1.10 does).
+
+import type { WatchSet } from '../state/watch.js';
+import type { ApiDeps } from './api.js';
+import { blockingQuery, type Indexed } from './blocking.js';
+import type { Ctx } from './context.js';
+import { catalogMeta, queryMeta } from './meta.js';
+import { parseQueryOptions } from './query-options.js';
+import { jsonText, type Reply } from './reply.js';
+
+export type Read<T> = (ws: WatchSet | undefined) => Indexed<T>;
+
+export interface ReadOptions {
+  /** Adds X-Consul-Effective-Consistency (catalog and health endpoints). */
+  catalog?: boolean;
+}
+
+/**
+ * Answers a read. `prepare` runs after the shared options are parsed (so their errors come
+ * first, as in Consul) and returns the read to run, validating its own parameters.
+ */
+export async function answerRead<T>(ctx: Ctx, deps: ApiDeps, prepare: () => Read<T>, opts: ReadOptions = {}): Promise<Reply | null> {
+  const { server, config } = deps;
+  const q = parseQueryOptions(ctx, config.datacenter);
+  const read = prepare();
+  const out = await blockingQuery(ctx, server.hub, q, read);
+  if (!out) return null;
+  const headers = opts.catalog ? catalogMeta(server, out.index, q.consistency) : queryMeta(server, out.index);
+  return jsonText(JSON.stringify(out.value), headers);
+}
