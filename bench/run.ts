@@ -1,11 +1,13 @@
 // `npm run bench [-- section...]`: measures Tribune and prints what it measured.
-// Sections: http-baseline, kv-put, kv-get, fanout, restart (default: all). Needs wrk (apt-get install wrk).
+// Sections: http-baseline, kv-put, kv-get, fanout, catalog-register, health-read, health-fanout,
+// locks, restart (default: all). Needs wrk (apt-get install wrk).
 
 import { spawn } from 'node:child_process';
 import fs from 'node:fs';
 import http from 'node:http';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
+import { lockBench } from './locks.js';
 import { fmt, hasWrk, request, sleep, startAgent, tmpDir, wrk, type BenchAgent } from './lib.js';
 
 const HERE = path.dirname(fileURLToPath(import.meta.url));
@@ -82,17 +84,18 @@ async function kvGet(): Promise<void> {
   });
 }
 
-/** Opens `n` blocking queries on one key, writes it once, and times until every watcher answered. */
-async function fanoutOnce(a: BenchAgent, n: number): Promise<number> {
-  const key = `/v1/kv/bench/watch-${n}`;
-  await request(a.base, 'PUT', key, 'v0');
-  const index = Number((await request(a.base, 'GET', key)).headers['x-consul-index']);
+/**
+ * Opens `n` blocking queries on `path` (which must answer with the index given by `indexOf`),
+ * runs `write` once, and times until every watcher has answered.
+ */
+async function fanoutOnce(a: BenchAgent, n: number, path: string, write: () => Promise<void>): Promise<number> {
+  const index = Number((await request(a.base, 'GET', path)).headers['x-consul-index']);
   const agent = new http.Agent({ keepAlive: false, maxSockets: Infinity });
   let connected = 0;
   let answered = 0;
   let allDone: () => void = () => undefined;
   const done = new Promise<void>((r) => (allDone = r));
-  const url = new URL(`${key}?index=${index}&wait=5m`, a.base);
+  const url = new URL(`${path}${path.includes('?') ? '&' : '?'}index=${index}&wait=5m`, a.base);
   for (let i = 0; i < n; i++) {
     const req = http.get({ host: url.hostname, port: url.port, path: url.pathname + url.search, agent }, (res) => {
       res.resume();
@@ -106,7 +109,7 @@ async function fanoutOnce(a: BenchAgent, n: number): Promise<number> {
   while (connected < n) await sleep(20);
   await sleep(1000); // let every request reach the server and block
   const t0 = performance.now();
-  await request(a.base, 'PUT', key, 'v1');
+  await write();
   await done;
   const ms = performance.now() - t0;
   agent.destroy();
@@ -116,10 +119,78 @@ async function fanoutOnce(a: BenchAgent, n: number): Promise<number> {
 async function fanout(): Promise<void> {
   await withDurableAgent(async (a) => {
     for (const n of [1000, 5000]) {
-      const ms = await fanoutOnce(a, n);
+      const key = `/v1/kv/bench/watch-${n}`;
+      await request(a.base, 'PUT', key, 'v0');
+      const ms = await fanoutOnce(a, n, key, async () => {
+        await request(a.base, 'PUT', key, 'v1');
+      });
       report(`fanout         ${n} watchers on one key, one write → all answered: ${ms.toFixed(0)} ms`);
       await sleep(500);
     }
+  });
+}
+
+const REGISTER_SCRIPT = `
+counter = 0
+wrk.method = "PUT"
+request = function()
+  counter = counter + 1
+  local body = '{"Node":"bench-node-' .. (counter % 200) .. '","Address":"10.0.' .. (counter % 200) .. '.1",' ..
+    '"Service":{"ID":"svc-' .. counter .. '","Service":"bench-' .. (counter % 50) .. '","Port":8080,"Tags":["v1"]},' ..
+    '"Check":{"CheckID":"svc-' .. counter .. '-ok","ServiceID":"svc-' .. counter .. '","Status":"passing"}}'
+  return wrk.format("PUT", "/v1/catalog/register", nil, body)
+end
+`;
+
+async function catalogRegister(): Promise<void> {
+  await withDurableAgent(async (a) => {
+    const r = await wrk(a.base, { connections: CONNS, seconds: SECONDS, script: REGISTER_SCRIPT });
+    report(`catalog        register (node + service + check, durable), ${CONNS} connections: ${fmt(r.rps)} req/s, p99 ${r.latencyP99}`);
+  });
+}
+
+/** Registers `n` instances of `name`, each on its own node with a passing node and service check. */
+async function registerInstances(a: BenchAgent, name: string, n: number): Promise<void> {
+  for (let i = 0; i < n; i++) {
+    const body = {
+      Node: `${name}-node-${i}`,
+      Address: `10.1.${Math.floor(i / 250)}.${i % 250}`,
+      NodeMeta: { rack: `r${i % 4}` },
+      Service: { ID: `${name}-${i}`, Service: name, Port: 8080, Tags: ['v1', `shard-${i % 8}`], Meta: { version: '1.2.3' } },
+      Checks: [
+        { CheckID: 'serfHealth', Name: 'Serf Health Status', Status: 'passing', Output: 'Agent alive and reachable' },
+        { CheckID: `${name}-${i}-http`, Name: 'http', Status: 'passing', ServiceID: `${name}-${i}`, Output: 'HTTP GET http://10.1.0.1:8080/health: 200 OK Output: ok' },
+      ],
+    };
+    const r = await request(a.base, 'PUT', '/v1/catalog/register', JSON.stringify(body));
+    if (r.status !== 200) throw new Error(`register failed: ${r.status} ${r.body}`);
+  }
+}
+
+async function healthRead(): Promise<void> {
+  await withDurableAgent(async (a) => {
+    await registerInstances(a, 'web', 50);
+    const r = await wrk(`${a.base}/v1/health/service/web?passing`, { connections: CONNS, seconds: SECONDS });
+    report(`health         GET /v1/health/service/web?passing, 50 instances, ${CONNS} connections: ${fmt(r.rps)} req/s, p99 ${r.latencyP99}`);
+  });
+}
+
+async function healthFanout(): Promise<void> {
+  await withDurableAgent(async (a) => {
+    await registerInstances(a, 'web', 50);
+    await registerInstances(a, 'db', 5);
+    const n = 5000;
+    const ms = await fanoutOnce(a, n, '/v1/health/service/web?passing', async () => {
+      const body = { Node: 'web-node-7', Address: '10.1.0.7', SkipNodeUpdate: true, Checks: [{ CheckID: 'web-7-http', Name: 'http', Status: 'critical', ServiceID: 'web-7' }] };
+      await request(a.base, 'PUT', '/v1/catalog/register', JSON.stringify(body));
+    });
+    report(`health         ${n} watchers on /v1/health/service/web?passing (50 instances), one check change → all answered: ${ms.toFixed(0)} ms`);
+  });
+}
+
+async function locks(): Promise<void> {
+  await withDurableAgent(async (a) => {
+    report(`locks          ${await lockBench(a.base)}`);
   });
 }
 
@@ -162,7 +233,17 @@ async function restart(): Promise<void> {
   }
 }
 
-const SECTIONS: Record<string, () => Promise<void>> = { 'http-baseline': httpBaseline, 'kv-put': kvPut, 'kv-get': kvGet, fanout, restart };
+const SECTIONS: Record<string, () => Promise<void>> = {
+  'http-baseline': httpBaseline,
+  'kv-put': kvPut,
+  'kv-get': kvGet,
+  fanout,
+  'catalog-register': catalogRegister,
+  'health-read': healthRead,
+  'health-fanout': healthFanout,
+  locks,
+  restart,
+};
 
 async function main(): Promise<void> {
   if (!hasWrk()) {

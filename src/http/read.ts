@@ -17,6 +17,11 @@ export interface ReadOptions {
   catalog?: boolean;
 }
 
+/** A value already encoded as JSON text (see ResultCache). */
+export class Encoded {
+  constructor(readonly text: string) {}
+}
+
 /**
  * Answers a read. `prepare` runs after the shared options are parsed (so their errors come
  * first, as in Consul) and returns the read to run, validating its own parameters.
@@ -28,5 +33,5 @@ export async function answerRead<T>(ctx: Ctx, deps: ApiDeps, prepare: () => Read
   const out = await blockingQuery(ctx, server.hub, q, read);
   if (!out) return null;
   const headers = opts.catalog ? catalogMeta(server, out.index, q.consistency) : queryMeta(server, out.index);
-  return jsonText(JSON.stringify(out.value), headers);
+  return jsonText(out.value instanceof Encoded ? out.value.text : JSON.stringify(out.value), headers);
 }

@@ -10,7 +10,8 @@ import { type CheckServiceNode, checkServiceNode, nodeMetaMatches, parseNodeMeta
 import type { Ctx } from '../context.js';
 import { badRequest } from '../errors.js';
 import { parseFilter } from '../filter.js';
-import { answerRead } from '../read.js';
+import { answerRead, Encoded } from '../read.js';
+import { ResultCache } from '../result-cache.js';
 import type { Reply } from '../reply.js';
 import { matchingInstances, pathArg } from './catalog.js';
 
@@ -70,7 +71,7 @@ function serviceChecks(ctx: Ctx, deps: ApiDeps): Promise<Reply | null> {
   );
 }
 
-function serviceNodes(ctx: Ctx, deps: ApiDeps): Promise<Reply | null> {
+function serviceNodes(ctx: Ctx, deps: ApiDeps, cache: ResultCache): Promise<Reply | null> {
   return answerRead(
     ctx,
     deps,
@@ -80,13 +81,18 @@ function serviceNodes(ctx: Ctx, deps: ApiDeps): Promise<Reply | null> {
       const meta = parseNodeMeta(ctx.getAll('node-meta'));
       const filter = parseFilter(ctx, checkServiceNodeSchema);
       const passingOnly = boolParam(ctx, 'passing', 'Invalid value for ?passing');
+      // Everything that shapes the answer besides the state, which the service's index stands for.
+      const key = JSON.stringify([name, tags, meta, passingOnly, ctx.get('filter') ?? '']);
       return (ws) => {
         const cat = deps.server.store.catalog;
         const index = cat.serviceIndex(name, true, ws);
-        let out: CheckServiceNode[] = matchingInstances(deps, name, tags, meta).map(({ node, inst }) => checkServiceNode(cat, node, inst.svc));
-        // filterNonPassing: an instance with any check not passing (warning too) is dropped.
-        if (passingOnly) out = out.filter((e) => e.Checks.every((c) => c.Status === 'passing'));
-        return { index, value: filterList(out, filter) };
+        const text = cache.get(key, index, () => {
+          let out: CheckServiceNode[] = matchingInstances(deps, name, tags, meta).map(({ node, inst }) => checkServiceNode(cat, node, inst.svc));
+          // filterNonPassing: an instance with any check not passing (warning too) is dropped.
+          if (passingOnly) out = out.filter((e) => e.Checks.every((c) => c.Status === 'passing'));
+          return JSON.stringify(filterList(out, filter));
+        });
+        return { index, value: new Encoded(text) };
       };
     },
     { catalog: true },
@@ -127,8 +133,9 @@ function checksInState(ctx: Ctx, deps: ApiDeps): Promise<Reply | null> {
 }
 
 export const healthEndpoints: EndpointGroup = (router, deps) => {
+  const serviceCache = new ResultCache();
   router.on('/v1/health/node/*', { GET: (ctx) => nodeChecks(ctx, deps) });
   router.on('/v1/health/checks/*', { GET: (ctx) => serviceChecks(ctx, deps) });
-  router.on('/v1/health/service/*', { GET: (ctx) => serviceNodes(ctx, deps) });
+  router.on('/v1/health/service/*', { GET: (ctx) => serviceNodes(ctx, deps, serviceCache) });
   router.on('/v1/health/state/*', { GET: (ctx) => checksInState(ctx, deps) });
 };
