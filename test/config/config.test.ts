@@ -1,0 +1,173 @@
+// Agent configuration: flags with Consul's single-dash syntax, JSON and HCL files merged in
+// Consul's order, known-but-unimplemented keys warned about, unknown keys refused with the file
+// and key named, and the process exiting 1 on bad configuration.
+import assert from 'node:assert/strict';
+import { spawn } from 'node:child_process';
+import fs from 'node:fs';
+import path from 'node:path';
+import { after, describe, it } from 'node:test';
+import { ConfigError, loadAgentConfig, parseHCL } from '../../src/config/index.js';
+import { BIN, tempDir } from '../helpers/agent.js';
+
+const dir = tempDir('tribune-config-');
+after(() => fs.rmSync(dir, { recursive: true, force: true }));
+
+function write(name: string, text: string): string {
+  const p = path.join(dir, name);
+  fs.mkdirSync(path.dirname(p), { recursive: true });
+  fs.writeFileSync(p, text);
+  return p;
+}
+
+async function refused(argv: string[], pattern: RegExp): Promise<void> {
+  await assert.rejects(loadAgentConfig(argv), (e: unknown) => {
+    assert.ok(e instanceof ConfigError, String(e));
+    assert.match(e.message, pattern);
+    return true;
+  });
+}
+
+describe('agent configuration', () => {
+  it('-dev is an in-memory server on 127.0.0.1:8500 in dc1, named after the host', async () => {
+    const { config } = await loadAgentConfig(['-dev']);
+    assert.equal(config.devMode, true);
+    assert.equal(config.server, true);
+    assert.equal(config.bootstrap, true);
+    assert.equal(config.dataDir, null);
+    assert.equal(config.datacenter, 'dc1');
+    assert.deepEqual(config.clientAddrs, ['127.0.0.1']);
+    assert.equal(config.ports.http, 8500);
+    assert.equal(config.ports.dns, 8600);
+    assert.ok(config.nodeName.length > 0);
+  });
+
+  it('takes Consul’s flags, single or double dash, with = or a separate value', async () => {
+    const { config } = await loadAgentConfig([
+      '-server',
+      '--bootstrap',
+      '-data-dir',
+      dir,
+      '-node=alpha',
+      '-datacenter',
+      'east',
+      '-client',
+      '127.0.0.1',
+      '-bind=127.0.0.1',
+      '-advertise',
+      '127.0.0.2',
+      '-http-port',
+      '0',
+      '-dns-port=-1',
+      '-log-level',
+      'warn',
+      '-pid-file',
+      path.join(dir, 'pid'),
+      '-ui',
+    ]);
+    assert.equal(config.server, true);
+    assert.equal(config.bootstrap, true);
+    assert.equal(config.dataDir, dir);
+    assert.equal(config.nodeName, 'alpha');
+    assert.equal(config.datacenter, 'east');
+    assert.equal(config.bindAddr, '127.0.0.1');
+    assert.equal(config.advertiseAddr, '127.0.0.2');
+    assert.equal(config.ports.http, 0);
+    assert.equal(config.ports.dns, -1);
+    assert.equal(config.logLevel, 'WARN');
+    assert.equal(config.pidFile, path.join(dir, 'pid'));
+    assert.equal(config.ui, true);
+  });
+
+  it('merges files, directories (lexical order), -hcl fragments, then flags', async () => {
+    const a = write(
+      'a.json',
+      JSON.stringify({ datacenter: 'one', node_name: 'from-a', data_dir: dir, server: true, ports: { http: 9000, dns: -1 }, limits: { kv_max_value_size: 1000 } }),
+    );
+    write('conf.d/10-b.hcl', 'node_name = "from-b"\nlimits {\n  txn_max_req_len = 2048\n}\n# comment\nenable_script_checks = true\n');
+    write('conf.d/20-c.json', JSON.stringify({ node_name: 'from-c', performance: { raft_multiplier: 2 } }));
+    write('conf.d/ignored.txt', 'not config');
+    const { config } = await loadAgentConfig(['-config-file', a, '-config-dir', path.join(dir, 'conf.d'), '-hcl', 'log_level = "debug"', '-hcl', 'ports { http = 9100 }', '-datacenter', 'two']);
+    assert.equal(config.nodeName, 'from-c');
+    assert.equal(config.datacenter, 'two');
+    assert.equal(config.ports.http, 9100);
+    assert.equal(config.ports.dns, -1);
+    assert.equal(config.limits.kvMaxValueSize, 1000);
+    assert.equal(config.limits.txnMaxReqLen, 2048);
+    assert.equal(config.enableScriptChecks, true);
+    assert.equal(config.raftMultiplier, 2);
+    assert.equal(config.logLevel, 'DEBUG');
+  });
+
+  it('collects service and check blocks from HCL and JSON', async () => {
+    const f = write('svc.hcl', 'data_dir = "/tmp/x"\nservice {\n  name = "web"\n  port = 80\n}\nservice {\n  name = "db"\n}\ncheck {\n  id = "mem"\n  ttl = "30s"\n}\n');
+    const g = write('svc.json', JSON.stringify({ services: [{ name: 'cache' }], checks: [{ id: 'disk', ttl: '1m' }] }));
+    const { config } = await loadAgentConfig(['-config-file', f, '-config-file', g]);
+    assert.deepEqual(
+      config.services.map((s) => s.name),
+      ['web', 'db', 'cache'],
+    );
+    assert.deepEqual(
+      config.checks.map((c) => c.id),
+      ['mem', 'disk'],
+    );
+  });
+
+  it('accepts keys Consul knows but Tribune does not act on, with a warning', async () => {
+    const f = write('known.json', JSON.stringify({ data_dir: dir, retry_join: ['10.0.0.1'], telemetry: { statsd_address: 'x' }, acl: { enabled: true, default_policy: 'deny', token_ttl: '30s' } }));
+    const { config, warnings } = await loadAgentConfig(['-config-file', f]);
+    assert.equal(config.acl.enabled, true);
+    assert.equal(config.acl.defaultPolicy, 'deny');
+    assert.ok(warnings.some((w) => w.includes('retry_join')));
+    assert.ok(warnings.some((w) => w.includes('telemetry')));
+    assert.ok(warnings.some((w) => w.includes('acl.token_ttl')));
+  });
+
+  it('refuses unknown keys, malformed files and bad values, naming the file and key', async () => {
+    const unknown = write('unknown.json', JSON.stringify({ data_dir: dir, no_such_key: 1 }));
+    await refused(['-config-file', unknown], /unknown\.json: invalid config key no_such_key/);
+    const nested = write('nested.hcl', `data_dir = "${dir}"\nports {\n  htp = 1\n}\n`);
+    await refused(['-config-file', nested], /nested\.hcl: ports\.htp: invalid config key/);
+    const broken = write('broken.json', '{"data_dir": ');
+    await refused(['-config-file', broken], /Error parsing .*broken\.json/);
+    const brokenHcl = write('broken.hcl', 'data_dir = \n');
+    await refused(['-config-file', brokenHcl], /Error parsing .*broken\.hcl/);
+    const badType = write('badtype.json', JSON.stringify({ data_dir: dir, ports: { http: 'eighty' } }));
+    await refused(['-config-file', badType], /badtype\.json: ports\.http: expected an integer/);
+    await refused(['-server'], /data_dir cannot be empty/);
+    await refused(['-dev', '-no-such-flag'], /flag provided but not defined: -no-such-flag/);
+    await refused(['-dev', '-http-port', 'x'], /invalid value "x" for flag -http-port/);
+    await refused(['-dev', '-config-file', path.join(dir, 'missing.json')], /missing\.json/);
+  });
+
+  it('parses HCL1: nested blocks, labels, lists, heredocs and comments', () => {
+    const v = parseHCL(`
+      // comment
+      /* block comment */
+      datacenter = "dc9"  # trailing
+      ports { http = 1 dns = -1 }
+      service "web" { port = 80 tags = ["a", "b"] }
+      text = <<EOT
+line one
+EOT
+      enabled = true
+      ratio = 1.5
+    `);
+    assert.equal(v.datacenter, 'dc9');
+    assert.deepEqual(v.ports, { http: 1, dns: -1 });
+    assert.deepEqual(v.service, { web: { port: 80, tags: ['a', 'b'] } });
+    assert.equal(v.text, 'line one\n');
+    assert.equal(v.enabled, true);
+    assert.equal(v.ratio, 1.5);
+  });
+
+  it('a bad configuration stops `tribune agent` with exit code 1 and names the key', async () => {
+    const f = write('exit.json', JSON.stringify({ data_dir: dir, bogus_key: true }));
+    const proc = spawn(process.execPath, [BIN, 'agent', '-config-file', f], { stdio: ['ignore', 'pipe', 'pipe'] });
+    let out = '';
+    proc.stdout.on('data', (d: Buffer) => (out += d.toString()));
+    proc.stderr.on('data', (d: Buffer) => (out += d.toString()));
+    const code = await new Promise<number | null>((resolve) => proc.once('exit', resolve));
+    assert.equal(code, 1);
+    assert.match(out, /exit\.json: invalid config key bogus_key/);
+  });
+});
