@@ -57,7 +57,9 @@ export class HttpApi {
       srv.on('connection', (s: Socket) => this.admit(s));
       await new Promise<void>((resolve, reject) => {
         srv.once('error', reject);
-        srv.listen(port, host, () => {
+        // A deep accept queue, as Go's listeners use (somaxconn): bursts of thousands of
+        // watchers connecting at once must not be reset.
+        srv.listen({ port, host, backlog: 4096 }, () => {
           srv.off('error', reject);
           resolve();
         });
@@ -159,7 +161,7 @@ function write(ctx: Ctx, reply: Reply): void {
   let body: string | Buffer | undefined;
   if (reply.jsonText !== undefined || reply.json !== undefined) {
     const pretty = ctx.rawQuery !== '' && ctx.has('pretty');
-    if (pretty) body = JSON.stringify(reply.jsonText !== undefined ? (JSON.parse(reply.jsonText) as unknown) : reply.json, null, 4) + '\n';
+    if (pretty) body = JSON.stringify(reply.jsonText !== undefined ? (JSON.parse(reply.jsonText.toString()) as unknown) : reply.json, null, 4) + '\n';
     else body = reply.jsonText ?? JSON.stringify(reply.json);
     headers['Content-Type'] = 'application/json';
   } else if (reply.body !== undefined) {

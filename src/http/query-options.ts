@@ -32,17 +32,20 @@ export function parseConsistency(ctx: Ctx): Consistency {
   return stale ? 'stale' : consistent ? 'consistent' : 'default';
 }
 
-export function parseWait(ctx: Ctx): { minIndex: number; waitMs: number } {
-  let waitMs = 0;
-  let minIndex = 0;
+/** ?wait in ms (0 when absent); 400 "Invalid wait time" when it is not a Go duration. */
+export function parseWaitMs(ctx: Ctx): number {
   const wait = ctx.get('wait');
-  if (wait) {
-    try {
-      waitMs = parseDuration(wait) / 1e6;
-    } catch {
-      throw badRequest('Invalid wait time');
-    }
+  if (!wait) return 0;
+  try {
+    return parseDuration(wait) / 1e6;
+  } catch {
+    throw badRequest('Invalid wait time');
   }
+}
+
+export function parseWait(ctx: Ctx): { minIndex: number; waitMs: number } {
+  const waitMs = parseWaitMs(ctx);
+  let minIndex = 0;
   const idx = ctx.get('index');
   if (idx) {
     const n = parseIndex(idx);

@@ -19,7 +19,7 @@ export interface ReadOptions {
 
 /** A value already encoded as JSON text (see ResultCache). */
 export class Encoded {
-  constructor(readonly text: string) {}
+  constructor(readonly text: Buffer) {}
 }
 
 /**

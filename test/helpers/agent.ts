@@ -7,6 +7,7 @@ import os from 'node:os';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { Agent } from '../../src/agent/agent.js';
+import { defaults } from '../../src/config/build.js';
 import type { RuntimeConfig } from '../../src/config/types.js';
 import type { ServerOptions } from '../../src/server/server.js';
 import { silentLogger } from '../../src/util/log.js';
@@ -15,36 +16,20 @@ export const ROOT = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '
 export const BIN = path.join(ROOT, 'bin', 'tribune');
 
 export function testConfig(overrides: Partial<RuntimeConfig> = {}): RuntimeConfig {
+  // Consul's defaults, then what every test agent needs: an in-memory bootstrapped server on
+  // 127.0.0.1, HTTP on an ephemeral port, no DNS, quiet logs.
   return {
-    datacenter: 'dc1',
+    ...defaults(),
     primaryDatacenter: 'dc1',
     nodeName: 'test-node',
-    nodeId: '',
-    dataDir: null,
     devMode: true,
     server: true,
     bootstrap: true,
-    bootstrapExpect: 0,
-    clientAddrs: ['127.0.0.1'],
     bindAddr: '127.0.0.1',
     advertiseAddr: '127.0.0.1',
     advertiseAddrWan: '127.0.0.1',
     ports: { http: 0, https: -1, dns: -1, serfLan: 8301, serfWan: 8302, server: 8300, grpc: -1 },
-    limits: { kvMaxValueSize: 524288, txnMaxReqLen: 524288, httpMaxConnsPerClient: 200 },
     logLevel: 'ERR',
-    enableScriptChecks: false,
-    enableLocalScriptChecks: false,
-    enableDebug: false,
-    ui: false,
-    pidFile: null,
-    domain: 'consul.',
-    raftMultiplier: 0,
-    connectEnabled: false,
-    acl: { enabled: false, defaultPolicy: 'allow', downPolicy: 'extend-cache', enableTokenPersistence: false, tokens: {} },
-    nodeMeta: {},
-    services: [],
-    checks: [],
-    sources: [],
     ...overrides,
   };
 }

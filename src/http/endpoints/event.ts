@@ -7,12 +7,11 @@ import { userEventsFor } from '../../events/registry.js';
 import { SERF_USER_EVENT_SIZE_LIMIT, uuidToUint64, userEventJSON, type LocalIdentity, type UserEvent } from '../../events/user-event.js';
 import { LocalEventBus, UserEventError, UserEvents } from '../../events/user-events.js';
 import { WatchSet } from '../../state/watch.js';
-import { parseDuration } from '../../util/duration.js';
 import { parseUint64Text } from '../../util/uint64.js';
 import type { ApiDeps, EndpointGroup } from '../api.js';
 import type { Ctx } from '../context.js';
 import { badRequest, HttpError, serverError } from '../errors.js';
-import { checkDatacenter, MAX_WAIT_MS } from '../query-options.js';
+import { checkDatacenter, MAX_WAIT_MS, parseWaitMs } from '../query-options.js';
 import { jsonText, type Reply } from '../reply.js';
 
 const FIRE_PREFIX = '/v1/event/fire/';
@@ -64,16 +63,8 @@ async function fire(ctx: Ctx, deps: ApiDeps, events: UserEvents): Promise<Reply>
 
 /** Consul's parseWait, with the index kept as a uint64 (BigInt). */
 function parseEventWait(ctx: Ctx): { minIndex: bigint; waitMs: number } {
-  let waitMs = 0;
+  const waitMs = parseWaitMs(ctx);
   let minIndex = 0n;
-  const wait = ctx.get('wait');
-  if (wait) {
-    try {
-      waitMs = parseDuration(wait) / 1e6;
-    } catch {
-      throw badRequest('Invalid wait time');
-    }
-  }
   const idx = ctx.get('index');
   if (idx) {
     const t = parseUint64Text(idx);
