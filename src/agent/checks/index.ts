@@ -13,7 +13,7 @@ export type { Report, Runner, TTLRunner };
 /** Starts the runner for `t`; null when the type has nothing to run here. */
 export function startRunner(t: CheckType, report: Report): Runner | TTLRunner | null {
   if (isTTL(t)) return ttlRunner(t, report);
-  const handled = statusHandler(t, report, t.Status === '' ? 'critical' : t.Status);
+  const handled = statusHandler(t, report);
   if (isHTTP(t)) return httpRunner(t, handled);
   if (isTCP(t)) return tcpRunner(t, handled);
   if (isMonitor(t)) return scriptRunner(t, handled);

@@ -24,31 +24,26 @@ export function truncate(output: string | Buffer, max: number): string {
 }
 
 /**
- * Consul's StatusHandler: a check must pass SuccessBeforePassing times in a row before it is
- * reported passing, and fail FailuresBeforeCritical times in a row before it is reported
- * critical; until then the previous status stays, with the new output.
+ * Consul's StatusHandler: after a failure, a check must succeed (passing or warning)
+ * SuccessBeforePassing times in a row before that is reported; after a success it must fail
+ * FailuresBeforeCritical times in a row. Results short of the threshold change nothing, not
+ * even the output. The counters start at their thresholds, so the first result always counts.
  */
-export function statusHandler(t: CheckType, report: Report, initial: string): Report {
+export function statusHandler(t: CheckType, report: Report): Report {
   const successBefore = Math.max(0, t.SuccessBeforePassing);
   const failuresBefore = Math.max(0, t.FailuresBeforeCritical);
-  let current = initial;
-  let successes = 0;
-  let failures = 0;
+  let successes = successBefore;
+  let failures = failuresBefore;
   return (status, output) => {
-    if (status === 'passing') {
+    if (status === 'passing' || status === 'warning') {
       successes++;
       failures = 0;
-      if (successes >= successBefore) current = 'passing';
-    } else if (status === 'warning') {
-      successes = 0;
-      failures = 0;
-      current = 'warning';
+      if (successes >= successBefore) report(status, output);
     } else {
       failures++;
       successes = 0;
-      if (failures >= failuresBefore) current = 'critical';
+      if (failures >= failuresBefore) report(status, output);
     }
-    report(current, output);
   };
 }
 
