@@ -88,7 +88,24 @@ async function kvGet(): Promise<void> {
  * Opens `n` blocking queries on `path` (which must answer with the index given by `indexOf`),
  * runs `write` once, and times until every watcher has answered.
  */
-async function fanoutOnce(a: BenchAgent, n: number, path: string, write: () => Promise<void>): Promise<number> {
+/** The agent's resident memory in bytes (Linux), or 0 where /proc is not there. */
+function rssBytes(pid: number | undefined): number {
+  try {
+    const m = /VmRSS:\s+(\d+) kB/.exec(fs.readFileSync(`/proc/${pid}/status`, 'utf8'));
+    return m ? Number(m[1]) * 1024 : 0;
+  } catch {
+    return 0;
+  }
+}
+
+interface Fanout {
+  ms: number;
+  /** Agent memory per blocked watcher (RSS growth while they wait / n). */
+  bytesPerWatcher: number;
+}
+
+async function fanoutOnce(a: BenchAgent, n: number, path: string, write: () => Promise<void>): Promise<Fanout> {
+  const rssBefore = rssBytes(a.proc.pid);
   const index = Number((await request(a.base, 'GET', path)).headers['x-consul-index']);
   const url = new URL(`${path}${path.includes('?') ? '&' : '?'}index=${index}&wait=5m`, a.base);
   // Raw sockets rather than http.get: the client must cost far less than the server, or the
@@ -133,12 +150,13 @@ async function fanoutOnce(a: BenchAgent, n: number, path: string, write: () => P
   while (connected + failed < n) await sleep(20);
   if (failed > 0) throw new Error(`${failed} watchers failed to connect`);
   await sleep(1000); // let every request reach the server and block
+  const bytesPerWatcher = Math.max(0, rssBytes(a.proc.pid) - rssBefore) / n;
   const t0 = performance.now();
   await write();
   await done;
   const ms = performance.now() - t0;
   for (const s of sockets) s.destroy();
-  return ms;
+  return { ms, bytesPerWatcher };
 }
 
 async function fanout(): Promise<void> {
@@ -146,10 +164,10 @@ async function fanout(): Promise<void> {
     for (const n of [1000, 5000]) {
       const key = `/v1/kv/bench/watch-${n}`;
       await request(a.base, 'PUT', key, 'v0');
-      const ms = await fanoutOnce(a, n, key, async () => {
+      const f = await fanoutOnce(a, n, key, async () => {
         await request(a.base, 'PUT', key, 'v1');
       });
-      report(`fanout         ${n} watchers on one key, one write → all answered: ${ms.toFixed(0)} ms`);
+      report(`fanout         ${n} watchers on one key, one write → all answered: ${f.ms.toFixed(0)} ms (${(f.bytesPerWatcher / 1024).toFixed(1)} KB agent memory per waiting watcher)`);
       await sleep(500);
     }
   });
@@ -204,12 +222,18 @@ async function healthFanout(): Promise<void> {
   await withDurableAgent(async (a) => {
     await registerInstances(a, 'web', 50);
     await registerInstances(a, 'db', 5);
-    const n = 5000;
-    const ms = await fanoutOnce(a, n, '/v1/health/service/web?passing', async () => {
-      const body = { Node: 'web-node-7', Address: '10.1.0.7', SkipNodeUpdate: true, Checks: [{ CheckID: 'web-7-http', Name: 'http', Status: 'critical', ServiceID: 'web-7' }] };
-      await request(a.base, 'PUT', '/v1/catalog/register', JSON.stringify(body));
-    });
-    report(`health         ${n} watchers on /v1/health/service/web?passing (50 instances), one check change → all answered: ${ms.toFixed(0)} ms`);
+    let status = 'critical';
+    for (const n of [5000, 10000]) {
+      const f = await fanoutOnce(a, n, '/v1/health/service/web?passing', async () => {
+        const body = { Node: 'web-node-7', Address: '10.1.0.7', SkipNodeUpdate: true, Checks: [{ CheckID: 'web-7-http', Name: 'http', Status: status, ServiceID: 'web-7' }] };
+        status = status === 'critical' ? 'passing' : 'critical';
+        await request(a.base, 'PUT', '/v1/catalog/register', JSON.stringify(body));
+      });
+      report(
+        `health         ${n} watchers on /v1/health/service/web?passing (50 instances), one check change → all answered: ${f.ms.toFixed(0)} ms (${(f.bytesPerWatcher / 1024).toFixed(1)} KB agent memory per waiting watcher)`,
+      );
+      await sleep(500);
+    }
   });
 }
 
