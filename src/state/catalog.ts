@@ -43,6 +43,8 @@ export class CatalogTables {
   // Derived lookups, rebuilt from the primary trees on restore.
   private byName = new Map<string, Set<string>>();
   private nodeByID = new Map<string, string>();
+  /** Check keys by status, so /v1/health/state/:state costs O(result). */
+  private byStatus = new Map<string, Set<string>>();
 
   constructor(
     readonly nodes: BTree<string, CatalogNode> = new BTree<string, CatalogNode>(),
@@ -52,6 +54,16 @@ export class CatalogTables {
   ) {
     for (const [k, s] of services.entries()) this.indexName(s.svc.Service, k);
     for (const [, n] of nodes.entries()) if (n.ID) this.nodeByID.set(n.ID, n.Node);
+    for (const [k, c] of checks.entries()) this.indexStatus(k, undefined, c.Status);
+  }
+
+  private indexStatus(k: string, from: string | undefined, to: string | undefined): void {
+    if (from === to) return;
+    if (from !== undefined) this.byStatus.get(from)?.delete(k);
+    if (to === undefined) return;
+    let set = this.byStatus.get(to);
+    if (!set) this.byStatus.set(to, (set = new Set()));
+    set.add(k);
   }
 
   /** Copy-on-write copy for snapshots. */
@@ -118,6 +130,13 @@ export class CatalogTables {
     const keys = this.byName.get(name);
     if (!keys) return [];
     return [...keys].sort().map((k) => this.services.get(k)!);
+  }
+
+  /** Checks in one status, ordered by node then check ID. */
+  checksInState(status: string): HealthCheck[] {
+    const keys = this.byStatus.get(status);
+    if (!keys) return [];
+    return [...keys].sort().map((k) => this.checks.get(k)!);
   }
 
   serviceNames(): string[] {
@@ -230,6 +249,7 @@ export class CatalogTables {
       if (sameJSON(rest, check)) return;
     }
     this.checks.set(k, { ...check, CreateIndex: existing?.CreateIndex ?? idx, ModifyIndex: idx });
+    this.indexStatus(k, existing?.Status, check.Status);
     this.touchTable(idx, ch, 'checks');
     ch.topics.add(topic.node(c.Node));
     if (check.ServiceID) this.touchService(idx, ch, check.ServiceName);
@@ -249,6 +269,7 @@ export class CatalogTables {
     const c = this.checks.get(k);
     if (!c) return;
     this.checks.delete(k);
+    this.indexStatus(k, c.Status, undefined);
     this.touchTable(idx, ch, 'checks');
     ch.topics.add(topic.node(node));
     if (c.ServiceID) this.touchService(idx, ch, c.ServiceName);

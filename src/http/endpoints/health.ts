@@ -117,8 +117,7 @@ function checksInState(ctx: Ctx, deps: ApiDeps): Promise<Reply | null> {
           index = Math.max(index, cat.idx.nodes);
         }
         const out: HealthCheck[] = [];
-        for (const c of cat.checks.values()) {
-          if (state !== 'any' && c.Status !== state) continue;
+        for (const c of state === 'any' ? cat.checks.values() : cat.checksInState(state)) {
           if (meta.length > 0) {
             const n = cat.node(c.Node);
             if (!n || !nodeMetaMatches(n, meta)) continue;
