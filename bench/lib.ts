@@ -77,7 +77,7 @@ export function wrk(url: string, opts: { connections: number; seconds: number; s
       if (scriptFile) fs.rmSync(scriptFile, { force: true });
       if (err) return reject(new Error(`wrk failed: ${err.message}`));
       const rps = Number(/Requests\/sec:\s+([\d.]+)/.exec(stdout)?.[1] ?? 'NaN');
-      const p99 = /99%\s+(\S+)/.exec(stdout)?.[1] ?? '?';
+      const p99 = /^\s+99%\s+(\S+)/m.exec(stdout)?.[1] ?? '?';
       const non2xx = /Non-2xx or 3xx responses: (\d+)/.exec(stdout);
       if (non2xx) return reject(new Error(`wrk saw ${non2xx[1]} error responses:\n${stdout}`));
       resolve({ rps, latencyP99: p99, raw: stdout });

@@ -295,16 +295,22 @@ export class FileLog implements ConsensusLog {
     try {
       let pending: Buffer[] = [];
       let pendingBytes = 0;
-      for (const chunk of imageChunks(img)) {
+      let slice = performance.now();
+      // Small chunks, and a yield to the event loop every few milliseconds of encoding, so
+      // requests keep flowing (and their latency stays flat) while a big snapshot is written.
+      for (const chunk of imageChunks(img, 1024)) {
         const f = frame(encodePayload(chunk));
         pending.push(f);
         pendingBytes += f.length;
         if (pendingBytes >= 1 << 20) {
-          // Writing also yields to the event loop, so requests keep flowing during big snapshots.
           await writeAll(h, Buffer.concat(pending));
           bytes += pendingBytes;
           pending = [];
           pendingBytes = 0;
+          slice = performance.now();
+        } else if (performance.now() - slice > 4) {
+          await new Promise<void>((r) => setImmediate(r));
+          slice = performance.now();
         }
       }
       await writeAll(h, Buffer.concat(pending));

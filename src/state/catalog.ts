@@ -39,6 +39,14 @@ function sameJSON(a: unknown, b: unknown): boolean {
   return JSON.stringify(a) === JSON.stringify(b);
 }
 
+/** What a snapshot holds of the catalog. */
+export interface CatalogImage {
+  nodes: BTree<string, CatalogNode>;
+  services: BTree<string, StoredService>;
+  checks: BTree<string, HealthCheck>;
+  idx: CatalogIndexes;
+}
+
 export class CatalogTables {
   // Derived lookups, rebuilt from the primary trees on restore.
   private byName = new Map<string, Set<string>>();
@@ -66,9 +74,12 @@ export class CatalogTables {
     set.add(k);
   }
 
-  /** Copy-on-write copy for snapshots. */
-  clone(): CatalogTables {
-    return new CatalogTables(this.nodes.clone(), this.services.clone(), this.checks.clone(), { ...this.idx, perService: new Map(this.idx.perService) });
+  /**
+   * A point-in-time copy of the primary data for a snapshot: the trees are copy-on-write, so
+   * this is O(service names), and derived lookups are rebuilt only on restore.
+   */
+  image(): CatalogImage {
+    return { nodes: this.nodes.clone(), services: this.services.clone(), checks: this.checks.clone(), idx: { ...this.idx, perService: new Map(this.idx.perService) } };
   }
 
   private indexName(name: string, k: string): void {

@@ -27,6 +27,12 @@ export const sessionTopic = {
   node: (n: string) => `sessions-node:${n}`,
 };
 
+/** What a snapshot holds of the session tables; derived lookups are rebuilt on restore. */
+export interface SessionsImage {
+  sessions: BTree<string, Session>;
+  index: number;
+}
+
 export class SessionTables {
   /** Derived: `${node}\0${id}` and `${node}\0${checkID}\0${id}`. */
   private readonly byNode = new BTree<string, true>();
@@ -39,8 +45,9 @@ export class SessionTables {
     for (const [, s] of sessions.entries()) this.link(s);
   }
 
-  clone(): SessionTables {
-    return new SessionTables(this.sessions.clone(), this.index);
+  /** A point-in-time copy of the primary data only (O(1): copy-on-write); see StateImage. */
+  image(): SessionsImage {
+    return { sessions: this.sessions.clone(), index: this.index };
   }
 
   private checkKeys(s: Session): string[] {

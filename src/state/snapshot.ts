@@ -3,10 +3,9 @@
 // they are rebuilt when the tables are.
 
 import { BTree } from '../util/btree.js';
-import { CatalogTables, SEP, type CatalogIndexes } from './catalog.js';
+import { SEP, type CatalogIndexes } from './catalog.js';
 import type { CatalogNode, HealthCheck, StoredService } from './catalog-types.js';
 import { KVTable } from './kv.js';
-import { SessionTables } from './sessions.js';
 import type { StateImage } from './store.js';
 import type { KVEntry, Session } from './types.js';
 
@@ -128,8 +127,8 @@ export class ImageBuilder {
     return {
       index: this.index,
       kv: new KVTable(this.entries, this.tombstones, ix.kv),
-      catalog: new CatalogTables(this.nodes, this.services, this.checks, { ...ix.catalog, perService: new Map(ix.catalog.perService) }),
-      sessions: new SessionTables(this.sessions, ix.sessions),
+      catalog: { nodes: this.nodes, services: this.services, checks: this.checks, idx: { ...ix.catalog, perService: new Map(ix.catalog.perService) } },
+      sessions: { sessions: this.sessions, index: ix.sessions },
     };
   }
 }

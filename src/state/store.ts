@@ -1,11 +1,11 @@
 // The state machine. apply(index, command) is deterministic: no clocks, no randomness, no I/O, so
 // every server replaying the same log reaches the same state. Reads return {index, value}.
 
-import { CatalogTables, type CatalogEffects } from './catalog.js';
+import { type CatalogEffects, type CatalogImage, CatalogTables } from './catalog.js';
 import type { Command } from './commands.js';
 import { KVTable } from './kv.js';
 import { ApplyError, applyKVOp, applyTxnOps, type TxnOutcome } from './kv-ops.js';
-import { SessionTables } from './sessions.js';
+import { type SessionsImage, SessionTables } from './sessions.js';
 import type { Session } from './types.js';
 import { ChangeSet } from './watch.js';
 
@@ -26,8 +26,8 @@ export type ResultOf<C extends Command> = ResultMap[C['type']];
 export interface StateImage {
   index: number;
   kv: KVTable;
-  catalog: CatalogTables;
-  sessions: SessionTables;
+  catalog: CatalogImage;
+  sessions: SessionsImage;
 }
 
 export class StateStore {
@@ -100,16 +100,20 @@ export class StateStore {
     for (const id of doomed) this.sessions.destroy(idx, changes, id, this.kv);
   }
 
-  /** A point-in-time copy; cheap (copy-on-write trees), safe to serialise while applies continue. */
+  /**
+   * A point-in-time copy: O(1) per table (copy-on-write trees), so taking it never stalls the
+   * event loop; safe to serialise while applies continue.
+   */
   image(): StateImage {
-    return { index: this.index, kv: this.kv.clone(), catalog: this.catalog.clone(), sessions: this.sessions.clone() };
+    return { index: this.index, kv: this.kv.clone(), catalog: this.catalog.image(), sessions: this.sessions.image() };
   }
 
+  /** Replaces the state with an image, rebuilding the derived lookups. */
   restore(img: StateImage): void {
     this.index = img.index;
     this.kv = img.kv;
-    this.catalog = img.catalog;
-    this.sessions = img.sessions;
+    this.catalog = new CatalogTables(img.catalog.nodes, img.catalog.services, img.catalog.checks, img.catalog.idx);
+    this.sessions = new SessionTables(img.sessions.sessions, img.sessions.index);
   }
 }
 
