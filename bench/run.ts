@@ -1,6 +1,6 @@
 // `npm run bench [-- section...]`: measures Tribune and prints what it measured.
 // Sections: http-baseline, kv-put, kv-get, fanout, catalog-register, health-read, health-fanout,
-// locks, restart (default: all). Needs wrk (apt-get install wrk).
+// locks, restart, restart-snapshot (default: all). Needs wrk (apt-get install wrk).
 
 import { spawn } from 'node:child_process';
 import fs from 'node:fs';
@@ -243,11 +243,18 @@ async function locks(): Promise<void> {
   });
 }
 
-async function restart(): Promise<void> {
+/**
+ * Loads keys, then restarts (after SIGTERM and after kill -9). With `snapshotEvery` the embedded
+ * log snapshots every that many entries, so restart loads a snapshot and replays the tail;
+ * without it the whole load stays in the WAL and restart replays it.
+ */
+async function restart(snapshotEvery?: number): Promise<void> {
   const keys = Number(process.env.BENCH_RESTART_KEYS ?? 1_000_000);
   const dir = tmpDir();
+  const label = snapshotEvery ? `restart (raft_snapshot_threshold = ${snapshotEvery})` : 'restart';
   try {
     const args = serverArgs(dir);
+    if (snapshotEvery) args.push('-hcl', `raft_snapshot_threshold = ${snapshotEvery}`);
     let a = await startAgent(args, dir);
     const t0 = performance.now();
     const perTxn = 64;
@@ -264,18 +271,18 @@ async function restart(): Promise<void> {
       }
     };
     await Promise.all(Array.from({ length: 16 }, worker));
-    report(`restart        loaded ${fmt(keys, 0)} keys through /v1/txn in ${((performance.now() - t0) / 1000).toFixed(1)} s`);
+    report(`${label.padEnd(14)} loaded ${fmt(keys, 0)} keys through /v1/txn in ${((performance.now() - t0) / 1000).toFixed(1)} s`);
     // Graceful stop, then a restart that replays snapshot + log.
     await a.stop('SIGTERM');
     a = await startAgent(args, dir);
     const probe = await request(a.base, 'GET', `/v1/kv/restart/${String(keys - 1).padStart(8, '0')}`);
     if (probe.status !== 200) throw new Error('last key missing after restart');
-    report(`restart        restart with ${fmt(keys, 0)} keys until the HTTP API answers: ${(a.startMs / 1000).toFixed(2)} s (after SIGTERM)`);
+    report(`${label.padEnd(14)} restart with ${fmt(keys, 0)} keys until the HTTP API answers: ${(a.startMs / 1000).toFixed(2)} s (after SIGTERM)`);
     await a.stop('SIGKILL');
     a = await startAgent(args, dir);
-    report(`restart        restart with ${fmt(keys, 0)} keys until the HTTP API answers: ${(a.startMs / 1000).toFixed(2)} s (after kill -9)`);
+    report(`${label.padEnd(14)} restart with ${fmt(keys, 0)} keys until the HTTP API answers: ${(a.startMs / 1000).toFixed(2)} s (after kill -9)`);
     const du = fs.readdirSync(path.join(dir, 'raft')).map((f) => `${f}=${(fs.statSync(path.join(dir, 'raft', f)).size / 1e6).toFixed(1)}MB`);
-    report(`restart        data dir: ${du.join(' ')}`);
+    report(`${label.padEnd(14)} data dir: ${du.join(' ')}`);
     await a.stop();
   } finally {
     fs.rmSync(dir, { recursive: true, force: true });
@@ -291,7 +298,8 @@ const SECTIONS: Record<string, () => Promise<void>> = {
   'health-read': healthRead,
   'health-fanout': healthFanout,
   locks,
-  restart,
+  restart: () => restart(),
+  'restart-snapshot': () => restart(4096),
 };
 
 async function main(): Promise<void> {

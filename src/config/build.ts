@@ -3,6 +3,7 @@
 
 import os from 'node:os';
 import type { RawDefinition, RuntimeConfig } from './types.js';
+import { parseDuration } from '../util/duration.js';
 import { ACCEPTED_UNIMPLEMENTED } from './keys.js';
 
 export class ConfigError extends Error {}
@@ -40,6 +41,8 @@ export function defaults(): RuntimeConfig {
     pidFile: null,
     domain: 'consul.',
     raftMultiplier: 0,
+    raftSnapshotThreshold: 0,
+    sessionTTLMinMs: 0,
     connectEnabled: false,
     acl: { enabled: false, defaultPolicy: 'allow', downPolicy: 'extend-cache', enableTokenPersistence: false, tokens: {} },
     nodeMeta: {},
@@ -93,6 +96,16 @@ class Reader {
     if (!Number.isInteger(n)) return this.fail(key, `expected an integer, got ${JSON.stringify(v)}`);
     if (n < min || n > max) return this.fail(key, `${n} is out of range [${min}, ${max}]`);
     return n;
+  }
+
+  /** A Go duration string ("10s", "1m30s"); returns nanoseconds. */
+  duration(key: string, v: unknown): number {
+    const text = this.str(key, v);
+    try {
+      return parseDuration(text);
+    } catch (e) {
+      return this.fail(key, (e as Error).message);
+    }
   }
 
   obj(key: string, v: unknown): Obj {
@@ -216,6 +229,12 @@ export function applySource(c: RuntimeConfig, src: Source, warnings: string[]): 
         break;
       case 'ui_config':
         r.nested(key, v, { enabled: (x) => (c.ui = r.bool('ui_config.enabled', x)) }, ['dir', 'content_path', 'metrics_provider', 'metrics_provider_options_json', 'metrics_proxy', 'dashboard_url_templates']);
+        break;
+      case 'raft_snapshot_threshold':
+        c.raftSnapshotThreshold = r.int(key, v, 1);
+        break;
+      case 'session_ttl_min':
+        c.sessionTTLMinMs = r.duration(key, v) / 1e6;
         break;
       case 'pid_file':
         c.pidFile = r.str(key, v);

@@ -62,6 +62,10 @@ export interface RuntimeConfig {
   domain: string;
   /** raft_multiplier from `performance`; 0 means the default (1 in dev, 5 otherwise). */
   raftMultiplier: number;
+  /** raft_snapshot_threshold: log entries between snapshots of the embedded log (0: Tribune's default). */
+  raftSnapshotThreshold: number;
+  /** session_ttl_min in ms (0: Consul's default, 10s). */
+  sessionTTLMinMs: number;
   connectEnabled: boolean;
   acl: ACLConfig;
   nodeMeta: Record<string, string>;

@@ -42,7 +42,7 @@ export class Server {
         : new FileLog(this.fsm, {
             dir: path.join(config.dataDir, 'raft'),
             logger: this.logger.named('log'),
-            ...(opts.snapshotEntries !== undefined ? { snapshotEntries: opts.snapshotEntries } : {}),
+            ...(opts.snapshotEntries !== undefined ? { snapshotEntries: opts.snapshotEntries } : config.raftSnapshotThreshold > 0 ? { snapshotEntries: config.raftSnapshotThreshold } : {}),
           });
     const ttl = opts.tombstoneTTLMs ?? 15 * 60_000;
     this.tombstones = new TombstoneGC({
@@ -54,7 +54,7 @@ export class Server {
     this.sessionTimers = new SessionTimers({
       invalidate: (id) => this.propose({ type: 'session-destroy', id }),
       logger: this.logger,
-      ...(opts.sessionTTLMinMs !== undefined ? { ttlMinMs: opts.sessionTTLMinMs } : {}),
+      ...(opts.sessionTTLMinMs !== undefined ? { ttlMinMs: opts.sessionTTLMinMs } : config.sessionTTLMinMs > 0 ? { ttlMinMs: config.sessionTTLMinMs } : {}),
       ...(opts.sessionTTLMultiplier !== undefined ? { multiplier: opts.sessionTTLMultiplier } : {}),
     });
     this.fsm.onApplied((entries, _outcomes, changes) => {

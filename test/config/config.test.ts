@@ -84,7 +84,7 @@ describe('agent configuration', () => {
       JSON.stringify({ datacenter: 'one', node_name: 'from-a', data_dir: dir, server: true, ports: { http: 9000, dns: -1 }, limits: { kv_max_value_size: 1000 } }),
     );
     write('conf.d/10-b.hcl', 'node_name = "from-b"\nlimits {\n  txn_max_req_len = 2048\n}\n# comment\nenable_script_checks = true\n');
-    write('conf.d/20-c.json', JSON.stringify({ node_name: 'from-c', performance: { raft_multiplier: 2 } }));
+    write('conf.d/20-c.json', JSON.stringify({ node_name: 'from-c', performance: { raft_multiplier: 2 }, raft_snapshot_threshold: 4096, session_ttl_min: '1m30s' }));
     write('conf.d/ignored.txt', 'not config');
     const { config } = await loadAgentConfig(['-config-file', a, '-config-dir', path.join(dir, 'conf.d'), '-hcl', 'log_level = "debug"', '-hcl', 'ports { http = 9100 }', '-datacenter', 'two']);
     assert.equal(config.nodeName, 'from-c');
@@ -95,6 +95,8 @@ describe('agent configuration', () => {
     assert.equal(config.limits.txnMaxReqLen, 2048);
     assert.equal(config.enableScriptChecks, true);
     assert.equal(config.raftMultiplier, 2);
+    assert.equal(config.raftSnapshotThreshold, 4096);
+    assert.equal(config.sessionTTLMinMs, 90_000);
     assert.equal(config.logLevel, 'DEBUG');
   });
 
@@ -134,6 +136,7 @@ describe('agent configuration', () => {
     const badType = write('badtype.json', JSON.stringify({ data_dir: dir, ports: { http: 'eighty' } }));
     await refused(['-config-file', badType], /badtype\.json: ports\.http: expected an integer/);
     await refused(['-server'], /data_dir cannot be empty/);
+    await refused(['-dev', '-hcl', 'session_ttl_min = "soon"'], /session_ttl_min: /);
     await refused(['-dev', '-no-such-flag'], /flag provided but not defined: -no-such-flag/);
     await refused(['-dev', '-http-port', 'x'], /invalid value "x" for flag -http-port/);
     await refused(['-dev', '-config-file', path.join(dir, 'missing.json')], /missing\.json/);
