@@ -541,33 +541,32 @@ export class LocalAgent {
 
   // ------------------------------------------------------------------ maintenance
 
+  /** The critical check that marks a service (or, without one, the node) as in maintenance. */
+  private maintenanceCheck(id: string, name: string, notes: string, svc: LocalService | null): LocalCheck {
+    return {
+      Node: this.config.nodeName,
+      CheckID: id,
+      Name: name,
+      Status: 'critical',
+      Notes: notes,
+      Output: '',
+      ServiceID: svc?.ID ?? '',
+      ServiceName: svc?.Service ?? '',
+      ServiceTags: svc ? [...svc.Tags] : [],
+      Type: 'maintenance',
+      Interval: '',
+      Timeout: '',
+      ExposedPort: 0,
+      Definition: {},
+    };
+  }
+
   enableServiceMaintenance(serviceID: string, reason: string, token: string): void {
     const svc = this.state.service(serviceID);
     if (!svc) throw new AgentError(404, `No service registered with ID ${JSON.stringify(serviceID)}`);
     const id = SERVICE_MAINT_PREFIX + serviceID;
     if (this.state.check(id)) return;
-    this.addCheck(
-      {
-        Node: this.config.nodeName,
-        CheckID: id,
-        Name: 'Service Maintenance Mode',
-        Status: 'critical',
-        Notes: reason || DEFAULT_SERVICE_MAINT_REASON,
-        Output: '',
-        ServiceID: svc.ID,
-        ServiceName: svc.Service,
-        ServiceTags: [...svc.Tags],
-        Type: 'maintenance',
-        Interval: '',
-        Timeout: '',
-        ExposedPort: 0,
-        Definition: {},
-      },
-      null,
-      true,
-      token,
-      'local',
-    );
+    this.addCheck(this.maintenanceCheck(id, 'Service Maintenance Mode', reason || DEFAULT_SERVICE_MAINT_REASON, svc), null, true, token, 'local');
     this.logger.info('Service entered maintenance mode', { service: serviceID });
   }
 
@@ -581,28 +580,7 @@ export class LocalAgent {
 
   enableNodeMaintenance(reason: string, token: string): void {
     if (this.state.check(NODE_MAINT_CHECK_ID)) return;
-    this.addCheck(
-      {
-        Node: this.config.nodeName,
-        CheckID: NODE_MAINT_CHECK_ID,
-        Name: 'Node Maintenance Mode',
-        Status: 'critical',
-        Notes: reason || DEFAULT_NODE_MAINT_REASON,
-        Output: '',
-        ServiceID: '',
-        ServiceName: '',
-        ServiceTags: [],
-        Type: 'maintenance',
-        Interval: '',
-        Timeout: '',
-        ExposedPort: 0,
-        Definition: {},
-      },
-      null,
-      true,
-      token,
-      'local',
-    );
+    this.addCheck(this.maintenanceCheck(NODE_MAINT_CHECK_ID, 'Node Maintenance Mode', reason || DEFAULT_NODE_MAINT_REASON, null), null, true, token, 'local');
     this.logger.info('Node entered maintenance mode');
   }
 
