@@ -144,6 +144,7 @@ describe('state machine replay', () => {
       const first = new StateStore();
       applyAll(first, cmds.slice(0, half).map((c) => structuredClone(c)), 1);
       const restored = snapshotRoundTrip(first);
+      assert.deepEqual(observe(restored), observe(first), 'a restored store reads like the original');
       applyAll(restored, cmds.slice(half).map((c) => structuredClone(c)), half + 1);
       assert.deepEqual(observe(restored), observe(straight));
       // The workload must have exercised the interesting parts, or the comparison proves little.
