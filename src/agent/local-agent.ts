@@ -522,7 +522,8 @@ export class LocalAgent {
   updateTTLCheck(id: string, status: string, output: string): void {
     const e = this.entries.get(id);
     if (!e?.runner?.update || !e.chkType || !isTTL(e.chkType)) {
-      throw new Error(`CheckID ${JSON.stringify(id)} does not have associated TTL`);
+      // Consul 1.10 answers 500 here; an unknown or non-TTL check ID is bad input, so 400.
+      throw new AgentError(400, `CheckID ${JSON.stringify(id)} does not have associated TTL`);
     }
     const kept = e.runner.update(status, output);
     if (this.persistence.enabled) {

@@ -105,13 +105,13 @@ describe('TTL checks', () => {
     assert.equal(r.status, 400);
     assert.equal(r.text, 'Request decode failed: EOF');
     r = await t.api.put('/v1/agent/check/update/nope', { Status: 'passing' });
-    assert.equal(r.status, 500);
+    assert.equal(r.status, 400);
     assert.equal(r.text, 'CheckID "nope" does not have associated TTL');
     r = await t.api.put('/v1/agent/check/pass/nope');
-    assert.equal(r.status, 500);
+    assert.equal(r.status, 400);
     assert.equal(r.text, 'CheckID "nope" does not have associated TTL');
     r = await t.api.put('/v1/agent/check/pass/service:cache:2');
-    assert.equal(r.status, 500, 'a TCP check has no TTL');
+    assert.equal(r.status, 400, 'a TCP check has no TTL');
     assert.equal(r.text, 'CheckID "service:cache:2" does not have associated TTL');
     r = await t.api.get('/v1/agent/check/pass/service:upd');
     assert.equal(r.status, 405);
