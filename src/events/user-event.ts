@@ -2,7 +2,8 @@
 // validated, how an agent decides whether an event is for it, the blocking index Consul derives
 // from an event ID, and the size limits serf puts on the gossip message.
 
-import { compileGoRegexp, GoRegexpError } from './go-regexp.js';
+import { compileGoMatcher, type StringMatcher } from '../util/go-matcher.js';
+import { compileGoRegexp, GoRegexpError } from '../util/go-regexp.js';
 
 /** userEventMaxVersion */
 export const USER_EVENT_VERSION = 1;
@@ -80,9 +81,10 @@ export interface LocalIdentity {
   services(): { ID: string; Tags: readonly string[] }[];
 }
 
-function tryCompile(f: string): RegExp | null {
+function tryCompile(f: string): StringMatcher | null {
   try {
-    return compileGoRegexp(f);
+    // Linear-time matching: the patterns come from whoever fires the event.
+    return compileGoMatcher(f);
   } catch {
     return null;
   }
@@ -97,7 +99,7 @@ export function eventIsForAgent(e: UserEvent, local: LocalIdentity): boolean {
   if (e.ServiceFilter !== '') {
     const re = tryCompile(e.ServiceFilter);
     if (!re) return false;
-    let tagRe: RegExp | null = null;
+    let tagRe: StringMatcher | null = null;
     if (e.TagFilter !== '') {
       tagRe = tryCompile(e.TagFilter);
       if (!tagRe) return false;

@@ -11,8 +11,8 @@
 // of the field's type: "", 0, false, an empty map or slice, a struct of zero values. (Go would fail
 // or panic on a nil pointer; an explicit zero is the useful reading for JSON-shaped data.)
 
-import { GoRegexpError } from '../events/go-regexp.js';
-import { compileGoMatcher, type StringMatcher } from './regexp.js';
+import { GoRegexpError } from '../util/go-regexp.js';
+import { compileGoMatcher, type StringMatcher } from '../util/go-matcher.js';
 import { type Expression, type MatchExpression, MatchOp, selectorString } from './ast.js';
 import { FilterError } from './errors.js';
 import { type CoercedValue, type FieldType, type PrimitiveType, type Schema, coercion, isPrimitive, lookup, subFields, supportedOps } from './schema.js';

@@ -3,7 +3,7 @@
 import assert from 'node:assert/strict';
 import { after, before, describe, it } from 'node:test';
 import Consul from 'consul';
-import { compileGoRegexp, GoRegexpError } from '../../src/events/go-regexp.js';
+import { compileGoRegexp, GoRegexpError } from '../../src/util/go-regexp.js';
 import { EventBuffer } from '../../src/events/store.js';
 import { serfSizeError, uuidToUint64, type UserEvent } from '../../src/events/user-event.js';
 import { LocalEventBus, UserEvents } from '../../src/events/user-events.js';

@@ -1,6 +1,6 @@
-// `matches` needs Go's regular expressions with Go's guarantee: RE2 runs in time linear in the
-// input, whatever the pattern. A filter is user input evaluated on the event loop, so a pattern
-// such as (a+)+$ handed to a backtracking engine could stall the whole agent.
+// Go regular expressions matched in linear time. Filter `matches` and user-event filters take
+// patterns from clients, and Go guarantees RE2 runs in time linear in the input, whatever the
+// pattern: a pattern such as (a+)+$ handed to a backtracking engine could stall the agent.
 //
 // Go syntax is translated by the shared translator (events/go-regexp.ts, which gives Go's error
 // texts). Patterns that cannot backtrack badly — no alternation and at most one variable
@@ -8,7 +8,7 @@
 // translated source into a Thompson NFA and simulated state-set by state-set: linear time, and
 // only a yes/no answer is needed, so no captures or priorities are tracked.
 
-import { compileGoRegexp } from '../events/go-regexp.js';
+import { compileGoRegexp } from './go-regexp.js';
 
 export interface StringMatcher {
   test(s: string): boolean;
