@@ -1,5 +1,5 @@
 // `npm run bench [-- section...]`: measures Tribune and prints what it measured.
-// Sections: http-baseline, kv-put, kv-get, fanout, catalog-register, health-read, health-fanout,
+// Sections: startup, http-baseline, kv-put, kv-get, fanout, catalog-register, health-read, health-fanout,
 // locks, restart, restart-snapshot (default: all). Needs wrk (apt-get install wrk).
 
 import { spawn } from 'node:child_process';
@@ -68,6 +68,21 @@ request = function()
   return wrk.format("PUT", "/v1/kv/bench/put/" .. counter, nil, "value-" .. counter)
 end
 `;
+
+/** `tribune agent -dev` from spawn until /v1/status/leader names a leader, a few times. */
+async function startup(): Promise<void> {
+  const times: number[] = [];
+  for (let i = 0; i < 5; i++) {
+    const t0 = performance.now();
+    const a = await startAgent(['-dev', '-http-port', '0', '-dns-port', '-1', '-log-level', 'err'], null);
+    const leader = await request(a.base, 'GET', '/v1/status/leader');
+    if (leader.body === '""') throw new Error('no leader at startup');
+    times.push(performance.now() - t0);
+    await a.stop();
+  }
+  times.sort((x, y) => x - y);
+  report(`startup        tribune agent -dev, spawn → HTTP answering with a leader: median ${times[2]!.toFixed(0)} ms (min ${times[0]!.toFixed(0)}, max ${times[4]!.toFixed(0)}) over 5 starts`);
+}
 
 async function kvPut(): Promise<void> {
   await withDurableAgent(async (a) => {
@@ -290,6 +305,7 @@ async function restart(snapshotEvery?: number): Promise<void> {
 }
 
 const SECTIONS: Record<string, () => Promise<void>> = {
+  startup,
   'http-baseline': httpBaseline,
   'kv-put': kvPut,
   'kv-get': kvGet,
