@@ -16,6 +16,7 @@ import fsp from 'node:fs/promises';
 import path from 'node:path';
 import type { Command } from '../state/commands.js';
 import { ImageBuilder, imageChunks } from '../state/snapshot.js';
+import { type DirLock, lockDir } from './dir-lock.js';
 import type { StateImage } from '../state/store.js';
 import type { Logger } from '../util/log.js';
 import { decodePayload, encodePayload, frame, readFrame, scanFramesAfter } from './codec.js';
@@ -77,6 +78,7 @@ export class FileLog implements ConsensusLog {
   private bytesSinceSnapshot = 0;
   private failed: Error | null = null;
   private closed = false;
+  private lock: DirLock | null = null;
 
   constructor(
     private readonly fsm: FSM,
@@ -92,6 +94,7 @@ export class FileLog implements ConsensusLog {
 
   async open(): Promise<void> {
     await fsp.mkdir(this.dir, { recursive: true });
+    this.lock = lockDir(this.dir);
     const names = await fsp.readdir(this.dir);
     for (const n of names) if (n.endsWith('.tmp')) await fsp.rm(path.join(this.dir, n), { force: true });
 
@@ -339,5 +342,7 @@ export class FileLog implements ConsensusLog {
       await this.segment.close();
       this.segment = null;
     }
+    this.lock?.release();
+    this.lock = null;
   }
 }
