@@ -60,6 +60,12 @@ export class Agent {
   async start(): Promise<void> {
     const { config } = this.opts;
     if (config.pidFile) fs.writeFileSync(config.pidFile, `${process.pid}`);
+    // Say plainly where this build differs from a Consul cluster rather than pretend.
+    if (!config.server) {
+      this.logger.warn('client agents cannot join servers yet: this agent keeps the catalog in its own local store');
+    } else if (config.bootstrapExpect > 1) {
+      this.logger.warn('with the embedded log this server is the whole cluster: it leads at once instead of waiting for more servers', { bootstrap_expect: config.bootstrapExpect });
+    }
     await this.server.start();
     // As Consul: this node, its services and checks are in place before the API answers.
     await this.local.start();
