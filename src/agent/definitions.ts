@@ -8,6 +8,7 @@
 import { isIP } from 'node:net';
 import type { NodeService, ServiceAddress, Weights } from '../state/catalog-types.js';
 import { parseDuration } from '../util/duration.js';
+import { isPlainObject, jsonKind, unmarshalTypeError } from '../util/json.js';
 
 /** A decode failure: the text after "Request decode failed: ". */
 export class DecodeError extends Error {}
@@ -100,21 +101,8 @@ const GO_TYPE: Record<Kind, string> = {
   ignore: 'interface {}',
 };
 
-function jsonKind(v: unknown): string {
-  if (v === null) return 'null';
-  if (Array.isArray(v)) return 'array';
-  if (typeof v === 'object') return 'object';
-  if (typeof v === 'boolean') return 'bool';
-  return typeof v;
-}
-
 function typeError(v: unknown, where: string, goType: string): DecodeError {
-  const what = typeof v === 'number' ? `number ${String(v)}` : jsonKind(v);
-  return new DecodeError(`json: cannot unmarshal ${what} into Go struct field ${where} of type ${goType}`);
-}
-
-function isObject(v: unknown): v is Record<string, unknown> {
-  return typeof v === 'object' && v !== null && !Array.isArray(v);
+  return new DecodeError(unmarshalTypeError(v, where, goType));
 }
 
 const CHECK_FIELDS: Field[] = [
@@ -229,13 +217,13 @@ function decodeValue(f: Field, v: unknown, where: string): unknown {
       if (!Array.isArray(v)) throw typeError(v, where, '[]string');
       return v.map((x) => (x === null ? '' : decodeStr(x, where)));
     case 'stringMap': {
-      if (!isObject(v)) throw typeError(v, where, 'map[string]string');
+      if (!isPlainObject(v)) throw typeError(v, where, 'map[string]string');
       const out: Record<string, string> = {};
       for (const [k, x] of Object.entries(v)) out[k] = x === null ? '' : decodeStr(x, where);
       return out;
     }
     case 'header': {
-      if (!isObject(v)) throw typeError(v, where, 'map[string][]string');
+      if (!isPlainObject(v)) throw typeError(v, where, 'map[string][]string');
       const out: Record<string, string[]> = {};
       for (const [k, x] of Object.entries(v)) {
         if (x === null) {
@@ -248,17 +236,17 @@ function decodeValue(f: Field, v: unknown, where: string): unknown {
       return out;
     }
     case 'object':
-      if (!isObject(v)) throw typeError(v, where, GO_TYPE.object);
+      if (!isPlainObject(v)) throw typeError(v, where, GO_TYPE.object);
       return v;
     case 'taggedAddresses': {
-      if (!isObject(v)) throw typeError(v, where, GO_TYPE.taggedAddresses);
+      if (!isPlainObject(v)) throw typeError(v, where, GO_TYPE.taggedAddresses);
       const out: Record<string, ServiceAddress> = {};
       for (const [k, x] of Object.entries(v)) {
         if (x === null) {
           out[k] = { Address: '', Port: 0 };
           continue;
         }
-        if (!isObject(x)) throw typeError(x, where, 'structs.ServiceAddress');
+        if (!isPlainObject(x)) throw typeError(x, where, 'structs.ServiceAddress');
         const sa: ServiceAddress = { Address: '', Port: 0 };
         for (const [kk, y] of Object.entries(x)) {
           if (y === null) continue;
@@ -271,7 +259,7 @@ function decodeValue(f: Field, v: unknown, where: string): unknown {
       return out;
     }
     case 'weights': {
-      if (!isObject(v)) throw typeError(v, where, GO_TYPE.weights);
+      if (!isPlainObject(v)) throw typeError(v, where, GO_TYPE.weights);
       const w: Weights = { Passing: 0, Warning: 0 };
       for (const [kk, y] of Object.entries(v)) {
         if (y === null) continue;
@@ -282,13 +270,13 @@ function decodeValue(f: Field, v: unknown, where: string): unknown {
       return w;
     }
     case 'check':
-      if (!isObject(v)) throw typeError(v, where, GO_TYPE.check);
+      if (!isPlainObject(v)) throw typeError(v, where, GO_TYPE.check);
       return decodeCheckType(v);
     case 'checks':
       if (!Array.isArray(v)) throw typeError(v, where, GO_TYPE.checks);
       return v.map((x) => {
         if (x === null) return emptyCheckType();
-        if (!isObject(x)) throw typeError(x, where, GO_TYPE.check);
+        if (!isPlainObject(x)) throw typeError(x, where, GO_TYPE.check);
         return decodeCheckType(x);
       });
     case 'ignore':
@@ -340,7 +328,7 @@ export function emptyCheckType(): CheckType {
 function topLevel(raw: unknown, goType: string): Record<string, unknown> {
   if (raw === undefined) throw new DecodeError('EOF');
   if (raw === null) return {};
-  if (!isObject(raw)) throw new DecodeError(`json: cannot unmarshal ${jsonKind(raw)} into Go value of type ${goType}`);
+  if (!isPlainObject(raw)) throw new DecodeError(`json: cannot unmarshal ${jsonKind(raw)} into Go value of type ${goType}`);
   return raw;
 }
 
@@ -487,7 +475,7 @@ const PROXY_KEYS: Record<string, string> = {
 /** Translates snake_case proxy keys to Consul's names, leaving opaque Config maps untouched. */
 function translateProxy(v: unknown): unknown {
   if (Array.isArray(v)) return v.map(translateProxy);
-  if (!isObject(v)) return v;
+  if (!isPlainObject(v)) return v;
   const out: Record<string, unknown> = {};
   for (const [k, x] of Object.entries(v)) {
     const name = PROXY_KEYS[k] ?? k;

@@ -5,6 +5,7 @@ import os from 'node:os';
 import type { RawDefinition, RuntimeConfig } from './types.js';
 import { parseDuration } from '../util/duration.js';
 import { ACCEPTED_UNIMPLEMENTED } from './keys.js';
+import { isPlainObject } from '../util/json.js';
 
 export class ConfigError extends Error {}
 
@@ -14,7 +15,6 @@ export interface Source {
 }
 
 type Obj = Record<string, unknown>;
-const isObj = (v: unknown): v is Obj => typeof v === 'object' && v !== null && !Array.isArray(v);
 
 export function defaults(): RuntimeConfig {
   return {
@@ -110,8 +110,8 @@ class Reader {
 
   obj(key: string, v: unknown): Obj {
     // HCL1 decodes a block as a list of one object; accept both.
-    if (Array.isArray(v) && v.length === 1 && isObj(v[0])) return v[0];
-    if (isObj(v)) return v;
+    if (Array.isArray(v) && v.length === 1 && isPlainObject(v[0])) return v[0];
+    if (isPlainObject(v)) return v;
     return this.fail(key, `expected an object, got ${JSON.stringify(v)}`);
   }
 

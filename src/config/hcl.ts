@@ -7,6 +7,8 @@
 //   - any other repeated key keeps its last value.
 // Like HCL1, input whose first non-space character is `{` is parsed as JSON.
 
+import { isPlainObject } from '../util/json.js';
+
 export class HCLParseError extends Error {
   constructor(
     readonly reason: string,
@@ -274,10 +276,6 @@ class Lexer {
 function unindent(lines: string[], prefix: string): string {
   const ok = lines.every((l) => l.startsWith(prefix) || l.trim() === '');
   return lines.map((l) => (ok ? (l.startsWith(prefix) ? l.slice(prefix.length) : '') : l) + '\n').join('');
-}
-
-function isPlainObject(v: unknown): v is Record<string, unknown> {
-  return typeof v === 'object' && v !== null && !Array.isArray(v);
 }
 
 /** Sets an own property even for keys like `__proto__`, so input cannot reach Object.prototype. */

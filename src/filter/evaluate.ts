@@ -17,6 +17,7 @@ import { type Expression, type MatchExpression, MatchOp, selectorString } from '
 import { FilterError } from './errors.js';
 import { type CoercedValue, type FieldType, type PrimitiveType, type Schema, coercion, isPrimitive, lookup, subFields, supportedOps } from './schema.js';
 import { goQuote } from './strconv.js';
+import { isPlainObject } from '../util/json.js';
 
 export type Predicate = (value: unknown) => boolean;
 
@@ -97,7 +98,7 @@ function walk(type: FieldType, depth: number, selector: readonly string[], op: M
   const key = selector[depth] ?? '';
   if ('struct' in type) {
     const next = walk(type.struct[key] ?? 'string', depth + 1, selector, op, leaf);
-    return (v) => next(isRecord(v) ? v[key] : undefined);
+    return (v) => next(isPlainObject(v) ? v[key] : undefined);
   }
   if ('array' in type) {
     // Selecting through a slice does not index it: the rest of the selector applies to each
@@ -183,28 +184,24 @@ function contains(type: FieldType, coerced: CoercedValue | null): Predicate {
   return () => false; // unreachable: validation allows in/contains on nothing else
 }
 
-function isRecord(v: unknown): v is Record<string, unknown> {
-  return typeof v === 'object' && v !== null && !Array.isArray(v);
-}
-
 function asString(v: unknown): string {
   return typeof v === 'string' ? v : '';
 }
 
 function mapGet(v: unknown, key: string): unknown {
   if (v instanceof Map) return v.get(key) as unknown;
-  return isRecord(v) && Object.hasOwn(v, key) ? v[key] : undefined;
+  return isPlainObject(v) && Object.hasOwn(v, key) ? v[key] : undefined;
 }
 
 function mapHas(v: unknown, key: string): boolean {
   if (v instanceof Map) return v.has(key);
-  return isRecord(v) && Object.hasOwn(v, key);
+  return isPlainObject(v) && Object.hasOwn(v, key);
 }
 
 /** len() of a map or slice; anything else (nil) is empty. */
 function size(v: unknown): number {
   if (Array.isArray(v)) return v.length;
   if (v instanceof Map) return v.size;
-  if (isRecord(v)) return Object.keys(v).length;
+  if (isPlainObject(v)) return Object.keys(v).length;
   return 0;
 }

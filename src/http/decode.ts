@@ -2,10 +2,11 @@
 // case-insensitively, and a value of the wrong type is refused with a Go-like message.
 
 import { HttpError } from './errors.js';
+import { isPlainObject, jsonKind } from '../util/json.js';
 
 export type Obj = Record<string, unknown>;
 
-export const isObject = (v: unknown): v is Obj => typeof v === 'object' && v !== null && !Array.isArray(v);
+export const isObject = isPlainObject;
 
 export function decodeError(msg: string): HttpError {
   return new HttpError(400, `Request decode failed: ${msg}`);
@@ -19,46 +20,44 @@ export function field(obj: Obj, name: string): unknown {
   return undefined;
 }
 
-const goType = (v: unknown): string => (Array.isArray(v) ? 'array' : v === null ? 'null' : typeof v === 'object' ? 'object' : typeof v);
-
 export function str(obj: Obj, name: string, def = ''): string {
   const v = field(obj, name);
   if (v === undefined || v === null) return def;
-  if (typeof v !== 'string') throw decodeError(`json: cannot unmarshal ${goType(v)} into Go struct field .${name} of type string`);
+  if (typeof v !== 'string') throw decodeError(`json: cannot unmarshal ${jsonKind(v)} into Go struct field .${name} of type string`);
   return v;
 }
 
 export function num(obj: Obj, name: string, def = 0): number {
   const v = field(obj, name);
   if (v === undefined || v === null) return def;
-  if (typeof v !== 'number' || !Number.isInteger(v)) throw decodeError(`json: cannot unmarshal ${goType(v)} into Go struct field .${name} of type int`);
+  if (typeof v !== 'number' || !Number.isInteger(v)) throw decodeError(`json: cannot unmarshal ${jsonKind(v)} into Go struct field .${name} of type int`);
   return v;
 }
 
 export function bool(obj: Obj, name: string, def = false): boolean {
   const v = field(obj, name);
   if (v === undefined || v === null) return def;
-  if (typeof v !== 'boolean') throw decodeError(`json: cannot unmarshal ${goType(v)} into Go struct field .${name} of type bool`);
+  if (typeof v !== 'boolean') throw decodeError(`json: cannot unmarshal ${jsonKind(v)} into Go struct field .${name} of type bool`);
   return v;
 }
 
 export function strList(obj: Obj, name: string): string[] | null {
   const v = field(obj, name);
   if (v === undefined || v === null) return null;
-  if (!Array.isArray(v) || v.some((x) => typeof x !== 'string')) throw decodeError(`json: cannot unmarshal ${goType(v)} into Go struct field .${name} of type []string`);
+  if (!Array.isArray(v) || v.some((x) => typeof x !== 'string')) throw decodeError(`json: cannot unmarshal ${jsonKind(v)} into Go struct field .${name} of type []string`);
   return v as string[];
 }
 
 export function strMap(obj: Obj, name: string): Record<string, string> | null {
   const v = field(obj, name);
   if (v === undefined || v === null) return null;
-  if (!isObject(v) || Object.values(v).some((x) => typeof x !== 'string')) throw decodeError(`json: cannot unmarshal ${goType(v)} into Go struct field .${name} of type map[string]string`);
+  if (!isObject(v) || Object.values(v).some((x) => typeof x !== 'string')) throw decodeError(`json: cannot unmarshal ${jsonKind(v)} into Go struct field .${name} of type map[string]string`);
   return v as Record<string, string>;
 }
 
 export function objectField(obj: Obj, name: string): Obj | null {
   const v = field(obj, name);
   if (v === undefined || v === null) return null;
-  if (!isObject(v)) throw decodeError(`json: cannot unmarshal ${goType(v)} into Go struct field .${name} of type object`);
+  if (!isObject(v)) throw decodeError(`json: cannot unmarshal ${jsonKind(v)} into Go struct field .${name} of type object`);
   return v;
 }

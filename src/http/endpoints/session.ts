@@ -16,6 +16,7 @@ import { badRequest, notFound, serverError } from '../errors.js';
 import { queryMeta } from '../meta.js';
 import { checkDatacenter, parseQueryOptions } from '../query-options.js';
 import { jsonText, type Reply } from '../reply.js';
+import { jsonKind } from '../../util/json.js';
 
 /** The check every session gets by default (structs.SerfCheckID). */
 export const SERF_CHECK_ID = 'serfHealth';
@@ -38,13 +39,6 @@ interface CreateRequest {
 }
 
 // ------------------------------------------------------------------ decoding, as Go's encoding/json
-
-function jsonKind(v: unknown): string {
-  if (v === null) return 'null';
-  if (Array.isArray(v)) return 'array';
-  if (typeof v === 'object') return 'object';
-  return typeof v === 'boolean' ? 'bool' : typeof v;
-}
 
 function typeError(v: unknown, field: string, goType: string): Error {
   return new Error(`json: cannot unmarshal ${jsonKind(v)} into Go struct field .${field} of type ${goType}`);

@@ -12,6 +12,7 @@ import { kvEntryJSON } from '../kv-json.js';
 import { leaderMeta } from '../meta.js';
 import { checkDatacenter, parseQueryOptions } from '../query-options.js';
 import { jsonText, type Reply } from '../reply.js';
+import { isPlainObject } from '../../util/json.js';
 
 export const MAX_TXN_OPS = 64;
 
@@ -24,8 +25,6 @@ function field(obj: Record<string, unknown>, name: string): unknown {
   for (const k of Object.keys(obj)) if (k.toLowerCase() === lower) return obj[k];
   return undefined;
 }
-
-const isObject = (v: unknown): v is Record<string, unknown> => typeof v === 'object' && v !== null && !Array.isArray(v);
 
 function parseFail(reason: string): HttpError {
   return badRequest(`Failed to parse body: ${reason}`);
@@ -41,13 +40,13 @@ function decodeOps(body: unknown, kvMax: number): TxnKVOp[] {
   if (!Array.isArray(body)) throw parseFail('json: cannot unmarshal into Go value of type api.TxnOps');
   const ops: TxnKVOp[] = [];
   for (const raw of body) {
-    if (!isObject(raw)) throw parseFail('json: cannot unmarshal into Go value of type api.TxnOp');
+    if (!isPlainObject(raw)) throw parseFail('json: cannot unmarshal into Go value of type api.TxnOp');
     const kv = field(raw, 'KV');
     if (field(raw, 'Node') !== undefined || field(raw, 'Service') !== undefined || field(raw, 'Check') !== undefined) {
       throw parseFail('Node, Service and Check operations are not supported yet');
     }
     if (kv === undefined || kv === null) continue;
-    if (!isObject(kv)) throw parseFail("'KV' expected a map");
+    if (!isPlainObject(kv)) throw parseFail("'KV' expected a map");
     const rawValue = field(kv, 'Value');
     let value: Buffer | null = null;
     if (rawValue !== undefined && rawValue !== null) {
