@@ -72,16 +72,19 @@ end
 /** `tribune agent -dev` from spawn until /v1/status/leader names a leader, a few times. */
 async function startup(): Promise<void> {
   const times: number[] = [];
+  let rss = 0;
   for (let i = 0; i < 5; i++) {
     const t0 = performance.now();
     const a = await startAgent(['-dev', '-http-port', '0', '-dns-port', '-1', '-log-level', 'err'], null);
     const leader = await request(a.base, 'GET', '/v1/status/leader');
     if (leader.body === '""') throw new Error('no leader at startup');
     times.push(performance.now() - t0);
+    await sleep(500);
+    rss = rssBytes(a.proc.pid);
     await a.stop();
   }
   times.sort((x, y) => x - y);
-  report(`startup        tribune agent -dev, spawn → HTTP answering with a leader: median ${times[2]!.toFixed(0)} ms (min ${times[0]!.toFixed(0)}, max ${times[4]!.toFixed(0)}) over 5 starts`);
+  report(`startup        tribune agent -dev, spawn → HTTP answering with a leader: median ${times[2]!.toFixed(0)} ms (min ${times[0]!.toFixed(0)}, max ${times[4]!.toFixed(0)}) over 5 starts; idle RSS ${(rss / 1048576).toFixed(0)} MB`);
 }
 
 async function kvPut(): Promise<void> {
