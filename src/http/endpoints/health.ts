@@ -59,9 +59,16 @@ function serviceChecks(ctx: Ctx, deps: ApiDeps): Promise<Reply | null> {
         const cat = deps.server.store.catalog;
         const index = cat.serviceIndex(name, true, ws);
         const out: HealthCheck[] = [];
+        const nodes = new Map<string, Set<string>>();
         for (const { node, inst } of matchingInstances(deps, name, [], meta)) {
-          cat.forNodeChecks(node.Node, (c) => {
-            if (c.ServiceID === inst.svc.ID) out.push(c);
+          let ids = nodes.get(node.Node);
+          if (!ids) nodes.set(node.Node, (ids = new Set()));
+          ids.add(inst.svc.ID);
+        }
+        // Node by node, checks in ID order, as Consul's checks table yields them.
+        for (const [node, ids] of nodes) {
+          cat.forNodeChecks(node, (c) => {
+            if (ids.has(c.ServiceID)) out.push(c);
           });
         }
         return { index, value: filterList(out, filter) };
