@@ -67,6 +67,8 @@ export interface ServiceDefinition {
   Weights: Weights | null;
   Token: string;
   EnableTagOverride: boolean;
+  /** Deprecated (1.2.0–1.2.3) spelling of Proxy.DestinationServiceName. */
+  ProxyDestination: string;
   Proxy: Record<string, unknown> | null;
   Connect: Record<string, unknown> | null;
 }
@@ -160,6 +162,7 @@ const SERVICE_FIELDS: Field[] = [
   { name: 'Weights', kind: 'weights' },
   { name: 'Token', kind: 'string' },
   { name: 'EnableTagOverride', kind: 'bool', aliases: ['enable_tag_override'] },
+  { name: 'ProxyDestination', kind: 'string', aliases: ['proxy_destination'] },
   { name: 'Proxy', kind: 'object' },
   { name: 'Connect', kind: 'object' },
 ];
@@ -364,6 +367,7 @@ export function decodeServiceDefinition(raw: unknown): ServiceDefinition {
     Weights: null,
     Token: '',
     EnableTagOverride: false,
+    ProxyDestination: '',
     Proxy: null,
     Connect: null,
   };
@@ -515,6 +519,8 @@ export function definitionToService(s: ServiceDefinition): LocalService {
     Proxy: nodeServiceProxy(s.Proxy),
     Connect: connect,
   };
+  // The deprecated ProxyDestination still works, as Consul keeps it working.
+  if (s.ProxyDestination !== '' && !svc.Proxy.DestinationServiceName) svc.Proxy = { ...svc.Proxy, DestinationServiceName: s.ProxyDestination };
   if (s.TaggedAddresses && Object.keys(s.TaggedAddresses).length > 0) svc.TaggedAddresses = { ...s.TaggedAddresses };
   return svc;
 }
