@@ -15,6 +15,7 @@ import { Server, type ServerOptions } from '../server/server.js';
 import type { Logger } from '../util/log.js';
 import { ServerCatalogWriter } from './catalog-writer.js';
 import { LocalAgent, type LocalAgentOptions } from './local-agent.js';
+import { DnsServer } from '../dns/server.js';
 import { checkRunners } from './runners.js';
 
 export const ENDPOINT_GROUPS: EndpointGroup[] = [
@@ -43,6 +44,9 @@ export class Agent {
   readonly local: LocalAgent;
   /** host:port of each HTTP listener, once started. */
   httpAddrs: string[] = [];
+  /** host:port of each DNS listener (UDP and TCP), once started; none when ports.dns is -1. */
+  dnsAddrs: string[] = [];
+  private dns: DnsServer | null = null;
   private readonly logger: Logger;
   private stopping: Promise<void> | null = null;
 
@@ -71,6 +75,16 @@ export class Agent {
     await this.local.start();
     this.httpAddrs = await this.http.listen();
     for (const a of this.httpAddrs) this.logger.info('HTTP API listening', { address: `http://${a}` });
+    if (config.ports.dns >= 0) {
+      this.dns = new DnsServer({
+        hosts: config.clientAddrs,
+        port: config.ports.dns,
+        logger: this.logger.named('dns'),
+        context: () => ({ catalog: this.server.store.catalog, datacenter: config.datacenter, domain: config.domain, onlyPassing: false }),
+      });
+      this.dnsAddrs = await this.dns.listen();
+      for (const a of this.dnsAddrs) this.logger.info('DNS listening', { address: a });
+    }
   }
 
   /** Graceful stop: blocked reads answer, in-flight writes finish, the log closes cleanly. */
@@ -80,6 +94,7 @@ export class Agent {
       this.server.hub.releaseAll();
       this.local.releaseWaiters();
       await this.http.close();
+      await this.dns?.close();
       await this.local.stop();
       await this.server.stop();
       if (this.opts.config.pidFile) fs.rmSync(this.opts.config.pidFile, { force: true });

@@ -39,7 +39,7 @@ export async function runAgent(args: string[]): Promise<number> {
       `           Node name: '${config.nodeName}'`,
       `          Datacenter: '${config.datacenter}'`,
       `              Server: ${config.server} (Bootstrap: ${config.bootstrap})`,
-      `         Client Addr: [${config.clientAddrs.join(' ')}] (HTTP: ${boundPort(agent.httpAddrs[0], config.ports.http)}, HTTPS: -1, gRPC: -1, DNS: ${config.ports.dns})`,
+      `         Client Addr: [${config.clientAddrs.join(' ')}] (HTTP: ${boundPort(agent.httpAddrs[0], config.ports.http)}, HTTPS: -1, gRPC: -1, DNS: ${boundPort(agent.dnsAddrs[0], config.ports.dns)})`,
       `           Data Dir: ${config.dataDir ?? '(in memory)'}`,
       '',
       '==> Log data will now stream in as it occurs:',

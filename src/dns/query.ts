@@ -1,0 +1,110 @@
+// What a DNS name in the Consul domain asks for, parsed as Consul 1.10's dispatch does:
+//   [tag.]service.service[.dc].consul     _service._tag.service[.dc].consul (RFC 2782)
+//   node.node[.dc].consul                 hex.addr[.dc].consul
+// and reverse lookups under in-addr.arpa / ip6.arpa.
+
+export type Lookup =
+  | { kind: 'service'; service: string; tag: string; dc: string }
+  | { kind: 'node'; node: string; dc: string }
+  | { kind: 'addr'; ip: string; dc: string }
+  | { kind: 'apex'; dc: string }
+  | { kind: 'ptr'; ip: string }
+  | { kind: 'unknown' };
+
+const TYPES = new Set(['service', 'connect', 'ingress', 'node', 'query', 'addr']);
+
+/** Lower-cased, without the trailing dot. */
+export function normalize(name: string): string {
+  return name.toLowerCase().replace(/\.$/, '');
+}
+
+/** The name inside `domain` ("consul."), or null when it is outside. */
+export function insideDomain(name: string, domain: string): string | null {
+  const n = normalize(name);
+  const d = normalize(domain);
+  if (n === d) return '';
+  return n.endsWith(`.${d}`) ? n.slice(0, -(d.length + 1)) : null;
+}
+
+/** Parses the labels before the domain. `dc` is '' when the name does not give one. */
+export function parseLookup(inner: string): Lookup {
+  if (inner === '') return { kind: 'apex', dc: '' };
+  const labels = inner.split('.');
+  // The type label is the last one, or the one before a datacenter.
+  let typeAt = labels.length - 1;
+  let dc = '';
+  if (!TYPES.has(labels[typeAt] ?? '') && labels.length >= 2 && TYPES.has(labels[typeAt - 1] ?? '')) {
+    dc = labels[typeAt] ?? '';
+    typeAt--;
+  }
+  const type = labels[typeAt] ?? '';
+  const rest = labels.slice(0, typeAt);
+  if (!TYPES.has(type)) return rest.length === 0 && labels.length === 1 ? { kind: 'apex', dc: labels[0] ?? '' } : { kind: 'unknown' };
+  switch (type) {
+    case 'service': {
+      if (rest.length === 0) return { kind: 'unknown' };
+      const [first, second] = rest;
+      if (rest.length === 2 && first?.startsWith('_') && second?.startsWith('_')) {
+        // RFC 2782: _service._protocol; "tcp" means no tag.
+        const tag = second.slice(1);
+        return { kind: 'service', service: first.slice(1), tag: tag === 'tcp' ? '' : tag, dc };
+      }
+      return { kind: 'service', service: rest[rest.length - 1] ?? '', tag: rest.slice(0, -1).join('.'), dc };
+    }
+    case 'node':
+      return rest.length === 0 ? { kind: 'unknown' } : { kind: 'node', node: rest.join('.'), dc };
+    case 'addr': {
+      const ip = rest.length === 1 ? hexToIP(rest[0] ?? '') : null;
+      return ip ? { kind: 'addr', ip, dc } : { kind: 'unknown' };
+    }
+    default:
+      // connect, ingress and prepared queries are not served yet: such names do not exist here.
+      return { kind: 'unknown' };
+  }
+}
+
+/** The hex form Consul uses in <hex>.addr.<dc>.consul targets. */
+export function ipToHex(ip: string): string {
+  if (ip.includes(':')) return expandIPv6(ip).map((g) => g.padStart(4, '0')).join('');
+  return ip
+    .split('.')
+    .map((o) => Number(o).toString(16).padStart(2, '0'))
+    .join('');
+}
+
+function hexToIP(hex: string): string | null {
+  if (/^[0-9a-f]{8}$/.test(hex)) return [0, 2, 4, 6].map((i) => parseInt(hex.slice(i, i + 2), 16)).join('.');
+  if (/^[0-9a-f]{32}$/.test(hex)) return Array.from({ length: 8 }, (_, i) => hex.slice(i * 4, i * 4 + 4)).join(':');
+  return null;
+}
+
+function expandIPv6(ip: string): string[] {
+  const [head = '', tail = ''] = ip.split('::');
+  const h = head === '' ? [] : head.split(':');
+  const t = tail === '' ? [] : tail.split(':');
+  if (!ip.includes('::')) return h;
+  return [...h, ...Array<string>(8 - h.length - t.length).fill('0'), ...t];
+}
+
+/** The address a reverse name asks about, or null when it is not one. */
+export function parseReverse(name: string): string | null {
+  const n = normalize(name);
+  if (n.endsWith('.in-addr.arpa')) {
+    const parts = n.slice(0, -'.in-addr.arpa'.length).split('.');
+    if (parts.length !== 4 || parts.some((p) => !/^\d{1,3}$/.test(p) || Number(p) > 255)) return null;
+    return parts.reverse().map(Number).join('.');
+  }
+  if (n.endsWith('.ip6.arpa')) {
+    const nibbles = n.slice(0, -'.ip6.arpa'.length).split('.');
+    if (nibbles.length !== 32 || nibbles.some((x) => !/^[0-9a-f]$/.test(x))) return null;
+    const hex = nibbles.reverse().join('');
+    return Array.from({ length: 8 }, (_, i) => hex.slice(i * 4, i * 4 + 4).replace(/^0+(?=.)/, '')).join(':');
+  }
+  return null;
+}
+
+/** Compares IPv6 addresses in any spelling (and IPv4 as is). */
+export function sameIP(a: string, b: string): boolean {
+  if (!a.includes(':') || !b.includes(':')) return a === b;
+  return ipToHex(a) === ipToHex(b);
+}

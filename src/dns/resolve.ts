@@ -1,0 +1,208 @@
+// Answers one DNS question from the state store, as Consul 1.10's DNS server does for the
+// lookups Tribune serves: service (A/AAAA/SRV, healthy instances only, shuffled), node
+// (A/AAAA, node meta as TXT), addr, reverse (PTR) and the domain's SOA. Pure over the store:
+// the server module owns sockets, EDNS and truncation.
+
+import { isIP } from 'node:net';
+import type { Answer, RecordType, SoaAnswer } from 'dns-packet';
+import type { CatalogNode, HealthCheck, NodeService } from '../state/catalog-types.js';
+import type { CatalogTables } from '../state/catalog.js';
+import { insideDomain, ipToHex, normalize, parseLookup, parseReverse, sameIP } from './query.js';
+
+export interface DnsContext {
+  catalog: CatalogTables;
+  /** The agent's datacenter and domain ("consul."). */
+  datacenter: string;
+  domain: string;
+  /** Include instances whose checks are warning (Consul's default: only_passing = false). */
+  onlyPassing: boolean;
+  /** Clock for the SOA serial; tests pin it. */
+  now?: () => number;
+}
+
+export type Rcode = 'NOERROR' | 'NXDOMAIN' | 'SERVFAIL';
+
+export interface Resolution {
+  rcode: Rcode;
+  /** False for names outside the domain, which this server does not own. */
+  authoritative: boolean;
+  answers: Answer[];
+  authorities: Answer[];
+  additionals: Answer[];
+}
+
+const TTL = 0; // Consul's default node_ttl / service_ttl
+
+/** A question's type: a record type, or ANY (255), which dns-packet decodes but does not type. */
+export type QType = RecordType | 'ANY';
+
+function soa(ctx: DnsContext): SoaAnswer {
+  const d = normalize(ctx.domain);
+  return {
+    type: 'SOA',
+    name: d,
+    ttl: 0,
+    data: {
+      mname: `ns.${d}`,
+      rname: `hostmaster.${d}`,
+      serial: Math.floor((ctx.now?.() ?? Date.now()) / 1000) >>> 0,
+      refresh: 3600,
+      retry: 600,
+      expire: 86400,
+      minimum: 0,
+    },
+  };
+}
+
+const empty = (rcode: Rcode, ctx: DnsContext | null): Resolution => ({ rcode, authoritative: ctx !== null, answers: [], authorities: ctx ? [soa(ctx)] : [], additionals: [] });
+
+/** An answer in the domain: authoritative, with the SOA as authority when there are no records. */
+function found(ctx: DnsContext, answers: Answer[], additionals: Answer[] = []): Resolution {
+  return { rcode: 'NOERROR', authoritative: true, answers, authorities: answers.length === 0 ? [soa(ctx)] : [], additionals };
+}
+
+/** A or AAAA for an address, if the question type wants it. */
+function addressRecord(name: string, ip: string, qtype: QType): Answer | null {
+  const family = isIP(ip);
+  if (family === 4 && (qtype === 'A' || qtype === 'ANY' || qtype === 'TXT' || qtype === 'SRV')) return { type: 'A', name, ttl: TTL, data: ip };
+  if (family === 6 && (qtype === 'AAAA' || qtype === 'ANY' || qtype === 'TXT' || qtype === 'SRV')) return { type: 'AAAA', name, ttl: TTL, data: ip };
+  return null;
+}
+
+/** Node meta as TXT, `key=value` (or the bare value for rfc1035- keys), as generateMeta. */
+function metaRecords(name: string, node: CatalogNode): Answer[] {
+  return Object.entries(node.Meta ?? {})
+    .sort(([a], [b]) => (a < b ? -1 : a > b ? 1 : 0))
+    .map(([k, v]) => ({ type: 'TXT', name, ttl: TTL, data: k.startsWith('rfc1035-') ? v : `${k}=${v}` }));
+}
+
+function shuffle<T>(xs: T[]): T[] {
+  for (let i = xs.length - 1; i > 0; i--) {
+    const j = Math.floor(Math.random() * (i + 1));
+    [xs[i], xs[j]] = [xs[j] as T, xs[i] as T];
+  }
+  return xs;
+}
+
+/** The instance's checks (node-level and its own), as the health endpoint pairs them. */
+function instanceChecks(cat: CatalogTables, node: string, serviceID: string): HealthCheck[] {
+  const out: HealthCheck[] = [];
+  cat.forNodeChecks(node, (c) => {
+    if (c.ServiceID === '' || c.ServiceID === serviceID) out.push(c);
+  });
+  return out;
+}
+
+interface Instance {
+  node: CatalogNode;
+  svc: NodeService;
+  checks: HealthCheck[];
+}
+
+function healthyInstances(ctx: DnsContext, service: string, tag: string): Instance[] {
+  const cat = ctx.catalog;
+  // Service names match case-insensitively in DNS, as in Consul's catalog.
+  let names = [service];
+  if (cat.instances(service).length === 0) names = cat.serviceNames().filter((n) => n.toLowerCase() === service);
+  const out: Instance[] = [];
+  for (const name of names) {
+    for (const { node: nodeName, svc } of cat.instances(name)) {
+      const node = cat.node(nodeName);
+      if (!node) continue;
+      if (tag !== '' && !svc.Tags.some((t) => t.toLowerCase() === tag)) continue;
+      const checks = instanceChecks(cat, nodeName, svc.ID);
+      const healthy = checks.every((c) => c.Status === 'passing' || (!ctx.onlyPassing && c.Status === 'warning'));
+      if (healthy) out.push({ node, svc, checks });
+    }
+  }
+  return out;
+}
+
+function serviceLookup(ctx: DnsContext, qname: string, qtype: QType, service: string, tag: string): Resolution {
+  const instances = healthyInstances(ctx, service, tag);
+  if (instances.length === 0) return empty('NXDOMAIN', ctx);
+  const dc = ctx.datacenter;
+  const domain = normalize(ctx.domain);
+  const answers: Answer[] = [];
+  const additionals: Answer[] = [];
+  const seen = new Set<string>();
+  for (const { node, svc, checks } of shuffle(instances)) {
+    const addr = svc.Address !== '' ? svc.Address : node.Address;
+    // One record per distinct node/address/port, as Consul de-duplicates.
+    const tuple = `${node.Node}:${addr}:${svc.Port}`;
+    if (seen.has(tuple)) continue;
+    seen.add(tuple);
+    if (qtype === 'SRV') {
+      const warning = checks.some((c) => c.Status === 'warning');
+      const nodeTarget = `${node.Node}.node.${dc}.${domain}`;
+      const viaNode = svc.Address === '' || svc.Address === node.Address;
+      const target = viaNode ? nodeTarget : isIP(addr) ? `${ipToHex(addr)}.addr.${dc}.${domain}` : addr;
+      answers.push({ type: 'SRV', name: qname, ttl: TTL, data: { priority: 1, weight: warning ? svc.Weights.Warning : svc.Weights.Passing, port: svc.Port, target } });
+      const a = addressRecord(target, addr, 'SRV');
+      if (a) additionals.push(a);
+      if (viaNode) additionals.push(...metaRecords(nodeTarget, node));
+    } else {
+      const a = addressRecord(qname, addr, qtype);
+      if (a) answers.push(a);
+    }
+  }
+  return found(ctx, answers, additionals);
+}
+
+function nodeLookup(ctx: DnsContext, qname: string, qtype: QType, nodeName: string): Resolution {
+  const node = ctx.catalog.node(nodeName) ?? ctx.catalog.nodes.valuesArray().find((n) => n.Node.toLowerCase() === nodeName);
+  if (!node) return empty('NXDOMAIN', ctx);
+  const answers: Answer[] = [];
+  const additionals: Answer[] = [];
+  const a = addressRecord(qname, node.Address, qtype === 'TXT' ? 'NULL' : qtype);
+  if (a) answers.push(a);
+  const meta = metaRecords(qname, node);
+  // Meta answers TXT and ANY questions, and rides along as extra data otherwise.
+  if (qtype === 'TXT' || qtype === 'ANY') answers.push(...meta);
+  else additionals.push(...meta);
+  return found(ctx, answers, additionals);
+}
+
+function reverseLookup(ctx: DnsContext, qname: string, ip: string): Resolution {
+  const cat = ctx.catalog;
+  const domain = normalize(ctx.domain);
+  const answers: Answer[] = [];
+  for (const n of cat.nodes.values()) {
+    if (sameIP(n.Address, ip)) answers.push({ type: 'PTR', name: qname, ttl: TTL, data: `${n.Node}.node.${ctx.datacenter}.${domain}` });
+  }
+  if (answers.length === 0) {
+    const names = new Set<string>();
+    for (const { svc } of cat.services.values()) if (svc.Address !== '' && sameIP(svc.Address, ip)) names.add(svc.Service);
+    for (const s of names) answers.push({ type: 'PTR', name: qname, ttl: TTL, data: `${s}.service.${ctx.datacenter}.${domain}` });
+  }
+  return answers.length === 0 ? empty('NXDOMAIN', ctx) : found(ctx, answers);
+}
+
+/** Resolves one question. Names outside the domain (and not reverse) answer SERVFAIL: no recursors. */
+export function resolve(ctx: DnsContext, name: string, qtype: QType): Resolution {
+  // Answers carry the name as asked (case kept); matching is case-insensitive.
+  const qname = name.replace(/\.$/, '');
+  const reverse = parseReverse(qname);
+  if (reverse !== null && qtype !== 'A' && qtype !== 'AAAA') return reverseLookup(ctx, qname, reverse);
+  const inner = insideDomain(qname, ctx.domain);
+  if (inner === null) return empty('SERVFAIL', null);
+  const lookup = parseLookup(inner);
+  if (lookup.kind !== 'unknown' && lookup.kind !== 'ptr' && lookup.dc !== '' && lookup.dc !== ctx.datacenter) {
+    // Another datacenter: no path to it yet.
+    return empty('SERVFAIL', null);
+  }
+  switch (lookup.kind) {
+    case 'apex':
+      return found(ctx, qtype === 'SOA' || qtype === 'ANY' ? [soa(ctx)] : []);
+    case 'service':
+      return serviceLookup(ctx, qname, qtype, lookup.service, lookup.tag);
+    case 'node':
+      return nodeLookup(ctx, qname, qtype, lookup.node);
+    case 'addr': {
+      const a = addressRecord(qname, lookup.ip, qtype);
+      return found(ctx, a ? [a] : []);
+    }
+    default:
+      return empty('NXDOMAIN', ctx);
+  }
+}

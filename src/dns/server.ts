@@ -1,0 +1,162 @@
+// The DNS interface (UDP and TCP on each client address, port `ports.dns`), with Consul's
+// wire behaviour: authoritative answers, RD echoed and no recursion, EDNS0 echoed with the
+// client's buffer size, and UDP answers trimmed to fit — at most udp_answer_limit (3) records
+// without EDNS, the advertised size with it — as Consul trims them (no TC bit by default).
+
+import dgram from 'node:dgram';
+import net from 'node:net';
+import type { Answer, DecodedPacket, OptAnswer, Packet } from 'dns-packet';
+import dnsPacket from 'dns-packet';
+import type { Logger } from '../util/log.js';
+import { type DnsContext, type Resolution, resolve } from './resolve.js';
+
+const RCODES = { NOERROR: 0, FORMERR: 1, SERVFAIL: 2, NXDOMAIN: 3, NOTIMP: 4, REFUSED: 5 } as const;
+const DEFAULT_UDP_SIZE = 512;
+const UDP_ANSWER_LIMIT = 3;
+
+export interface DnsServerOptions {
+  hosts: string[];
+  port: number;
+  logger: Logger;
+  context: () => DnsContext;
+}
+
+function requestOpt(req: DecodedPacket): OptAnswer | undefined {
+  return req.additionals?.find((a): a is OptAnswer => a.type === 'OPT');
+}
+
+/** Builds the reply packet for a request (before any trimming). */
+export function answer(req: DecodedPacket, ctx: DnsContext): Packet {
+  const q = req.questions?.[0];
+  const rd = req.flag_rd ? dnsPacket.RECURSION_DESIRED : 0;
+  let res: Resolution;
+  let rcode: number;
+  if (!q) {
+    res = { rcode: 'NOERROR', authoritative: false, answers: [], authorities: [], additionals: [] };
+    rcode = RCODES.FORMERR;
+  } else {
+    res = resolve(ctx, q.name, q.type);
+    rcode = RCODES[res.rcode];
+  }
+  const additionals: Answer[] = [...res.additionals];
+  const opt = requestOpt(req);
+  if (opt) additionals.push({ type: 'OPT', name: '.', udpPayloadSize: Math.max(opt.udpPayloadSize, DEFAULT_UDP_SIZE), extendedRcode: 0, ednsVersion: 0, flags: 0, flag_do: false, options: [] });
+  return {
+    type: 'response',
+    id: req.id ?? 0,
+    flags: (res.authoritative ? dnsPacket.AUTHORITATIVE_ANSWER : 0) | rd | rcode,
+    questions: req.questions ?? [],
+    answers: res.answers,
+    authorities: res.authorities,
+    additionals,
+  };
+}
+
+/** trimUDPResponse: fewer answers until the reply fits; extra records follow their answers. */
+export function trimForUDP(reply: Packet, req: DecodedPacket): Packet {
+  const opt = requestOpt(req);
+  const maxSize = opt ? Math.max(opt.udpPayloadSize, DEFAULT_UDP_SIZE) : DEFAULT_UDP_SIZE;
+  let answers = reply.answers ?? [];
+  if (!opt && answers.length > UDP_ANSWER_LIMIT) answers = answers.slice(0, UDP_ANSWER_LIMIT);
+  const keepExtras = (list: Answer[]): Answer[] => {
+    const targets = new Set(list.flatMap((a) => (a.type === 'SRV' ? [a.data.target.toLowerCase()] : [a.name.toLowerCase()])));
+    return (reply.additionals ?? []).filter((x) => x.type === 'OPT' || targets.has(x.name.toLowerCase()));
+  };
+  let out: Packet = { ...reply, answers, additionals: keepExtras(answers) };
+  while ((out.answers?.length ?? 0) > 0 && dnsPacket.encodingLength(out) > maxSize) {
+    answers = answers.slice(0, -1);
+    out = { ...reply, answers, additionals: keepExtras(answers) };
+  }
+  return out;
+}
+
+export class DnsServer {
+  private readonly udp: dgram.Socket[] = [];
+  private readonly tcp: net.Server[] = [];
+  private readonly conns = new Set<net.Socket>();
+  /** host:port of each listener (UDP and TCP share the port). */
+  addrs: string[] = [];
+
+  constructor(private readonly opts: DnsServerOptions) {}
+
+  private reply(buf: Buffer, transport: 'udp' | 'tcp'): Buffer | null {
+    let req: DecodedPacket;
+    try {
+      req = dnsPacket.decode(buf);
+    } catch {
+      return null; // not DNS: nothing sensible to answer
+    }
+    if (req.type !== 'query') return null;
+    let reply = answer(req, this.opts.context());
+    if (transport === 'udp') reply = trimForUDP(reply, req);
+    return dnsPacket.encode(reply);
+  }
+
+  async listen(): Promise<string[]> {
+    let port = this.opts.port;
+    for (const host of this.opts.hosts) {
+      const family = net.isIPv6(host) ? 'udp6' : 'udp4';
+      const sock = dgram.createSocket({ type: family, reuseAddr: false });
+      sock.on('message', (msg, rinfo) => {
+        const out = this.reply(msg, 'udp');
+        if (out) sock.send(out, rinfo.port, rinfo.address);
+      });
+      sock.on('error', (e) => this.opts.logger.warn('dns udp error', { error: e.message }));
+      await new Promise<void>((resolve, reject) => {
+        sock.once('error', reject);
+        sock.bind(port, host, () => {
+          sock.off('error', reject);
+          resolve();
+        });
+      });
+      // With port 0 the UDP socket picks the port; TCP takes the same one.
+      port = sock.address().port;
+      this.udp.push(sock);
+      const srv = net.createServer((c) => this.serveTCP(c));
+      await new Promise<void>((resolve, reject) => {
+        srv.once('error', reject);
+        srv.listen(port, host, () => {
+          srv.off('error', reject);
+          resolve();
+        });
+      });
+      this.tcp.push(srv);
+      this.addrs.push(`${host.includes(':') ? `[${host}]` : host}:${port}`);
+    }
+    return this.addrs;
+  }
+
+  /** DNS over TCP: each message is preceded by its 2-byte length; many per connection. */
+  private serveTCP(c: net.Socket): void {
+    this.conns.add(c);
+    c.on('close', () => this.conns.delete(c));
+    c.on('error', () => c.destroy());
+    c.setTimeout(10_000, () => c.destroy());
+    let buf = Buffer.alloc(0);
+    c.on('data', (d: Buffer) => {
+      buf = Buffer.concat([buf, d]);
+      while (buf.length >= 2) {
+        const len = buf.readUInt16BE(0);
+        if (buf.length < 2 + len) return;
+        const msg = buf.subarray(2, 2 + len);
+        buf = buf.subarray(2 + len);
+        const out = this.reply(msg, 'tcp');
+        if (!out) {
+          c.destroy();
+          return;
+        }
+        const head = Buffer.alloc(2);
+        head.writeUInt16BE(out.length);
+        c.write(Buffer.concat([head, out]));
+      }
+    });
+  }
+
+  async close(): Promise<void> {
+    for (const s of this.udp) s.close();
+    for (const c of this.conns) c.destroy();
+    await Promise.all(this.tcp.map((s) => new Promise<void>((r) => s.close(() => r()))));
+    this.udp.length = 0;
+    this.tcp.length = 0;
+  }
+}
