@@ -1,10 +1,12 @@
 // `npm run bench [-- section...]`: measures Tribune and prints what it measured.
 // Sections: startup, http-baseline, kv-put, kv-get, fanout, catalog-register, health-read, health-fanout,
-// locks, restart, restart-snapshot (default: all). Needs wrk (apt-get install wrk).
+// dns, locks, restart, restart-snapshot (default: all). Needs wrk (apt-get install wrk).
 
 import { spawn } from 'node:child_process';
 import fs from 'node:fs';
+import dgram from 'node:dgram';
 import net from 'node:net';
+import dnsPacket from 'dns-packet';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { lockBench } from './locks.js';
@@ -255,6 +257,39 @@ async function healthFanout(): Promise<void> {
   });
 }
 
+/** UDP DNS: `web.service.consul` SRV (10 instances) with 64 queries in flight from one socket. */
+async function dns(): Promise<void> {
+  const dir = tmpDir();
+  const args = serverArgs(dir);
+  args[args.indexOf('-dns-port') + 1] = '18653'; // a fixed port: the banner's DNS port is not parsed
+  const a = await startAgent(args, dir);
+  try {
+    await registerInstances(a, 'web', 10);
+    const sock = dgram.createSocket('udp4');
+    const q = (id: number): Buffer => dnsPacket.encode({ type: 'query', id, flags: dnsPacket.RECURSION_DESIRED, questions: [{ type: 'SRV', name: 'web.service.consul' }], additionals: [{ type: 'OPT', name: '.', udpPayloadSize: 4096, extendedRcode: 0, ednsVersion: 0, flags: 0, flag_do: false, options: [] }] });
+    let answered = 0;
+    let id = 0;
+    const deadline = performance.now() + SECONDS * 1000;
+    const started = performance.now();
+    await new Promise<void>((resolve) => {
+      sock.on('message', () => {
+        answered++;
+        if (performance.now() < deadline) sock.send(q(++id & 0xffff), 18653, '127.0.0.1');
+        else if (answered >= id) resolve();
+      });
+      for (let i = 0; i < CONNS; i++) sock.send(q(++id), 18653, '127.0.0.1');
+      // Lost datagrams must not hang the run.
+      setTimeout(resolve, SECONDS * 1000 + 2000);
+    });
+    sock.close();
+    const secs = (performance.now() - started) / 1000;
+    report(`dns            UDP SRV web.service.consul (10 instances), ${CONNS} in flight: ${fmt(answered / secs)} queries/s`);
+  } finally {
+    await a.stop();
+    fs.rmSync(dir, { recursive: true, force: true });
+  }
+}
+
 async function locks(): Promise<void> {
   await withDurableAgent(async (a) => {
     report(`locks          ${await lockBench(a.base)}`);
@@ -316,6 +351,7 @@ const SECTIONS: Record<string, () => Promise<void>> = {
   'catalog-register': catalogRegister,
   'health-read': healthRead,
   'health-fanout': healthFanout,
+  dns,
   locks,
   restart: () => restart(),
   'restart-snapshot': () => restart(4096),
