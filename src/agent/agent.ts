@@ -80,7 +80,8 @@ export class Agent {
         hosts: config.clientAddrs,
         port: config.ports.dns,
         logger: this.logger.named('dns'),
-        context: () => ({ catalog: this.server.store.catalog, datacenter: config.datacenter, domain: config.domain, onlyPassing: false }),
+        recursors: config.recursors,
+        context: () => ({ catalog: this.server.store.catalog, datacenter: config.datacenter, domain: config.domain, dns: config.dns }),
       });
       this.dnsAddrs = await this.dns.listen();
       for (const a of this.dnsAddrs) this.logger.info('DNS listening', { address: a });

@@ -33,6 +33,18 @@ export function defaults(): RuntimeConfig {
     advertiseAddrWan: '',
     ports: { http: 8500, https: -1, dns: 8600, serfLan: 8301, serfWan: 8302, server: 8300, grpc: -1 },
     limits: { kvMaxValueSize: 524288, txnMaxReqLen: 524288, httpMaxConnsPerClient: 200 },
+    dns: {
+      onlyPassing: false,
+      nodeTTL: 0,
+      serviceTTL: {},
+      udpAnswerLimit: 3,
+      aRecordLimit: 0,
+      enableTruncate: false,
+      enableAdditionalNodeMetaTXT: true,
+      recursorTimeoutMs: 2000,
+      soa: { refresh: 3600, retry: 600, expire: 86400, minTTL: 0 },
+    },
+    recursors: [],
     logLevel: 'INFO',
     enableScriptChecks: false,
     enableLocalScriptChecks: false,
@@ -215,6 +227,13 @@ export function applySource(c: RuntimeConfig, src: Source, warnings: string[]): 
       case 'log_level':
         c.logLevel = logLevel(r, key, v);
         break;
+      case 'dns_config':
+        dnsConfig(r, c, v);
+        break;
+      case 'recursor':
+      case 'recursors':
+        c.recursors = [...c.recursors, ...(Array.isArray(v) ? v : [v]).map((x, i) => r.str(`${key}[${i}]`, x))];
+        break;
       case 'enable_script_checks':
         c.enableScriptChecks = r.bool(key, v);
         break;
@@ -300,6 +319,36 @@ export function applySource(c: RuntimeConfig, src: Source, warnings: string[]): 
         else throw new ConfigError(`Error parsing ${src.name}: invalid config key ${key}`);
     }
   }
+}
+
+/** dns_config { … }: the options the DNS interface honours; the rest load with a warning. */
+function dnsConfig(r: Reader, c: RuntimeConfig, v: unknown): void {
+  const d = c.dns;
+  const seconds = (key: string, x: unknown): number => r.duration(key, x) / 1e9;
+  r.nested(
+    'dns_config',
+    v,
+    {
+      only_passing: (x) => (d.onlyPassing = r.bool('dns_config.only_passing', x)),
+      node_ttl: (x) => (d.nodeTTL = seconds('dns_config.node_ttl', x)),
+      service_ttl: (x) => {
+        for (const [name, ttl] of Object.entries(r.obj('dns_config.service_ttl', x))) d.serviceTTL[name] = seconds(`dns_config.service_ttl.${name}`, ttl);
+      },
+      udp_answer_limit: (x) => (d.udpAnswerLimit = r.int('dns_config.udp_answer_limit', x, 1)),
+      a_record_limit: (x) => (d.aRecordLimit = r.int('dns_config.a_record_limit', x, 0)),
+      enable_truncate: (x) => (d.enableTruncate = r.bool('dns_config.enable_truncate', x)),
+      enable_additional_node_meta_txt: (x) => (d.enableAdditionalNodeMetaTXT = r.bool('dns_config.enable_additional_node_meta_txt', x)),
+      recursor_timeout: (x) => (d.recursorTimeoutMs = r.duration('dns_config.recursor_timeout', x) / 1e6),
+      soa: (x) =>
+        r.nested('dns_config.soa', x, {
+          refresh: (y) => (d.soa.refresh = r.int('dns_config.soa.refresh', y, 0)),
+          retry: (y) => (d.soa.retry = r.int('dns_config.soa.retry', y, 0)),
+          expire: (y) => (d.soa.expire = r.int('dns_config.soa.expire', y, 0)),
+          min_ttl: (y) => (d.soa.minTTL = r.int('dns_config.soa.min_ttl', y, 0)),
+        }),
+    },
+    ['allow_stale', 'max_stale', 'disable_compression', 'recursor_strategy', 'use_cache', 'cache_max_age', 'prefer_namespace', 'enable_additional_node_meta_txt_legacy'],
+  );
 }
 
 function policy(r: Reader, key: string, v: unknown): 'allow' | 'deny' {

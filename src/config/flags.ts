@@ -54,6 +54,11 @@ export const FLAGS: Record<string, FlagSpec> = {
   domain: { kind: 'string', help: 'Domain to use for DNS interface.', set: (d, v) => (d.domain = v) },
   'enable-script-checks': { kind: 'bool', help: 'Enables health check scripts.', set: (d) => (d.enable_script_checks = true) },
   'enable-local-script-checks': { kind: 'bool', help: 'Enables health check scripts from configuration file.', set: (d) => (d.enable_local_script_checks = true) },
+  recursor: {
+    kind: 'list',
+    help: 'Address of an upstream DNS server. Can be specified multiple times.',
+    set: (d, v) => (d.recursors = [...((d.recursors as string[] | undefined) ?? []), v]),
+  },
   join: { kind: 'list', help: 'Address of an agent to join at start time (accepted; membership comes later).' },
   'retry-join': { kind: 'list', help: 'Address of an agent to join at start time with retries (accepted; membership comes later).' },
 };

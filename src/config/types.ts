@@ -34,6 +34,22 @@ export interface ACLConfig {
 /** A service or check definition from a config file, as the user wrote it (keys as given). */
 export type RawDefinition = Record<string, unknown>;
 
+/** dns_config: how the DNS interface answers (Consul's defaults in config/build.ts). */
+export interface DNSConfig {
+  onlyPassing: boolean;
+  /** Seconds. */
+  nodeTTL: number;
+  /** Seconds per service name; "*" is the fallback (Consul's service_ttl). */
+  serviceTTL: Record<string, number>;
+  udpAnswerLimit: number;
+  /** 0: no limit. */
+  aRecordLimit: number;
+  enableTruncate: boolean;
+  enableAdditionalNodeMetaTXT: boolean;
+  recursorTimeoutMs: number;
+  soa: { refresh: number; retry: number; expire: number; minTTL: number };
+}
+
 export interface RuntimeConfig {
   datacenter: string;
   primaryDatacenter: string;
@@ -53,6 +69,9 @@ export interface RuntimeConfig {
   advertiseAddrWan: string;
   ports: PortsConfig;
   limits: LimitsConfig;
+  dns: DNSConfig;
+  /** Upstream DNS servers (host or host:port) for names outside the domain. */
+  recursors: string[];
   logLevel: 'TRACE' | 'DEBUG' | 'INFO' | 'WARN' | 'ERR';
   enableScriptChecks: boolean;
   enableLocalScriptChecks: boolean;

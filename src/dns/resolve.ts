@@ -5,6 +5,7 @@
 
 import { isIP } from 'node:net';
 import type { Answer, RecordType, SoaAnswer } from 'dns-packet';
+import type { DNSConfig } from '../config/types.js';
 import type { CatalogNode, HealthCheck, NodeService } from '../state/catalog-types.js';
 import type { CatalogTables } from '../state/catalog.js';
 import { insideDomain, ipToHex, normalize, parseLookup, parseReverse, sameIP } from './query.js';
@@ -14,8 +15,8 @@ export interface DnsContext {
   /** The agent's datacenter and domain ("consul."). */
   datacenter: string;
   domain: string;
-  /** Include instances whose checks are warning (Consul's default: only_passing = false). */
-  onlyPassing: boolean;
+  /** dns_config: only_passing, TTLs, record limits, SOA. */
+  dns: DNSConfig;
   /** Clock for the SOA serial; tests pin it. */
   now?: () => number;
 }
@@ -31,25 +32,37 @@ export interface Resolution {
   additionals: Answer[];
 }
 
-const TTL = 0; // Consul's default node_ttl / service_ttl
+/** service_ttl: the exact name, else the longest matching "prefix*" entry, else "*". */
+export function serviceTTL(dns: DNSConfig, service: string): number {
+  const exact = dns.serviceTTL[service];
+  if (exact !== undefined) return exact;
+  let best: [number, number] | null = null;
+  for (const [pattern, ttl] of Object.entries(dns.serviceTTL)) {
+    if (!pattern.endsWith('*')) continue;
+    const prefix = pattern.slice(0, -1);
+    if (service.startsWith(prefix) && (!best || prefix.length > best[0])) best = [prefix.length, ttl];
+  }
+  return best ? best[1] : 0;
+}
 
 /** A question's type: a record type, or ANY (255), which dns-packet decodes but does not type. */
 export type QType = RecordType | 'ANY';
 
 function soa(ctx: DnsContext): SoaAnswer {
   const d = normalize(ctx.domain);
+  const c = ctx.dns.soa;
   return {
     type: 'SOA',
     name: d,
-    ttl: 0,
+    ttl: c.minTTL,
     data: {
       mname: `ns.${d}`,
       rname: `hostmaster.${d}`,
       serial: Math.floor((ctx.now?.() ?? Date.now()) / 1000) >>> 0,
-      refresh: 3600,
-      retry: 600,
-      expire: 86400,
-      minimum: 0,
+      refresh: c.refresh,
+      retry: c.retry,
+      expire: c.expire,
+      minimum: c.minTTL,
     },
   };
 }
@@ -62,18 +75,18 @@ function found(ctx: DnsContext, answers: Answer[], additionals: Answer[] = []): 
 }
 
 /** A or AAAA for an address, if the question type wants it. */
-function addressRecord(name: string, ip: string, qtype: QType): Answer | null {
+function addressRecord(name: string, ip: string, qtype: QType, ttl: number): Answer | null {
   const family = isIP(ip);
-  if (family === 4 && (qtype === 'A' || qtype === 'ANY' || qtype === 'TXT' || qtype === 'SRV')) return { type: 'A', name, ttl: TTL, data: ip };
-  if (family === 6 && (qtype === 'AAAA' || qtype === 'ANY' || qtype === 'TXT' || qtype === 'SRV')) return { type: 'AAAA', name, ttl: TTL, data: ip };
+  if (family === 4 && (qtype === 'A' || qtype === 'ANY' || qtype === 'TXT' || qtype === 'SRV')) return { type: 'A', name, ttl, data: ip };
+  if (family === 6 && (qtype === 'AAAA' || qtype === 'ANY' || qtype === 'TXT' || qtype === 'SRV')) return { type: 'AAAA', name, ttl, data: ip };
   return null;
 }
 
 /** Node meta as TXT, `key=value` (or the bare value for rfc1035- keys), as generateMeta. */
-function metaRecords(name: string, node: CatalogNode): Answer[] {
+function metaRecords(name: string, node: CatalogNode, ttl: number): Answer[] {
   return Object.entries(node.Meta ?? {})
     .sort(([a], [b]) => (a < b ? -1 : a > b ? 1 : 0))
-    .map(([k, v]) => ({ type: 'TXT', name, ttl: TTL, data: k.startsWith('rfc1035-') ? v : `${k}=${v}` }));
+    .map(([k, v]) => ({ type: 'TXT', name, ttl, data: k.startsWith('rfc1035-') ? v : `${k}=${v}` }));
 }
 
 function shuffle<T>(xs: T[]): T[] {
@@ -111,7 +124,7 @@ function healthyInstances(ctx: DnsContext, service: string, tag: string): Instan
       if (!node) continue;
       if (tag !== '' && !svc.Tags.some((t) => t.toLowerCase() === tag)) continue;
       const checks = instanceChecks(cat, nodeName, svc.ID);
-      const healthy = checks.every((c) => c.Status === 'passing' || (!ctx.onlyPassing && c.Status === 'warning'));
+      const healthy = checks.every((c) => c.Status === 'passing' || (!ctx.dns.onlyPassing && c.Status === 'warning'));
       if (healthy) out.push({ node, svc, checks });
     }
   }
@@ -121,6 +134,8 @@ function healthyInstances(ctx: DnsContext, service: string, tag: string): Instan
 function serviceLookup(ctx: DnsContext, qname: string, qtype: QType, service: string, tag: string): Resolution {
   const instances = healthyInstances(ctx, service, tag);
   if (instances.length === 0) return empty('NXDOMAIN', ctx);
+  const ttl = serviceTTL(ctx.dns, instances[0]?.svc.Service ?? service);
+  const limit = ctx.dns.aRecordLimit;
   const dc = ctx.datacenter;
   const domain = normalize(ctx.domain);
   const answers: Answer[] = [];
@@ -137,12 +152,14 @@ function serviceLookup(ctx: DnsContext, qname: string, qtype: QType, service: st
       const nodeTarget = `${node.Node}.node.${dc}.${domain}`;
       const viaNode = svc.Address === '' || svc.Address === node.Address;
       const target = viaNode ? nodeTarget : isIP(addr) ? `${ipToHex(addr)}.addr.${dc}.${domain}` : addr;
-      answers.push({ type: 'SRV', name: qname, ttl: TTL, data: { priority: 1, weight: warning ? svc.Weights.Warning : svc.Weights.Passing, port: svc.Port, target } });
-      const a = addressRecord(target, addr, 'SRV');
+      answers.push({ type: 'SRV', name: qname, ttl, data: { priority: 1, weight: warning ? svc.Weights.Warning : svc.Weights.Passing, port: svc.Port, target } });
+      const a = addressRecord(target, addr, 'SRV', ttl);
       if (a) additionals.push(a);
-      if (viaNode) additionals.push(...metaRecords(nodeTarget, node));
+      if (viaNode && ctx.dns.enableAdditionalNodeMetaTXT) additionals.push(...metaRecords(nodeTarget, node, ttl));
     } else {
-      const a = addressRecord(qname, addr, qtype);
+      // a_record_limit caps address answers over any transport.
+      if (limit > 0 && answers.length >= limit) break;
+      const a = addressRecord(qname, addr, qtype, ttl);
       if (a) answers.push(a);
     }
   }
@@ -154,12 +171,13 @@ function nodeLookup(ctx: DnsContext, qname: string, qtype: QType, nodeName: stri
   if (!node) return empty('NXDOMAIN', ctx);
   const answers: Answer[] = [];
   const additionals: Answer[] = [];
-  const a = addressRecord(qname, node.Address, qtype === 'TXT' ? 'NULL' : qtype);
+  const ttl = ctx.dns.nodeTTL;
+  const a = addressRecord(qname, node.Address, qtype === 'TXT' ? 'NULL' : qtype, ttl);
   if (a) answers.push(a);
-  const meta = metaRecords(qname, node);
+  const meta = metaRecords(qname, node, ttl);
   // Meta answers TXT and ANY questions, and rides along as extra data otherwise.
   if (qtype === 'TXT' || qtype === 'ANY') answers.push(...meta);
-  else additionals.push(...meta);
+  else if (ctx.dns.enableAdditionalNodeMetaTXT) additionals.push(...meta);
   return found(ctx, answers, additionals);
 }
 
@@ -168,12 +186,12 @@ function reverseLookup(ctx: DnsContext, qname: string, ip: string): Resolution {
   const domain = normalize(ctx.domain);
   const answers: Answer[] = [];
   for (const n of cat.nodes.values()) {
-    if (sameIP(n.Address, ip)) answers.push({ type: 'PTR', name: qname, ttl: TTL, data: `${n.Node}.node.${ctx.datacenter}.${domain}` });
+    if (sameIP(n.Address, ip)) answers.push({ type: 'PTR', name: qname, ttl: ctx.dns.nodeTTL, data: `${n.Node}.node.${ctx.datacenter}.${domain}` });
   }
   if (answers.length === 0) {
     const names = new Set<string>();
     for (const { svc } of cat.services.values()) if (svc.Address !== '' && sameIP(svc.Address, ip)) names.add(svc.Service);
-    for (const s of names) answers.push({ type: 'PTR', name: qname, ttl: TTL, data: `${s}.service.${ctx.datacenter}.${domain}` });
+    for (const s of names) answers.push({ type: 'PTR', name: qname, ttl: serviceTTL(ctx.dns, s), data: `${s}.service.${ctx.datacenter}.${domain}` });
   }
   return answers.length === 0 ? empty('NXDOMAIN', ctx) : found(ctx, answers);
 }
@@ -188,8 +206,8 @@ export function resolve(ctx: DnsContext, name: string, qtype: QType): Resolution
   if (inner === null) return empty('SERVFAIL', null);
   const lookup = parseLookup(inner);
   if (lookup.kind !== 'unknown' && lookup.kind !== 'ptr' && lookup.dc !== '' && lookup.dc !== ctx.datacenter) {
-    // Another datacenter: no path to it yet.
-    return empty('SERVFAIL', null);
+    // Another datacenter: no path to it yet (Consul's failed RPC: SERVFAIL, still authoritative).
+    return { rcode: 'SERVFAIL', authoritative: true, answers: [], authorities: [], additionals: [] };
   }
   switch (lookup.kind) {
     case 'apex':
@@ -199,7 +217,7 @@ export function resolve(ctx: DnsContext, name: string, qtype: QType): Resolution
     case 'node':
       return nodeLookup(ctx, qname, qtype, lookup.node);
     case 'addr': {
-      const a = addressRecord(qname, lookup.ip, qtype);
+      const a = addressRecord(qname, lookup.ip, qtype, 0);
       return found(ctx, a ? [a] : []);
     }
     default:

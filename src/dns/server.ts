@@ -1,7 +1,9 @@
 // The DNS interface (UDP and TCP on each client address, port `ports.dns`), with Consul's
-// wire behaviour: authoritative answers, RD echoed and no recursion, EDNS0 echoed with the
-// client's buffer size, and UDP answers trimmed to fit — at most udp_answer_limit (3) records
-// without EDNS, the advertised size with it — as Consul trims them (no TC bit by default).
+// wire behaviour: authoritative answers, RD echoed, RA when recursors are configured, EDNS0
+// echoed with the client's buffer size, and UDP answers trimmed to fit — at most
+// udp_answer_limit records without EDNS, the advertised size with it — with the TC bit only
+// when enable_truncate is set. Names outside the domain (and reverse misses) go to the
+// recursors, in order, over the client's transport; without recursors they answer SERVFAIL.
 
 import dgram from 'node:dgram';
 import net from 'node:net';
@@ -12,12 +14,13 @@ import { type DnsContext, type Resolution, resolve } from './resolve.js';
 
 const RCODES = { NOERROR: 0, FORMERR: 1, SERVFAIL: 2, NXDOMAIN: 3, NOTIMP: 4, REFUSED: 5 } as const;
 const DEFAULT_UDP_SIZE = 512;
-const UDP_ANSWER_LIMIT = 3;
 
 export interface DnsServerOptions {
   hosts: string[];
   port: number;
   logger: Logger;
+  /** Upstream servers, "host" or "host:port". */
+  recursors: string[];
   context: () => DnsContext;
 }
 
@@ -26,9 +29,9 @@ function requestOpt(req: DecodedPacket): OptAnswer | undefined {
 }
 
 /** Builds the reply packet for a request (before any trimming). */
-export function answer(req: DecodedPacket, ctx: DnsContext): Packet {
+export function answer(req: DecodedPacket, ctx: DnsContext, recursion = false): Packet {
   const q = req.questions?.[0];
-  const rd = req.flag_rd ? dnsPacket.RECURSION_DESIRED : 0;
+  const rd = (req.flag_rd ? dnsPacket.RECURSION_DESIRED : 0) | (recursion ? dnsPacket.RECURSION_AVAILABLE : 0);
   let res: Resolution;
   let rcode: number;
   if (!q) {
@@ -53,11 +56,12 @@ export function answer(req: DecodedPacket, ctx: DnsContext): Packet {
 }
 
 /** trimUDPResponse: fewer answers until the reply fits; extra records follow their answers. */
-export function trimForUDP(reply: Packet, req: DecodedPacket): Packet {
+export function trimForUDP(reply: Packet, req: DecodedPacket, answerLimit: number, setTruncated: boolean): Packet {
   const opt = requestOpt(req);
   const maxSize = opt ? Math.max(opt.udpPayloadSize, DEFAULT_UDP_SIZE) : DEFAULT_UDP_SIZE;
-  let answers = reply.answers ?? [];
-  if (!opt && answers.length > UDP_ANSWER_LIMIT) answers = answers.slice(0, UDP_ANSWER_LIMIT);
+  const all = reply.answers ?? [];
+  let answers = all;
+  if (!opt && answers.length > answerLimit) answers = answers.slice(0, answerLimit);
   const keepExtras = (list: Answer[]): Answer[] => {
     const targets = new Set(list.flatMap((a) => (a.type === 'SRV' ? [a.data.target.toLowerCase()] : [a.name.toLowerCase()])));
     return (reply.additionals ?? []).filter((x) => x.type === 'OPT' || targets.has(x.name.toLowerCase()));
@@ -67,7 +71,49 @@ export function trimForUDP(reply: Packet, req: DecodedPacket): Packet {
     answers = answers.slice(0, -1);
     out = { ...reply, answers, additionals: keepExtras(answers) };
   }
+  if (setTruncated && answers.length < all.length) out.flags = (out.flags ?? 0) | dnsPacket.TRUNCATED_RESPONSE;
   return out;
+}
+
+function hostPort(addr: string): { host: string; port: number } {
+  const m = /^\[(.+)\]:(\d+)$/.exec(addr) ?? /^([^:]+):(\d+)$/.exec(addr);
+  return m ? { host: m[1] ?? addr, port: Number(m[2]) } : { host: addr, port: 53 };
+}
+
+/** Sends a query to one upstream server; resolves with its raw reply, or null on timeout/error. */
+export function exchange(msg: Buffer, upstream: string, transport: 'udp' | 'tcp', timeoutMs: number): Promise<Buffer | null> {
+  const { host, port } = hostPort(upstream);
+  return new Promise((resolve) => {
+    let done = false;
+    const finish = (b: Buffer | null): void => {
+      if (done) return;
+      done = true;
+      clearTimeout(timer);
+      cleanup();
+      resolve(b);
+    };
+    let cleanup = (): void => undefined;
+    const timer = setTimeout(() => finish(null), timeoutMs);
+    if (transport === 'udp') {
+      const sock = dgram.createSocket(net.isIPv6(host) ? 'udp6' : 'udp4');
+      cleanup = () => sock.close();
+      sock.on('message', (m) => finish(m));
+      sock.on('error', () => finish(null));
+      sock.send(msg, port, host);
+    } else {
+      const c = net.connect(port, host);
+      cleanup = () => c.destroy();
+      let buf = Buffer.alloc(0);
+      c.on('error', () => finish(null));
+      c.on('data', (d: Buffer) => {
+        buf = Buffer.concat([buf, d]);
+        if (buf.length >= 2 && buf.length >= 2 + buf.readUInt16BE(0)) finish(buf.subarray(2, 2 + buf.readUInt16BE(0)));
+      });
+      const head = Buffer.alloc(2);
+      head.writeUInt16BE(msg.length);
+      c.write(Buffer.concat([head, msg]));
+    }
+  });
 }
 
 export class DnsServer {
@@ -79,7 +125,7 @@ export class DnsServer {
 
   constructor(private readonly opts: DnsServerOptions) {}
 
-  private reply(buf: Buffer, transport: 'udp' | 'tcp'): Buffer | null {
+  private async reply(buf: Buffer, transport: 'udp' | 'tcp'): Promise<Buffer | null> {
     let req: DecodedPacket;
     try {
       req = dnsPacket.decode(buf);
@@ -87,8 +133,30 @@ export class DnsServer {
       return null; // not DNS: nothing sensible to answer
     }
     if (req.type !== 'query') return null;
-    let reply = answer(req, this.opts.context());
-    if (transport === 'udp') reply = trimForUDP(reply, req);
+    const ctx = this.opts.context();
+    const recursors = this.opts.recursors;
+    let reply = answer(req, ctx, recursors.length > 0);
+    const rcode = (reply.flags ?? 0) & 0xf;
+    // Only names outside the domain are not answered authoritatively.
+    const outside = ((reply.flags ?? 0) & dnsPacket.AUTHORITATIVE_ANSWER) === 0 && rcode === RCODES.SERVFAIL;
+    const reverseMiss = rcode === RCODES.NXDOMAIN && /\.(in-addr|ip6)\.arpa\.?$/i.test(req.questions?.[0]?.name ?? '');
+    if (recursors.length > 0 && (outside || reverseMiss)) {
+      for (const upstream of recursors) {
+        const r = await exchange(buf, upstream, transport, ctx.dns.recursorTimeoutMs);
+        if (!r) continue;
+        try {
+          const rc = (dnsPacket.decode(r).flags ?? 0) & 0xf;
+          // As Consul: a failing upstream (not NOERROR/NXDOMAIN) yields to the next one.
+          if (rc !== RCODES.NOERROR && rc !== RCODES.NXDOMAIN) continue;
+        } catch {
+          continue;
+        }
+        return r;
+      }
+      this.opts.logger.warn('all DNS recursors failed', { question: req.questions?.[0]?.name ?? '' });
+      if (outside) return dnsPacket.encode({ ...reply, flags: ((reply.flags ?? 0) & ~0xf) | RCODES.SERVFAIL });
+    }
+    if (transport === 'udp') reply = trimForUDP(reply, req, ctx.dns.udpAnswerLimit, ctx.dns.enableTruncate);
     return dnsPacket.encode(reply);
   }
 
@@ -98,8 +166,9 @@ export class DnsServer {
       const family = net.isIPv6(host) ? 'udp6' : 'udp4';
       const sock = dgram.createSocket({ type: family, reuseAddr: false });
       sock.on('message', (msg, rinfo) => {
-        const out = this.reply(msg, 'udp');
-        if (out) sock.send(out, rinfo.port, rinfo.address);
+        void this.reply(msg, 'udp').then((out) => {
+          if (out) sock.send(out, rinfo.port, rinfo.address);
+        });
       });
       sock.on('error', (e) => this.opts.logger.warn('dns udp error', { error: e.message }));
       await new Promise<void>((resolve, reject) => {
@@ -133,21 +202,26 @@ export class DnsServer {
     c.on('error', () => c.destroy());
     c.setTimeout(10_000, () => c.destroy());
     let buf = Buffer.alloc(0);
+    // Replies go out in the order the queries came, even when one waits on a recursor.
+    let chain: Promise<void> = Promise.resolve();
     c.on('data', (d: Buffer) => {
       buf = Buffer.concat([buf, d]);
       while (buf.length >= 2) {
         const len = buf.readUInt16BE(0);
         if (buf.length < 2 + len) return;
-        const msg = buf.subarray(2, 2 + len);
+        const msg = Buffer.from(buf.subarray(2, 2 + len));
         buf = buf.subarray(2 + len);
-        const out = this.reply(msg, 'tcp');
-        if (!out) {
-          c.destroy();
-          return;
-        }
-        const head = Buffer.alloc(2);
-        head.writeUInt16BE(out.length);
-        c.write(Buffer.concat([head, out]));
+        const pending = this.reply(msg, 'tcp');
+        chain = chain.then(async () => {
+          const out = await pending;
+          if (!out) {
+            c.destroy();
+            return;
+          }
+          const head = Buffer.alloc(2);
+          head.writeUInt16BE(out.length);
+          c.write(Buffer.concat([head, out]));
+        });
       }
     });
   }

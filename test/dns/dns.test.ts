@@ -179,6 +179,7 @@ describe('DNS interface', () => {
       assert.equal(r.rcode, 'SERVFAIL', name);
     }
     assert.equal((await udp(port, 'example.com', 'A')).flag_aa, false);
+    assert.equal((await udp(port, 'web.service.dc9.consul', 'A')).flag_aa, true);
     const soa = await udp(port, 'consul', 'SOA');
     assert.equal(soa.answers?.[0]?.type, 'SOA');
   });
