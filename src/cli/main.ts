@@ -1,20 +1,59 @@
-// The `tribune` command: Consul's verbs and flags. `agent` takes Consul's single-dash flags, so
-// its arguments go to the config loader untouched; the other commands use commander.
+// The `tribune` command: Consul's verbs and flags. Every verb takes Go-style single-dash flags
+// (`tribune kv get -recurse app`), so verbs parse their own arguments; commander lists them.
 
+import fs from 'node:fs';
 import { Command } from 'commander';
 import { runAgent } from './agent.js';
+import { eventCommand, forceLeaveCommand, joinCommand, maintCommand, membersCommand } from './agent-commands.js';
+import { ApiError } from './api-client.js';
+import { catalogCommand } from './catalog.js';
+import { UsageError } from './flags.js';
+import { kvCommand } from './kv.js';
+import { type Output, processOutput } from './output.js';
+import { servicesCommand } from './services.js';
+import { validateCommand } from './validate.js';
 
 export const VERSION = '0.1.0';
 
-export async function main(argv: string[]): Promise<void> {
-  if (argv[0] === 'agent') {
-    const code = await runAgent(argv.slice(1));
-    process.exit(code);
+type Verb = (argv: string[], out: Output, stdin: () => Buffer) => Promise<number>;
+
+const VERBS: Record<string, { run: Verb; help: string }> = {
+  catalog: { run: catalogCommand, help: 'Interact with the catalog (datacenters, nodes, services)' },
+  event: { run: eventCommand, help: 'Fire a new event' },
+  'force-leave': { run: forceLeaveCommand, help: 'Forces a member of the cluster to enter the "left" state' },
+  join: { run: joinCommand, help: 'Tell the agent to join a cluster' },
+  kv: { run: kvCommand, help: 'Interact with the key-value store (get, put, delete, export, import)' },
+  maint: { run: maintCommand, help: 'Controls node or service maintenance mode' },
+  members: { run: membersCommand, help: 'Lists the members of the cluster' },
+  services: { run: servicesCommand, help: 'Interact with services (register, deregister)' },
+  validate: { run: validateCommand, help: 'Validate config files/directories' },
+};
+
+/** Runs one verb; returns its exit code. Usage and API errors print as Consul prints them. */
+export async function runVerb(argv: string[], out: Output = processOutput, stdin: () => Buffer = () => fs.readFileSync(0)): Promise<number | null> {
+  const [verb, ...rest] = argv;
+  const v = verb === undefined ? undefined : VERBS[verb];
+  if (!v) return null;
+  try {
+    return await v.run(rest, out, stdin);
+  } catch (e) {
+    if (e instanceof UsageError || e instanceof ApiError) {
+      out.stderr(`${e.message}\n`);
+      return 1;
+    }
+    throw e;
   }
+}
+
+export async function main(argv: string[]): Promise<void> {
+  if (argv[0] === 'agent') process.exit(await runAgent(argv.slice(1)));
+  const code = await runVerb(argv);
+  if (code !== null) process.exit(code);
   const program = new Command('tribune')
     .description('Tribune: a Consul-compatible service catalog, health checker, DNS server and KV store')
     .version(`Tribune v${VERSION}`, '-v, --version');
   program.command('agent').description('Runs a Tribune agent (flags as `consul agent`)');
+  for (const [name, v] of Object.entries(VERBS)) program.command(name).description(v.help);
   program
     .command('version')
     .description('Prints the Tribune version')

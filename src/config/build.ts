@@ -358,8 +358,8 @@ function policy(r: Reader, key: string, v: unknown): 'allow' | 'deny' {
 }
 
 /** Checks the merged configuration as Consul's builder does, filling derived defaults. */
-export function finish(c: RuntimeConfig): RuntimeConfig {
-  if (!c.devMode && !c.dataDir) throw new ConfigError('data_dir cannot be empty');
+export function finish(c: RuntimeConfig, opts: { requireDataDir?: boolean } = {}): RuntimeConfig {
+  if ((opts.requireDataDir ?? true) && !c.devMode && !c.dataDir) throw new ConfigError('data_dir cannot be empty');
   if (!/^[a-z0-9_-]+$/.test(c.datacenter)) throw new ConfigError(`datacenter cannot be ${JSON.stringify(c.datacenter)}: only alphanumerics, underscores and dashes are allowed`);
   if (c.nodeName === '') throw new ConfigError('node_name cannot be empty');
   if (c.bootstrap && c.bootstrapExpect > 0) throw new ConfigError("'bootstrap_expect > 0' and 'bootstrap = true' are mutually exclusive");

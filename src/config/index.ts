@@ -9,7 +9,7 @@ export { ConfigError, agentUsage };
 export { parseHCL } from './hcl.js';
 
 /** Loads the configuration for `tribune agent <argv>`; throws ConfigError with a printable message. */
-export async function loadAgentConfig(argv: string[]): Promise<{ config: RuntimeConfig; warnings: string[] }> {
+export async function loadAgentConfig(argv: string[], opts: { requireDataDir?: boolean } = {}): Promise<{ config: RuntimeConfig; warnings: string[] }> {
   const flags = parseFlags(argv);
   const sources: Source[] = [];
   if (flags.dev) sources.push(DEV_SOURCE);
@@ -23,7 +23,7 @@ export async function loadAgentConfig(argv: string[]): Promise<{ config: Runtime
   const config = defaults();
   config.devMode = flags.dev;
   for (const s of sources) applySource(config, s, warnings);
-  return { config: finish(config), warnings };
+  return { config: finish(config, opts), warnings };
 }
 
 /** Builds a configuration from an in-memory object over the defaults (tests, embedding). */

@@ -1,0 +1,85 @@
+// The HTTP side of the CLI commands: Consul's -http-addr / -token / -datacenter flags and the
+// CONSUL_HTTP_ADDR / CONSUL_HTTP_TOKEN environment, requests through undici.
+
+import { request } from 'undici';
+import type { FlagDef, FlagValues } from './flags.js';
+
+export const HTTP_FLAGS: Record<string, FlagDef> = {
+  'http-addr': { kind: 'string', help: 'The address and port of the agent HTTP API (or CONSUL_HTTP_ADDR). Default 127.0.0.1:8500.' },
+  token: { kind: 'string', help: 'ACL token to use in the request (or CONSUL_HTTP_TOKEN).' },
+  'token-file': { kind: 'string', help: 'File containing the ACL token (or CONSUL_HTTP_TOKEN_FILE).' },
+  datacenter: { kind: 'string', help: 'Name of the datacenter to query. Defaults to the agent’s.' },
+  stale: { kind: 'bool', help: 'Permit any server to answer a read.' },
+};
+
+export interface ApiResponse {
+  status: number;
+  headers: Record<string, string | string[] | undefined>;
+  body: Buffer;
+  text: string;
+}
+
+export class ApiError extends Error {
+  constructor(
+    readonly status: number,
+    message: string,
+  ) {
+    super(message);
+  }
+}
+
+export class ApiClient {
+  private readonly base: string;
+  private readonly token: string;
+  private readonly dc: string;
+  private readonly stale: boolean;
+
+  constructor(flags: FlagValues, env: NodeJS.ProcessEnv = process.env) {
+    let addr = (flags['http-addr'] as string | undefined) ?? env.CONSUL_HTTP_ADDR ?? '127.0.0.1:8500';
+    if (!/^https?:\/\//.test(addr)) addr = `${env.CONSUL_HTTP_SSL === 'true' ? 'https' : 'http'}://${addr}`;
+    this.base = addr.replace(/\/$/, '');
+    this.token = (flags.token as string | undefined) ?? env.CONSUL_HTTP_TOKEN ?? '';
+    this.dc = (flags.datacenter as string | undefined) ?? '';
+    this.stale = flags.stale === true;
+  }
+
+  async call(method: string, path: string, query: Record<string, string | number | boolean | undefined> = {}, body?: string | Buffer): Promise<ApiResponse> {
+    const params = new URLSearchParams();
+    if (this.dc) params.set('dc', this.dc);
+    if (this.stale && method === 'GET') params.set('stale', '');
+    for (const [k, v] of Object.entries(query)) {
+      if (v === undefined || v === false) continue;
+      params.set(k, v === true ? '' : String(v));
+    }
+    const qs = params.toString().replace(/=(?=&|$)/g, '');
+    const url = `${this.base}${path}${qs ? `?${qs}` : ''}`;
+    const headers: Record<string, string> = {};
+    if (this.token) headers['X-Consul-Token'] = this.token;
+    let res;
+    try {
+      res = await request(url, { method: method as 'GET', headers, body });
+    } catch (e) {
+      throw new ApiError(0, `Error connecting to the agent: ${(e as Error).message}`);
+    }
+    const buf = Buffer.from(await res.body.arrayBuffer());
+    return { status: res.statusCode, headers: res.headers, body: buf, text: buf.toString('utf8') };
+  }
+
+  /** A call that must succeed (2xx); otherwise an ApiError with Consul's "Unexpected response code". */
+  async ok(method: string, path: string, query: Record<string, string | number | boolean | undefined> = {}, body?: string | Buffer): Promise<ApiResponse> {
+    const r = await this.call(method, path, query, body);
+    if (r.status < 200 || r.status > 299) throw new ApiError(r.status, `Unexpected response code: ${r.status} (${r.text})`);
+    return r;
+  }
+
+  async json<T>(path: string, query: Record<string, string | number | boolean | undefined> = {}): Promise<T> {
+    return JSON.parse((await this.ok('GET', path, query)).text) as T;
+  }
+}
+
+/** Columns separated by two spaces, left-aligned (Consul's columnize output). */
+export function columns(rows: string[][]): string {
+  const widths: number[] = [];
+  for (const r of rows) r.forEach((c, i) => (widths[i] = Math.max(widths[i] ?? 0, c.length)));
+  return rows.map((r) => r.map((c, i) => (i === r.length - 1 ? c : c.padEnd(widths[i] ?? 0))).join('  ').trimEnd()).join('\n') + '\n';
+}
