@@ -47,6 +47,9 @@ export class Agent {
   /** host:port of each DNS listener (UDP and TCP), once started; none when ports.dns is -1. */
   dnsAddrs: string[] = [];
   private dns: DnsServer | null = null;
+  private onLeft: () => void = () => undefined;
+  /** Resolves once the agent has left (PUT /v1/agent/leave) and stopped. */
+  readonly left = new Promise<void>((resolve) => (this.onLeft = resolve));
   private readonly logger: Logger;
   private stopping: Promise<void> | null = null;
 
@@ -54,7 +57,7 @@ export class Agent {
     this.logger = opts.logger.named('agent');
     this.server = new Server({ config: opts.config, logger: opts.logger, ...opts.server });
     this.local = new LocalAgent(opts.config, new ServerCatalogWriter(this.server), checkRunners(this.logger.named('checks')), this.logger, opts.local);
-    this.http = new HttpApi({ server: this.server, config: opts.config, logger: opts.logger, agent: this.local }, ENDPOINT_GROUPS);
+    this.http = new HttpApi({ server: this.server, config: opts.config, logger: opts.logger, agent: this.local, leave: () => this.leave() }, ENDPOINT_GROUPS);
   }
 
   get config(): RuntimeConfig {
@@ -86,6 +89,15 @@ export class Agent {
       this.dnsAddrs = await this.dns.listen();
       for (const a of this.dnsAddrs) this.logger.info('DNS listening', { address: a });
     }
+  }
+
+  /**
+   * A graceful leave (`tribune leave`): this single agent has no cluster to announce its
+   * departure to, so leaving is a graceful stop, after which `left` resolves.
+   */
+  leave(): void {
+    this.logger.info('graceful leave requested');
+    void this.stop().then(() => this.onLeft());
   }
 
   /** Graceful stop: blocked reads answer, in-flight writes finish, the log closes cleanly. */

@@ -135,3 +135,15 @@ export async function eventCommand(argv: string[], out: Output): Promise<number>
   out.stdout(`Event ID: ${(JSON.parse(r.text) as { ID: string }).ID}\n`);
   return 0;
 }
+
+export async function leaveCommand(argv: string[], out: Output): Promise<number> {
+  const { flags, args } = parseCommandFlags(argv, HTTP_FLAGS);
+  if (args.length > 0) throw new UsageError('The leave command does not accept arguments');
+  const r = await new ApiClient(flags).call('PUT', '/v1/agent/leave');
+  if (r.status !== 200) {
+    out.stderr(`Error leaving: Unexpected response code: ${r.status} (${r.text})\n`);
+    return 1;
+  }
+  out.stdout('Graceful leave complete\n');
+  return 0;
+}

@@ -66,6 +66,10 @@ export async function runAgent(args: string[]): Promise<number> {
     };
     process.on('SIGINT', onSignal);
     process.on('SIGTERM', onSignal);
+    void agent.left.then(() => {
+      process.stdout.write('Graceful leave complete\n');
+      resolve(0);
+    });
   });
 }
 

@@ -4,11 +4,12 @@
 import fs from 'node:fs';
 import { Command } from 'commander';
 import { runAgent } from './agent.js';
-import { eventCommand, forceLeaveCommand, joinCommand, maintCommand, membersCommand } from './agent-commands.js';
+import { eventCommand, forceLeaveCommand, joinCommand, leaveCommand, maintCommand, membersCommand } from './agent-commands.js';
 import { ApiError } from './api-client.js';
 import { catalogCommand } from './catalog.js';
 import { UsageError } from './flags.js';
 import { kvCommand } from './kv.js';
+import { lockCommand } from './lock.js';
 import { type Output, processOutput } from './output.js';
 import { servicesCommand } from './services.js';
 import { validateCommand } from './validate.js';
@@ -23,6 +24,8 @@ const VERBS: Record<string, { run: Verb; help: string }> = {
   'force-leave': { run: forceLeaveCommand, help: 'Forces a member of the cluster to enter the "left" state' },
   join: { run: joinCommand, help: 'Tell the agent to join a cluster' },
   kv: { run: kvCommand, help: 'Interact with the key-value store (get, put, delete, export, import)' },
+  leave: { run: leaveCommand, help: 'Gracefully leaves the cluster and shuts down' },
+  lock: { run: lockCommand, help: 'Execute a command holding a lock' },
   maint: { run: maintCommand, help: 'Controls node or service maintenance mode' },
   members: { run: membersCommand, help: 'Lists the members of the cluster' },
   services: { run: servicesCommand, help: 'Interact with services (register, deregister)' },

@@ -19,6 +19,8 @@ export interface ApiDeps {
   logger: Logger;
   /** The agent's local services and checks (/v1/agent/*); absent where no agent runs. */
   agent?: LocalAgent;
+  /** Asks the agent to leave and shut down (PUT /v1/agent/leave), after the reply is sent. */
+  leave?: () => void;
 }
 
 /** One endpoint group (kv, txn, status, …) registers its routes here. */

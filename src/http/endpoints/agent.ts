@@ -494,7 +494,16 @@ async function leaveForce(ctx: Ctx, deps: ApiDeps): Promise<Reply> {
   return empty();
 }
 
+/** PUT /v1/agent/leave: answer, then leave and shut down (as Consul's AgentLeave). */
+function leave(ctx: Ctx, deps: ApiDeps): Reply {
+  localAgent(deps);
+  const go = deps.leave;
+  if (go) ctx.res.once('finish', () => setImmediate(go));
+  return empty();
+}
+
 export const agentEndpoints: EndpointGroup = (router, deps) => {
+  router.on('/v1/agent/leave', { PUT: (ctx) => leave(ctx, deps) });
   router.on('/v1/agent/self', { GET: () => self(deps) });
   router.on('/v1/agent/members', { GET: (ctx) => members(ctx, deps) });
   router.on('/v1/agent/join/*', { PUT: (ctx) => join(ctx, deps) });
