@@ -77,6 +77,9 @@ export class ApiClient {
   }
 }
 
+/** A key as a URL path: each segment escaped, slashes kept. */
+export const keyPath = (key: string): string => key.split('/').map(encodeURIComponent).join('/');
+
 /** Columns separated by two spaces, left-aligned (Consul's columnize output). */
 export function columns(rows: string[][]): string {
   const widths: number[] = [];

@@ -1,7 +1,7 @@
 // `tribune kv get|put|delete|export|import`, with Consul's flags, output and exit codes.
 
 import fs from 'node:fs';
-import { ApiClient, ApiError, HTTP_FLAGS } from './api-client.js';
+import { ApiClient, ApiError, HTTP_FLAGS, keyPath } from './api-client.js';
 import { type FlagDef, parseCommandFlags, UsageError } from './flags.js';
 import type { Output } from './output.js';
 
@@ -41,9 +41,6 @@ const DELETE_FLAGS: Record<string, FlagDef> = {
   'modify-index': { kind: 'int', help: 'ModifyIndex for -cas.' },
   recurse: { kind: 'bool', help: 'Delete every key under the prefix.' },
 };
-
-/** A key as a URL path: each segment escaped, slashes kept. */
-const keyPath = (key: string): string => key.split('/').map(encodeURIComponent).join('/');
 
 const decode = (v: string | null): Buffer => (v === null ? Buffer.alloc(0) : Buffer.from(v, 'base64'));
 

@@ -13,6 +13,7 @@ import { lockCommand } from './lock.js';
 import { type Output, processOutput } from './output.js';
 import { servicesCommand } from './services.js';
 import { validateCommand } from './validate.js';
+import { watchCommand } from './watch.js';
 
 export const VERSION = '0.1.0';
 
@@ -30,6 +31,7 @@ const VERBS: Record<string, { run: Verb; help: string }> = {
   members: { run: membersCommand, help: 'Lists the members of the cluster' },
   services: { run: servicesCommand, help: 'Interact with services (register, deregister)' },
   validate: { run: validateCommand, help: 'Validate config files/directories' },
+  watch: { run: watchCommand, help: 'Watch for changes in Consul' },
 };
 
 /** Runs one verb; returns its exit code. Usage and API errors print as Consul prints them. */

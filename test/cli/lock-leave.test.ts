@@ -99,3 +99,56 @@ describe('tribune leave', () => {
     }
   });
 });
+
+describe('tribune watch', () => {
+  let t: TestAgent;
+  const dir = tempDir('tribune-watch-');
+  before(async () => {
+    t = await startAgent();
+  });
+  after(async () => {
+    await t.stop();
+    fs.rmSync(dir, { recursive: true, force: true });
+  });
+
+  it('prints the current data as JSON without a handler', async () => {
+    await fetch(`${t.base}/v1/kv/w/one`, { method: 'PUT', body: 'v1' });
+    const env = { CONSUL_HTTP_ADDR: `127.0.0.1:${t.port}` };
+    const key = await tribune(['watch', '-type=key', '-key=w/one'], env);
+    assert.equal(key.code, 0, key.out);
+    const pair = JSON.parse(key.out) as Record<string, unknown>;
+    assert.deepEqual(Object.keys(pair), ['Key', 'CreateIndex', 'ModifyIndex', 'LockIndex', 'Flags', 'Value', 'Session']);
+    assert.equal(Buffer.from(pair.Value as string, 'base64').toString(), 'v1');
+    const services = await tribune(['watch', '-type=services'], env);
+    assert.deepEqual(JSON.parse(services.out), { consul: [] });
+    const bad = await tribune(['watch', '-type=bogus'], env);
+    assert.equal(bad.code, 1);
+    assert.match(bad.out, /Unsupported watch type: bogus/);
+  });
+
+  it('runs the handler now and after each change, with the data on stdin', async () => {
+    const log = path.join(dir, 'handler.log');
+    const proc = spawn(process.execPath, [BIN, 'watch', '-type=keyprefix', '-prefix=wp/', `cat >> ${log}; echo "index=$CONSUL_INDEX" >> ${log}`], { env: { ...process.env, CONSUL_HTTP_ADDR: `127.0.0.1:${t.port}` }, stdio: 'ignore' });
+    try {
+      const runs = async (n: number): Promise<void> => {
+        for (let i = 0; i < 100; i++) {
+          const text = fs.existsSync(log) ? fs.readFileSync(log, 'utf8') : '';
+          if ((text.match(/index=\d+/g) ?? []).length >= n) return;
+          await new Promise((r) => setTimeout(r, 50));
+        }
+        throw new Error(`handler did not run ${n} times:\n${fs.existsSync(log) ? fs.readFileSync(log, 'utf8') : ''}`);
+      };
+      await runs(1);
+      await fetch(`${t.base}/v1/kv/wp/a`, { method: 'PUT', body: 'A' });
+      await runs(2);
+      await fetch(`${t.base}/v1/kv/elsewhere`, { method: 'PUT', body: 'x' });
+      await fetch(`${t.base}/v1/kv/wp/b`, { method: 'PUT', body: 'B' });
+      await runs(3);
+      const text = fs.readFileSync(log, 'utf8');
+      assert.ok(text.startsWith('[]\n'), 'the first run sees the empty prefix');
+      assert.match(text, /"Key": "wp\/b"/);
+    } finally {
+      proc.kill('SIGTERM');
+    }
+  });
+});
