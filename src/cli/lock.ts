@@ -62,6 +62,12 @@ export async function lockCommand(argv: string[], out: Output): Promise<number> 
     let index = 0;
     while (!acquired && Date.now() < deadline) {
       const r = await api.call('PUT', `/v1/kv/${lockKey}`, { acquire: session, flags: LOCK_FLAG });
+      if (r.status !== 200) {
+        // Not contention but a refusal (the session is gone, say): waiting would not help.
+        await cleanup();
+        out.stderr(`Lock acquisition failed: Unexpected response code: ${r.status} (${r.text})\n`);
+        return 1;
+      }
       if (r.text.trim() === 'true') {
         acquired = true;
         break;
@@ -72,7 +78,12 @@ export async function lockCommand(argv: string[], out: Output): Promise<number> 
       if (cur.status === 200 && !(JSON.parse(cur.text) as Pair[])[0]?.Session) await sleep(15); // free: retry now
     }
   } else {
-    await api.ok('PUT', `/v1/kv/${prefix}/${session}`, { acquire: session, flags: SEMAPHORE_FLAG });
+    const contender = await api.call('PUT', `/v1/kv/${prefix}/${session}`, { acquire: session, flags: SEMAPHORE_FLAG });
+    if (contender.status !== 200 || contender.text.trim() !== 'true') {
+      await cleanup();
+      out.stderr(`Lock acquisition failed: Unexpected response code: ${contender.status} (${contender.text})\n`);
+      return 1;
+    }
     while (!acquired && Date.now() < deadline) {
       const r = await api.call('GET', `/v1/kv/${prefix}`, { recurse: true });
       const pairs = r.status === 200 ? (JSON.parse(r.text) as Pair[]) : [];

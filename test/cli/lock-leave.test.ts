@@ -63,14 +63,14 @@ describe('tribune lock', () => {
   it('stops the child when the lock is lost', async () => {
     const env = { CONSUL_HTTP_ADDR: `127.0.0.1:${t.port}` };
     const running = tribune(['lock', 'lost', 'sleep 20'], env);
-    // Wait for the holder's session, then destroy it behind the lock's back.
+    // Wait until the lock is held, then destroy its session behind its back.
     let id = '';
     for (let i = 0; i < 100 && !id; i++) {
-      const list = (await (await fetch(`${t.base}/v1/session/list`)).json()) as { ID: string; Name: string }[];
-      id = list.find((x) => x.Name.includes('at lost'))?.ID ?? '';
-      if (!id) await new Promise((r) => setTimeout(r, 50));
+      const r = await fetch(`${t.base}/v1/kv/lost/.lock`);
+      if (r.status === 200) id = ((await r.json()) as { Session?: string }[])[0]?.Session ?? '';
+      if (!id) await new Promise((res) => setTimeout(res, 50));
     }
-    assert.ok(id, 'the lock made a session');
+    assert.ok(id, 'the lock is held');
     await fetch(`${t.base}/v1/session/destroy/${id}`, { method: 'PUT' });
     const r = await running;
     assert.equal(r.code, 1);
