@@ -35,6 +35,8 @@ export interface AgentOptions {
   server?: Partial<Omit<ServerOptions, 'config' | 'logger'>>;
   /** Agent-local timings (anti-entropy, reaping, check output deferral); tests shorten them. */
   local?: LocalAgentOptions;
+  /** Loads the configuration again (the same files and flags) for a reload. */
+  reloadConfig?: () => Promise<RuntimeConfig>;
 }
 
 export class Agent {
@@ -57,7 +59,7 @@ export class Agent {
     this.logger = opts.logger.named('agent');
     this.server = new Server({ config: opts.config, logger: opts.logger, ...opts.server });
     this.local = new LocalAgent(opts.config, new ServerCatalogWriter(this.server), checkRunners(this.logger.named('checks')), this.logger, opts.local);
-    this.http = new HttpApi({ server: this.server, config: opts.config, logger: opts.logger, agent: this.local, leave: () => this.leave() }, ENDPOINT_GROUPS);
+    this.http = new HttpApi({ server: this.server, config: opts.config, logger: opts.logger, agent: this.local, leave: () => this.leave(), reload: () => this.reload() }, ENDPOINT_GROUPS);
   }
 
   get config(): RuntimeConfig {
@@ -89,6 +91,19 @@ export class Agent {
       this.dnsAddrs = await this.dns.listen();
       for (const a of this.dnsAddrs) this.logger.info('DNS listening', { address: a });
     }
+  }
+
+  /**
+   * Reload (SIGHUP, PUT /v1/agent/reload, `tribune reload`): read the configuration again and
+   * replace the services and checks it defines. A bad configuration changes nothing.
+   */
+  async reload(): Promise<void> {
+    const load = this.opts.reloadConfig;
+    if (!load) throw new Error('this agent was not started from configuration files: nothing to reload');
+    this.logger.info('reloading configuration');
+    const next = await load();
+    await this.local.reloadDefinitions(next.services, next.checks);
+    this.logger.info('configuration reloaded', { services: next.services.length, checks: next.checks.length });
   }
 
   /**

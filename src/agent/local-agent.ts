@@ -121,6 +121,9 @@ export class LocalAgent {
   released = false;
   /** Changes made while starting wait for the first full sync. */
   private started = false;
+  /** Services and checks that came from configuration files (what a reload replaces). */
+  private configServiceIDs = new Set<string>();
+  private configCheckIDs = new Set<string>();
 
   constructor(
     readonly config: RuntimeConfig,
@@ -623,20 +626,7 @@ export class LocalAgent {
 
   /** Config-file services, then services persisted from the API (config wins on a clash). */
   private loadServices(): void {
-    for (const raw of this.config.services) {
-      const def = decodeServiceDefinition(raw);
-      let chkTypes: CheckType[];
-      try {
-        chkTypes = serviceCheckTypes(def);
-      } catch (e) {
-        throw new Error(`Failed to validate checks for service ${JSON.stringify(def.Name)}: ${(e as Error).message}`, { cause: e });
-      }
-      try {
-        this.addService(definitionToService(def), chkTypes, { persist: false, token: def.Token, source: 'local', replaceExistingChecks: false });
-      } catch (e) {
-        throw new Error(`Failed to register service ${JSON.stringify(def.Name)}: ${(e as Error).message}`, { cause: e });
-      }
-    }
+    this.loadConfigServices(this.config.services);
     for (const p of this.persistence.services()) {
       const id = p.Service.ID;
       if (this.state.service(id)) {
@@ -653,19 +643,71 @@ export class LocalAgent {
     }
   }
 
-  /** Config-file checks, then checks persisted from the API (restored critical, TTL state aside). */
-  private loadChecks(): void {
-    for (const raw of this.config.checks) {
+  /** Registers the `service` definitions of configuration files; returns their IDs. */
+  private loadConfigServices(raws: readonly Record<string, unknown>[]): Set<string> {
+    const ids = new Set<string>();
+    for (const raw of raws) {
+      const def = decodeServiceDefinition(raw);
+      let chkTypes: CheckType[];
+      try {
+        chkTypes = serviceCheckTypes(def);
+      } catch (e) {
+        throw new Error(`Failed to validate checks for service ${JSON.stringify(def.Name)}: ${(e as Error).message}`, { cause: e });
+      }
+      const svc = definitionToService(def);
+      try {
+        this.addService(svc, chkTypes, { persist: false, token: def.Token, source: 'local', replaceExistingChecks: false });
+      } catch (e) {
+        throw new Error(`Failed to register service ${JSON.stringify(def.Name)}: ${(e as Error).message}`, { cause: e });
+      }
+      ids.add(svc.ID);
+    }
+    for (const id of ids) this.configServiceIDs.add(id);
+    return ids;
+  }
+
+  /** Registers the `check` definitions of configuration files; returns their IDs. */
+  private loadConfigChecks(raws: readonly Record<string, unknown>[]): Set<string> {
+    const ids = new Set<string>();
+    for (const raw of raws) {
       let name = '';
       try {
         const def = decodeCheckDefinition(raw);
         name = def.Name;
         const { check, chkType } = checkFromDefinition(def, this.config.nodeName);
         this.addCheck(check, chkType, false, def.Token, 'local');
+        ids.add(check.CheckID);
       } catch (e) {
         throw new Error(`Failed to register check '${name}': ${(e as Error).message}`, { cause: e });
       }
     }
+    for (const id of ids) this.configCheckIDs.add(id);
+    return ids;
+  }
+
+  /**
+   * Reload: the services and checks of the new configuration replace those of the old one
+   * (re-registered, keeping check state; the ones no longer defined are removed). Services and
+   * checks registered through the API are left alone. Validation happens first, so a bad
+   * configuration changes nothing.
+   */
+  async reloadDefinitions(services: readonly Record<string, unknown>[], checks: readonly Record<string, unknown>[]): Promise<void> {
+    for (const raw of services) serviceCheckTypes(decodeServiceDefinition(raw));
+    for (const raw of checks) checkFromDefinition(decodeCheckDefinition(raw), this.config.nodeName);
+    const oldServices = this.configServiceIDs;
+    const oldChecks = this.configCheckIDs;
+    this.configServiceIDs = new Set();
+    this.configCheckIDs = new Set();
+    const keptServices = this.loadConfigServices(services);
+    const keptChecks = this.loadConfigChecks(checks);
+    for (const id of oldChecks) if (!keptChecks.has(id)) this.removeCheck(id, false);
+    for (const id of oldServices) if (!keptServices.has(id)) this.removeService(id, false);
+    await this.syncChanges();
+  }
+
+  /** Config-file checks, then checks persisted from the API (restored critical, TTL state aside). */
+  private loadChecks(): void {
+    this.loadConfigChecks(this.config.checks);
     for (const p of this.persistence.checks()) {
       const id = p.Check.CheckID;
       if (this.state.check(id)) {

@@ -147,3 +147,15 @@ export async function leaveCommand(argv: string[], out: Output): Promise<number>
   out.stdout('Graceful leave complete\n');
   return 0;
 }
+
+export async function reloadCommand(argv: string[], out: Output): Promise<number> {
+  const { flags, args } = parseCommandFlags(argv, HTTP_FLAGS);
+  if (args.length > 0) throw new UsageError('The reload command does not accept arguments');
+  const r = await new ApiClient(flags).call('PUT', '/v1/agent/reload');
+  if (r.status !== 200) {
+    out.stderr(`Error reloading: Unexpected response code: ${r.status} (${r.text})\n`);
+    return 1;
+  }
+  out.stdout('Configuration reload triggered\n');
+  return 0;
+}

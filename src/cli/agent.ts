@@ -24,7 +24,7 @@ export async function runAgent(args: string[]): Promise<number> {
   const logger = createLogger('agent', config.logLevel);
   for (const w of warnings) logger.warn(w);
 
-  const agent = new Agent({ config, logger });
+  const agent = new Agent({ config, logger, reloadConfig: async () => (await loadAgentConfig(args)).config });
   process.stdout.write('==> Starting Tribune agent...\n');
   try {
     await agent.start();
@@ -66,6 +66,11 @@ export async function runAgent(args: string[]): Promise<number> {
     };
     process.on('SIGINT', onSignal);
     process.on('SIGTERM', onSignal);
+    // SIGHUP reloads the configuration, as Consul's agent does.
+    process.on('SIGHUP', () => {
+      logger.info('caught signal, reloading', { signal: 'SIGHUP' });
+      agent.reload().catch((e: Error) => logger.error('failed to reload configuration', { error: e.message }));
+    });
     void agent.left.then(() => {
       process.stdout.write('Graceful leave complete\n');
       resolve(0);

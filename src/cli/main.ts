@@ -4,7 +4,7 @@
 import fs from 'node:fs';
 import { Command } from 'commander';
 import { runAgent } from './agent.js';
-import { eventCommand, forceLeaveCommand, joinCommand, leaveCommand, maintCommand, membersCommand } from './agent-commands.js';
+import { eventCommand, forceLeaveCommand, joinCommand, leaveCommand, maintCommand, membersCommand, reloadCommand } from './agent-commands.js';
 import { ApiError } from './api-client.js';
 import { catalogCommand } from './catalog.js';
 import { UsageError } from './flags.js';
@@ -29,6 +29,7 @@ const VERBS: Record<string, { run: Verb; help: string }> = {
   lock: { run: lockCommand, help: 'Execute a command holding a lock' },
   maint: { run: maintCommand, help: 'Controls node or service maintenance mode' },
   members: { run: membersCommand, help: 'Lists the members of the cluster' },
+  reload: { run: reloadCommand, help: 'Triggers the agent to reload configuration files' },
   services: { run: servicesCommand, help: 'Interact with services (register, deregister)' },
   validate: { run: validateCommand, help: 'Validate config files/directories' },
   watch: { run: watchCommand, help: 'Watch for changes in Consul' },

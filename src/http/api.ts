@@ -21,6 +21,8 @@ export interface ApiDeps {
   agent?: LocalAgent;
   /** Asks the agent to leave and shut down (PUT /v1/agent/leave), after the reply is sent. */
   leave?: () => void;
+  /** Reloads the agent's configuration (PUT /v1/agent/reload). */
+  reload?: () => Promise<void>;
 }
 
 /** One endpoint group (kv, txn, status, …) registers its routes here. */

@@ -502,8 +502,21 @@ function leave(ctx: Ctx, deps: ApiDeps): Reply {
   return empty();
 }
 
+/** PUT /v1/agent/reload: errors (a bad file) answer 500 with the reason, as Consul's. */
+async function reload(deps: ApiDeps): Promise<Reply> {
+  localAgent(deps);
+  if (!deps.reload) throw serverError('reload is not available for this agent');
+  try {
+    await deps.reload();
+  } catch (e) {
+    throw agentError(e);
+  }
+  return empty();
+}
+
 export const agentEndpoints: EndpointGroup = (router, deps) => {
   router.on('/v1/agent/leave', { PUT: (ctx) => leave(ctx, deps) });
+  router.on('/v1/agent/reload', { PUT: () => reload(deps) });
   router.on('/v1/agent/self', { GET: () => self(deps) });
   router.on('/v1/agent/members', { GET: (ctx) => members(ctx, deps) });
   router.on('/v1/agent/join/*', { PUT: (ctx) => join(ctx, deps) });
