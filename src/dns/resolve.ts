@@ -114,19 +114,15 @@ interface Instance {
 
 function healthyInstances(ctx: DnsContext, service: string, tag: string): Instance[] {
   const cat = ctx.catalog;
-  // Service names match case-insensitively in DNS, as in Consul's catalog.
-  let names = [service];
-  if (cat.instances(service).length === 0) names = cat.serviceNames().filter((n) => n.toLowerCase() === service);
   const out: Instance[] = [];
-  for (const name of names) {
-    for (const { node: nodeName, svc } of cat.instances(name)) {
-      const node = cat.node(nodeName);
-      if (!node) continue;
-      if (tag !== '' && !svc.Tags.some((t) => t.toLowerCase() === tag)) continue;
-      const checks = instanceChecks(cat, nodeName, svc.ID);
-      const healthy = checks.every((c) => c.Status === 'passing' || (!ctx.dns.onlyPassing && c.Status === 'warning'));
-      if (healthy) out.push({ node, svc, checks });
-    }
+  // The catalog matches service names case-insensitively, as DNS needs.
+  for (const { node: nodeName, svc } of cat.instances(service)) {
+    const node = cat.node(nodeName);
+    if (!node) continue;
+    if (tag !== '' && !svc.Tags.some((t) => t.toLowerCase() === tag)) continue;
+    const checks = instanceChecks(cat, nodeName, svc.ID);
+    const healthy = checks.every((c) => c.Status === 'passing' || (!ctx.dns.onlyPassing && c.Status === 'warning'));
+    if (healthy) out.push({ node, svc, checks });
   }
   return out;
 }

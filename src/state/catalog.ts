@@ -1,6 +1,7 @@
 // The catalog tables (nodes, service instances, checks) with Consul's registration semantics and
 // index rules: per-table indexes, a per-service index ("service.<name>") that moves when an
 // instance, its checks or its node change, and an extinction index for services that vanished.
+// Service names match case-insensitively, as Consul's service index (Lowercase: true) does.
 
 import { BTree } from '../util/btree.js';
 import type { CatalogNode, DeregisterRequest, HealthCheck, NodeService, RegisterRequest, StoredService } from './catalog-types.js';
@@ -83,16 +84,18 @@ export class CatalogTables {
   }
 
   private indexName(name: string, k: string): void {
-    let set = this.byName.get(name);
-    if (!set) this.byName.set(name, (set = new Set()));
+    const n = name.toLowerCase();
+    let set = this.byName.get(n);
+    if (!set) this.byName.set(n, (set = new Set()));
     set.add(k);
   }
 
   // ------------------------------------------------------------------ index bookkeeping
 
   private touchService(idx: number, ch: ChangeSet, name: string): void {
-    this.idx.perService.set(name, idx);
-    ch.topics.add(topic.service(name));
+    const n = name.toLowerCase();
+    this.idx.perService.set(n, idx);
+    ch.topics.add(topic.service(n));
   }
 
   /** A node-level change (node record or node check) affects every service on the node. */
@@ -138,7 +141,7 @@ export class CatalogTables {
 
   /** Instances of a service, ordered by node then service ID, as Consul returns them. */
   instances(name: string): StoredService[] {
-    const keys = this.byName.get(name);
+    const keys = this.byName.get(name.toLowerCase());
     if (!keys) return [];
     return [...keys].sort().map((k) => this.services.get(k)!);
   }
@@ -150,14 +153,16 @@ export class CatalogTables {
     return [...keys].sort().map((k) => this.checks.get(k)!);
   }
 
+  /** The service names in use, lower-cased (the lookup key). */
   serviceNames(): string[] {
     return [...this.byName.keys()].sort();
   }
 
   /** Consul's maxIndexForService: the per-service index, else the extinction or table index. */
   serviceIndex(name: string, withChecks: boolean, ws?: WatchSet): number {
-    ws?.topic(topic.service(name));
-    const i = this.idx.perService.get(name);
+    const n = name.toLowerCase();
+    ws?.topic(topic.service(n));
+    const i = this.idx.perService.get(n);
     if (i !== undefined) return i;
     if (this.idx.extinction > 0) return this.idx.extinction;
     return Math.max(this.idx.nodes, this.idx.services, withChecks ? this.idx.checks : 0);
@@ -217,7 +222,7 @@ export class CatalogTables {
     }
     const stored: NodeService = { ...svc, CreateIndex: existing?.CreateIndex ?? idx, ModifyIndex: idx };
     this.services.set(k, { node, svc: stored });
-    if (existing && existing.Service !== svc.Service) this.unindexName(idx, ch, existing.Service, k);
+    if (existing && existing.Service.toLowerCase() !== svc.Service.toLowerCase()) this.unindexName(idx, ch, existing.Service, k);
     this.indexName(svc.Service, k);
     this.touchTable(idx, ch, 'services');
     this.touchService(idx, ch, svc.Service);
@@ -232,13 +237,14 @@ export class CatalogTables {
   }
 
   private unindexName(idx: number, ch: ChangeSet, name: string, k: string): void {
-    const set = this.byName.get(name);
+    const n = name.toLowerCase();
+    const set = this.byName.get(n);
     if (!set) return;
     set.delete(k);
     this.touchService(idx, ch, name);
     if (set.size === 0) {
-      this.byName.delete(name);
-      this.idx.perService.delete(name);
+      this.byName.delete(n);
+      this.idx.perService.delete(n);
       this.idx.extinction = idx;
     }
   }

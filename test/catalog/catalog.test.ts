@@ -222,3 +222,33 @@ describe('/v1/catalog', () => {
     assert.equal(r.headers['x-consul-effective-consistency'], 'stale');
   });
 });
+
+describe('service names', () => {
+  let t: TestAgent;
+  let api: Api;
+  before(async () => {
+    t = await startAgent();
+    api = client(t.base);
+  });
+  after(() => t.stop());
+
+  it('match case-insensitively, as Consul’s service index does, for reads and watches', async () => {
+    await register(api, { Node: 'c1', Address: '10.7.0.1', Service: { ID: 'web-1', Service: 'Web', Port: 80 } });
+    await register(api, { Node: 'c2', Address: '10.7.0.2', Service: { ID: 'web-2', Service: 'web', Port: 80 } });
+    const ids = async (p: string): Promise<unknown[]> => (await api.get(p)).json<Obj[]>().map((s) => s.ServiceID ?? (s.Service as Obj | undefined)?.ID);
+    assert.deepEqual(await ids('/v1/catalog/service/WEB'), ['web-1', 'web-2']);
+    assert.deepEqual(await ids('/v1/health/service/web'), ['web-1', 'web-2']);
+    // The catalog's service list keeps each spelling.
+    const names = Object.keys((await api.get('/v1/catalog/services')).json<Record<string, unknown>>()).sort();
+    assert.deepEqual(names, ['Web', 'consul', 'web']);
+    // A watch on one spelling is woken by a change under another.
+    const first = await api.get('/v1/health/service/WEB');
+    const index = first.headers['x-consul-index'] as string;
+    const pending = api.get(`/v1/health/service/WEB?index=${index}&wait=5s`);
+    await new Promise((r) => setTimeout(r, 50));
+    await register(api, { Node: 'c3', Address: '10.7.0.3', Service: { ID: 'web-3', Service: 'wEb', Port: 80 } });
+    const r = await pending;
+    assert.ok(Number(r.headers['x-consul-index']) > Number(index));
+    assert.equal(r.json<Obj[]>().length, 3);
+  });
+});
