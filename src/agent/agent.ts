@@ -16,6 +16,8 @@ import type { Logger } from '../util/log.js';
 import { ServerCatalogWriter } from './catalog-writer.js';
 import { LocalAgent, type LocalAgentOptions } from './local-agent.js';
 import { DnsServer } from '../dns/server.js';
+import type { HealthCheck } from '../state/catalog-types.js';
+import type { AliasSource } from './checks/index.js';
 import { checkRunners } from './runners.js';
 
 export const ENDPOINT_GROUPS: EndpointGroup[] = [
@@ -58,8 +60,23 @@ export class Agent {
   constructor(private readonly opts: AgentOptions) {
     this.logger = opts.logger.named('agent');
     this.server = new Server({ config: opts.config, logger: opts.logger, ...opts.server });
-    this.local = new LocalAgent(opts.config, new ServerCatalogWriter(this.server), checkRunners(this.logger.named('checks')), this.logger, opts.local);
+    this.local = new LocalAgent(opts.config, new ServerCatalogWriter(this.server), checkRunners(this.logger.named('checks'), () => this.aliasSource()), this.logger, opts.local);
     this.http = new HttpApi({ server: this.server, config: opts.config, logger: opts.logger, agent: this.local, leave: () => this.leave(), reload: () => this.reload() }, ENDPOINT_GROUPS);
+  }
+
+  /** What alias checks read: this agent's local state for its own node, the catalog for others. */
+  private aliasSource(): AliasSource {
+    const own = this.opts.config.nodeName;
+    return {
+      nodeName: own,
+      checks: (node) => {
+        if (node === own) return this.local.state.allChecks();
+        const out: HealthCheck[] = [];
+        this.server.store.catalog.forNodeChecks(node, (c) => out.push(c));
+        return out;
+      },
+      serviceExists: (node, id) => (node === own ? this.local.state.service(id) !== undefined : this.server.store.catalog.service(node, id) !== undefined),
+    };
   }
 
   get config(): RuntimeConfig {

@@ -33,6 +33,7 @@ import {
   validateTaggedAddresses,
   withDefaultTaggedAddresses,
 } from './definitions.js';
+import { isSidecarOf, sidecarFor, sidecarID } from './sidecar.js';
 import { CONSUL_SERVICE_ID, LocalState, SERF_CHECK_ID, type LocalCheck, sameService, stripIndexes } from './local-state.js';
 import { type ConfigSource, Persistence } from './persist.js';
 import { CONSUL_VERSION, RAFT_VERSION, SERF_PROTOCOL } from './version.js';
@@ -387,10 +388,10 @@ export class LocalAgent {
         throw new Error("Scripts are disabled on this agent from remote calls; to enable, configure 'enable_script_checks' to true");
       }
     }
-    if (isGRPC(t) || isDocker(t) || isAlias(t) || isH2PING(t)) {
+    if (isGRPC(t) || isDocker(t) || isH2PING(t)) {
       throw new Error(`Check type ${JSON.stringify(checkTypeName(t))} is not supported by this agent`);
     }
-    if (!(isTTL(t) || isHTTP(t) || isTCP(t) || isMonitor(t))) throw new Error('Check type is not valid');
+    if (!(isTTL(t) || isHTTP(t) || isTCP(t) || isMonitor(t) || isAlias(t))) throw new Error('Check type is not valid');
   }
 
   /**
@@ -444,6 +445,9 @@ export class LocalAgent {
     if (persist) this.persistence.purgeService(id);
     for (const c of checks) this.removeCheck(c.CheckID, persist);
     this.logger.debug('removed service', { service: id });
+    // Its sidecar proxy goes with it.
+    const side = this.state.service(sidecarID(id));
+    if (side && isSidecarOf(side, id)) this.removeService(side.ID, persist);
   }
 
   // ------------------------------------------------------------------ checks
@@ -655,8 +659,15 @@ export class LocalAgent {
         throw new Error(`Failed to validate checks for service ${JSON.stringify(def.Name)}: ${(e as Error).message}`, { cause: e });
       }
       const svc = definitionToService(def);
+      const opts = { persist: false, token: def.Token, source: 'local' as const, replaceExistingChecks: false };
       try {
-        this.addService(svc, chkTypes, { persist: false, token: def.Token, source: 'local', replaceExistingChecks: false });
+        const sidecarRaw = def.Connect?.SidecarService;
+        const sidecar = sidecarRaw !== undefined && sidecarRaw !== null ? sidecarFor(svc, sidecarRaw, this.state.allServices()) : null;
+        this.addService(svc, chkTypes, opts);
+        if (sidecar) {
+          this.addService(sidecar.svc, sidecar.chkTypes, opts);
+          ids.add(sidecar.svc.ID);
+        }
       } catch (e) {
         throw new Error(`Failed to register service ${JSON.stringify(def.Name)}: ${(e as Error).message}`, { cause: e });
       }

@@ -5,6 +5,7 @@
 import { createHash } from 'node:crypto';
 import { joinAddress, forceLeave } from '../../agent/membership.js';
 import { agentSelf, localMember } from '../../agent/self.js';
+import { sidecarFor } from '../../agent/sidecar.js';
 import { AgentError, checkFromDefinition, type LocalAgent, NODE_MAINT_CHECK_ID, SERVICE_MAINT_PREFIX, truncateOutput, CHECK_OUTPUT_MAX } from '../../agent/local-agent.js';
 import {
   type CheckType,
@@ -328,12 +329,21 @@ async function registerService(ctx: Ctx, deps: ApiDeps): Promise<Reply> {
   for (const c of chkTypes) {
     if (c.Status !== '' && !validStatus(c.Status)) throw badRequest("Status for checks must 'passing', 'warning', 'critical'");
   }
-  if (def.Connect && def.Connect.SidecarService !== undefined && def.Connect.SidecarService !== null) {
-    throw badRequest('Invalid SidecarService: sidecar service registration is not supported by this agent');
+  // A sidecar is worked out (and refused) before anything is registered.
+  let sidecar: ReturnType<typeof sidecarFor> | null = null;
+  const sidecarRaw = def.Connect?.SidecarService;
+  if (sidecarRaw !== undefined && sidecarRaw !== null) {
+    try {
+      sidecar = sidecarFor(ns, sidecarRaw, agent.state.allServices());
+    } catch (e) {
+      throw badRequest(`Invalid SidecarService: ${(e as Error).message}`);
+    }
   }
   const replace = ctx.has('replace-existing-checks') && ['', 'true'].includes(ctx.get('replace-existing-checks') ?? '');
+  const opts = { persist: true, token: def.Token || ctx.token, source: 'remote' as const, replaceExistingChecks: replace };
   try {
-    agent.addService(ns, chkTypes, { persist: true, token: def.Token || ctx.token, source: 'remote', replaceExistingChecks: replace });
+    agent.addService(ns, chkTypes, opts);
+    if (sidecar) agent.addService(sidecar.svc, sidecar.chkTypes, opts);
   } catch (e) {
     throw agentError(e);
   }
