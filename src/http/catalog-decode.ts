@@ -34,7 +34,7 @@ function taggedServiceAddresses(obj: Obj): Record<string, ServiceAddress> | unde
   return Object.keys(out).length > 0 ? out : undefined;
 }
 
-function decodeService(obj: Obj): ServiceInput {
+export function decodeService(obj: Obj): ServiceInput {
   const svc: ServiceInput = {
     Kind: str(obj, 'Kind'),
     ID: str(obj, 'ID'),
@@ -59,7 +59,7 @@ function decodeService(obj: Obj): ServiceInput {
   return svc;
 }
 
-function decodeCheck(obj: Obj, node: string): CheckInput {
+export function decodeCheck(obj: Obj, node: string): CheckInput {
   const c: CheckInput = {
     Node: node,
     CheckID: str(obj, 'CheckID'),

@@ -75,6 +75,11 @@ export class CatalogTables {
     set.add(k);
   }
 
+  /** Tables over an image's trees, with the derived lookups rebuilt (restore, txn copies). */
+  static fromImage(img: CatalogImage): CatalogTables {
+    return new CatalogTables(img.nodes, img.services, img.checks, img.idx);
+  }
+
   /**
    * A point-in-time copy of the primary data for a snapshot: the trees are copy-on-write, so
    * this is O(service names), and derived lookups are rebuilt only on restore.

@@ -1,6 +1,6 @@
 // Commands are what the log carries: plain data, applied deterministically by the state machine.
 
-import type { DeregisterRequest, RegisterRequest } from './catalog-types.js';
+import type { CatalogNode, DeregisterRequest, HealthCheck, NodeService, RegisterRequest } from './catalog-types.js';
 import type { Session } from './types.js';
 
 export type KVVerb = 'set' | 'cas' | 'lock' | 'unlock' | 'delete' | 'delete-cas' | 'delete-tree';
@@ -26,10 +26,21 @@ export interface TxnKVOp {
   index: number;
 }
 
+/** A catalog operation inside /v1/txn (Consul's Node, Service and Check ops). */
+export type TxnCatalogOp =
+  | { kind: 'node'; verb: string; node: Omit<CatalogNode, 'CreateIndex' | 'ModifyIndex'>; index: number }
+  | { kind: 'service'; verb: string; node: string; service: Omit<NodeService, 'CreateIndex' | 'ModifyIndex'>; index: number }
+  | { kind: 'check'; verb: string; check: Omit<HealthCheck, 'CreateIndex' | 'ModifyIndex'>; index: number };
+
+/** KV operations carry no `kind` (the original, and most common, shape). */
+export type TxnOp = TxnKVOp | TxnCatalogOp;
+
+export const isCatalogOp = (op: TxnOp): op is TxnCatalogOp => 'kind' in op;
+
 export type Command =
   | { type: 'noop' }
   | { type: 'kv'; op: KVOp }
-  | { type: 'txn'; ops: TxnKVOp[] }
+  | { type: 'txn'; ops: TxnOp[] }
   | { type: 'tombstone-reap'; upTo: number }
   | { type: 'register'; req: RegisterRequest }
   | { type: 'deregister'; req: DeregisterRequest }

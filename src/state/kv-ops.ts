@@ -80,35 +80,10 @@ export interface TxnError {
   What: string;
 }
 
-export interface TxnOutcome {
-  /** Entries in result order; `withValue` false blanks Value as Consul does for writes and checks. */
-  results: { entry: KVEntry; withValue: boolean }[] | null;
-  errors: TxnError[] | null;
-}
-
 export const TXN_WRITE_VERBS: ReadonlySet<string> = new Set(['set', 'delete', 'delete-cas', 'delete-tree', 'cas', 'lock', 'unlock']);
 
-/**
- * Runs a transaction's KV operations against `t` (the caller passes a clone and keeps it only
- * when there are no errors, so a failed transaction changes nothing). Errors from every failing
- * operation are collected, as Consul does.
- */
-export function applyTxnOps(t: KVTable, idx: number, ch: ChangeSet, sessions: SessionLookup, ops: TxnKVOp[]): TxnOutcome {
-  const results: { entry: KVEntry; withValue: boolean }[] = [];
-  const errors: TxnError[] = [];
-  ops.forEach((op, i) => {
-    try {
-      const out = applyTxnOp(t, idx, ch, sessions, op);
-      for (const r of out) results.push(r);
-    } catch (e) {
-      if (!(e instanceof ApplyError)) throw e;
-      errors.push({ OpIndex: i, What: e.message });
-    }
-  });
-  return errors.length > 0 ? { results: null, errors } : { results, errors: null };
-}
-
-function applyTxnOp(t: KVTable, idx: number, ch: ChangeSet, sessions: SessionLookup, op: TxnKVOp): { entry: KVEntry; withValue: boolean }[] {
+/** One KV operation of a transaction (see state/txn.ts, which runs them in order). */
+export function applyTxnOp(t: KVTable, idx: number, ch: ChangeSet, sessions: SessionLookup, op: TxnKVOp): { entry: KVEntry; withValue: boolean }[] {
   const k = op.key;
   const blank = (e: KVEntry | undefined | null): { entry: KVEntry; withValue: boolean }[] => (e ? [{ entry: e, withValue: false }] : []);
   switch (op.verb) {

@@ -2,9 +2,10 @@
 // every server replaying the same log reaches the same state. Reads return {index, value}.
 
 import { type CatalogEffects, type CatalogImage, CatalogTables } from './catalog.js';
-import type { Command } from './commands.js';
+import { type Command, isCatalogOp } from './commands.js';
 import { KVTable } from './kv.js';
-import { ApplyError, applyKVOp, applyTxnOps, type TxnOutcome } from './kv-ops.js';
+import { ApplyError, applyKVOp } from './kv-ops.js';
+import { applyTxn, type TxnOutcome } from './txn.js';
 import { type SessionsImage, SessionTables } from './sessions.js';
 import type { Session } from './types.js';
 import { ChangeSet } from './watch.js';
@@ -60,14 +61,21 @@ export class StateStore {
       case 'kv':
         return applyKVOp(this.kv, idx, changes, this.lookupSession, cmd.op);
       case 'txn': {
-        // Run on a copy and keep it only when every operation succeeded: a transaction is atomic.
-        const scratch = this.kv.clone();
+        // Run on copies and keep them only when every operation succeeded: a transaction is
+        // atomic. The KV copy is free; the catalog is copied (O(catalog)) only when touched.
+        const kv = this.kv.clone();
+        const touchesCatalog = cmd.ops.some(isCatalogOp);
+        const catalog = touchesCatalog ? CatalogTables.fromImage(this.catalog.image()) : this.catalog;
         const scratchChanges = new ChangeSet();
-        const out = applyTxnOps(scratch, idx, scratchChanges, this.lookupSession, cmd.ops);
+        const effects: CatalogEffects = { failedChecks: [], deletedNodes: [] };
+        const out = applyTxn(kv, catalog, idx, scratchChanges, this.lookupSession, cmd.ops, effects);
         if (out.errors === null) {
-          this.kv = scratch;
+          this.kv = kv;
+          this.catalog = catalog;
           for (const k of scratchChanges.keys) changes.keys.add(k);
           for (const p of scratchChanges.prefixes) changes.prefixes.add(p);
+          for (const t of scratchChanges.topics) changes.topics.add(t);
+          if (touchesCatalog) this.invalidate(idx, changes, effects);
         }
         return out;
       }
@@ -112,7 +120,7 @@ export class StateStore {
   restore(img: StateImage): void {
     this.index = img.index;
     this.kv = img.kv;
-    this.catalog = new CatalogTables(img.catalog.nodes, img.catalog.services, img.catalog.checks, img.catalog.idx);
+    this.catalog = CatalogTables.fromImage(img.catalog);
     this.sessions = new SessionTables(img.sessions.sessions, img.sessions.index);
   }
 }

@@ -1,8 +1,12 @@
-// /v1/txn: up to 64 KV operations applied atomically. Transactions with no writes are answered
-// from the state directly, without a log entry, as Consul's Txn.Read fast path does.
+// /v1/txn: up to 64 KV, Node, Service and Check operations applied atomically. Transactions
+// with no writes are answered from the state directly, without a log entry, as Consul's
+// Txn.Read fast path does.
 
-import type { TxnKVOp } from '../../state/commands.js';
-import { applyTxnOps, TXN_WRITE_VERBS, type TxnOutcome } from '../../state/kv-ops.js';
+import type { TxnKVOp, TxnOp } from '../../state/commands.js';
+import { TXN_WRITE_VERBS } from '../../state/kv-ops.js';
+import { applyTxn, type TxnOutcome, txnWrites } from '../../state/txn.js';
+import { decodeCheck, decodeService } from '../catalog-decode.js';
+import { nodeServiceJSON } from '../catalog-json.js';
 import { ChangeSet } from '../../state/watch.js';
 import { flagsFromJSON } from '../../util/uint64.js';
 import type { ApiDeps, EndpointGroup } from '../api.js';
@@ -36,37 +40,89 @@ function str(v: unknown, what: string): string {
   return v;
 }
 
-function decodeOps(body: unknown, kvMax: number): TxnKVOp[] {
+function uintField(obj: Record<string, unknown>, name: string): number {
+  const v = field(obj, name) ?? 0;
+  if (typeof v !== 'number' || !Number.isInteger(v) || v < 0) throw parseFail(`'${name}' expected type 'uint64'`);
+  return v;
+}
+
+function strMapField(obj: Record<string, unknown>, name: string): Record<string, string> {
+  const v = field(obj, name);
+  if (v === undefined || v === null) return {};
+  if (!isPlainObject(v) || Object.values(v).some((x) => typeof x !== 'string')) throw parseFail(`'${name}' expected a map of strings`);
+  return v as Record<string, string>;
+}
+
+/** Runs a catalog decoder, turning its 400 "Request decode failed" into the txn's parse failure. */
+function catalogDecode<T>(fn: () => T): T {
+  try {
+    return fn();
+  } catch (e) {
+    if (e instanceof HttpError && e.status === 400) throw parseFail(e.message.replace(/^Request decode failed: /, ''));
+    throw e;
+  }
+}
+
+function decodeKVOp(kv: Record<string, unknown>, kvMax: number): TxnKVOp {
+  const rawValue = field(kv, 'Value');
+  let value: Buffer | null = null;
+  if (rawValue !== undefined && rawValue !== null) {
+    if (typeof rawValue !== 'string') throw parseFail(`failed to decode value: unexpected value type: ${typeof rawValue}`);
+    if (!/^[A-Za-z0-9+/]*={0,2}$/.test(rawValue) || rawValue.length % 4 !== 0) throw parseFail('failed to decode value: illegal base64 data at input byte 0');
+    value = Buffer.from(rawValue, 'base64');
+  }
+  const key = str(field(kv, 'Key'), 'Key');
+  if (value && value.length > kvMax) throw tooLarge(`Value for key ${JSON.stringify(key)} is too large (${value.length} > ${kvMax} bytes)`);
+  const flags = flagsFromJSON(field(kv, 'Flags'));
+  if (flags === null) throw parseFail("'Flags' expected type 'uint64'");
+  return { verb: str(field(kv, 'Verb'), 'Verb'), key, flags, value, session: str(field(kv, 'Session'), 'Session'), index: uintField(kv, 'Index') };
+}
+
+/** The object under `name` in an op, or a parse failure naming it. */
+function objectIn(op: Record<string, unknown>, name: string): Record<string, unknown> {
+  const v = field(op, name) ?? {};
+  if (!isPlainObject(v)) throw parseFail(`'${name}' expected a map`);
+  return v;
+}
+
+function decodeOps(body: unknown, kvMax: number): TxnOp[] {
   if (!Array.isArray(body)) throw parseFail('json: cannot unmarshal into Go value of type api.TxnOps');
-  const ops: TxnKVOp[] = [];
+  const ops: TxnOp[] = [];
   for (const raw of body) {
     if (!isPlainObject(raw)) throw parseFail('json: cannot unmarshal into Go value of type api.TxnOp');
     const kv = field(raw, 'KV');
-    if (field(raw, 'Node') !== undefined || field(raw, 'Service') !== undefined || field(raw, 'Check') !== undefined) {
-      throw parseFail('Node, Service and Check operations are not supported yet');
+    const nodeOp = field(raw, 'Node');
+    const serviceOp = field(raw, 'Service');
+    const checkOp = field(raw, 'Check');
+    if (field(raw, 'Session') !== undefined && field(raw, 'Session') !== null) throw parseFail('Session operations are not supported yet');
+    if (kv !== undefined && kv !== null) {
+      if (!isPlainObject(kv)) throw parseFail("'KV' expected a map");
+      ops.push(decodeKVOp(kv, kvMax));
+    } else if (isPlainObject(nodeOp)) {
+      const n = objectIn(nodeOp, 'Node');
+      const node = { ID: str(field(n, 'ID'), 'ID'), Node: str(field(n, 'Node'), 'Node'), Address: str(field(n, 'Address'), 'Address'), Datacenter: str(field(n, 'Datacenter'), 'Datacenter'), TaggedAddresses: strMapField(n, 'TaggedAddresses'), Meta: strMapField(n, 'Meta') };
+      ops.push({ kind: 'node', verb: str(field(nodeOp, 'Verb'), 'Verb'), node, index: uintField(n, 'ModifyIndex') });
+    } else if (isPlainObject(serviceOp)) {
+      const svcObj = objectIn(serviceOp, 'Service');
+      const service = catalogDecode(() => decodeService(svcObj));
+      ops.push({ kind: 'service', verb: str(field(serviceOp, 'Verb'), 'Verb'), node: str(field(serviceOp, 'Node'), 'Node'), service, index: uintField(svcObj, 'ModifyIndex') });
+    } else if (isPlainObject(checkOp)) {
+      const chkObj = objectIn(checkOp, 'Check');
+      const check = catalogDecode(() => decodeCheck(chkObj, str(field(chkObj, 'Node'), 'Node')));
+      ops.push({ kind: 'check', verb: str(field(checkOp, 'Verb'), 'Verb'), check, index: uintField(chkObj, 'ModifyIndex') });
     }
-    if (kv === undefined || kv === null) continue;
-    if (!isPlainObject(kv)) throw parseFail("'KV' expected a map");
-    const rawValue = field(kv, 'Value');
-    let value: Buffer | null = null;
-    if (rawValue !== undefined && rawValue !== null) {
-      if (typeof rawValue !== 'string') throw parseFail(`failed to decode value: unexpected value type: ${typeof rawValue}`);
-      if (!/^[A-Za-z0-9+/]*={0,2}$/.test(rawValue) || rawValue.length % 4 !== 0) throw parseFail('failed to decode value: illegal base64 data at input byte 0');
-      value = Buffer.from(rawValue, 'base64');
-    }
-    const key = str(field(kv, 'Key'), 'Key');
-    if (value && value.length > kvMax) throw tooLarge(`Value for key ${JSON.stringify(key)} is too large (${value.length} > ${kvMax} bytes)`);
-    const flags = flagsFromJSON(field(kv, 'Flags'));
-    if (flags === null) throw parseFail("'Flags' expected type 'uint64'");
-    const idx = field(kv, 'Index') ?? 0;
-    if (typeof idx !== 'number' || !Number.isInteger(idx) || idx < 0) throw parseFail("'Index' expected type 'uint64'");
-    ops.push({ verb: str(field(kv, 'Verb'), 'Verb'), key, flags, value, session: str(field(kv, 'Session'), 'Session'), index: idx });
   }
   return ops;
 }
 
+function resultJSON(r: NonNullable<TxnOutcome['results']>[number]): string {
+  if ('KV' in r) return `{"KV":${kvEntryJSON(r.KV.entry, r.KV.withValue)}}`;
+  if ('Service' in r) return JSON.stringify({ Service: nodeServiceJSON(r.Service) });
+  return JSON.stringify(r);
+}
+
 function outcomeJSON(out: TxnOutcome): string {
-  const results = out.results === null ? 'null' : `[${out.results.map((r) => `{"KV":${kvEntryJSON(r.entry, r.withValue)}}`).join(',')}]`;
+  const results = out.results === null ? 'null' : `[${out.results.map(resultJSON).join(',')}]`;
   return `"Results":${results},"Errors":${out.errors === null ? 'null' : JSON.stringify(out.errors)}`;
 }
 
@@ -84,18 +140,17 @@ async function txn(ctx: Ctx, { server, config }: ApiDeps): Promise<Reply> {
   }
   if (Array.isArray(body) && body.length > MAX_TXN_OPS) throw tooLarge(`Transaction contains too many operations (${body.length} > ${MAX_TXN_OPS})`);
   const ops = decodeOps(body, kvMax);
-  const writes = ops.filter((o) => TXN_WRITE_VERBS.has(o.verb)).length;
-
-  if (writes === 0) {
+  if (!txnWrites(ops, TXN_WRITE_VERBS)) {
     parseQueryOptions(ctx, config.datacenter);
-    const out = applyTxnOps(server.store.kv, server.store.index, new ChangeSet(), (id) => server.store.sessions.get(id), ops);
+    const { store } = server;
+    const out = applyTxn(store.kv, store.catalog, store.index, new ChangeSet(), (id) => store.sessions.get(id), ops, { failedChecks: [], deletedNodes: [] });
     const tail = `,"Index":0,"LastContact":${server.lastContactMs},"KnownLeader":${server.knownLeader},"ConsistencyLevel":"","NotModified":false,"Backend":0`;
     return jsonText(`{${outcomeJSON(out)}${tail}}`, leaderMeta(server), out.errors ? 409 : 200);
   }
 
   checkDatacenter(ctx, config.datacenter);
   // Lock-delay is wall-clock time: checked by the leader before the transaction is logged.
-  const delayed = ops.flatMap((o, i) => (o.verb === 'lock' && server.lockDelays.active(o.key) ? [{ OpIndex: i, What: `failed to lock key ${JSON.stringify(o.key)} due to lock delay` }] : []));
+  const delayed = ops.flatMap((o, i) => (!('kind' in o) && o.verb === 'lock' && server.lockDelays.active(o.key) ? [{ OpIndex: i, What: `failed to lock key ${JSON.stringify(o.key)} due to lock delay` }] : []));
   if (delayed.length > 0) return jsonText(`{${outcomeJSON({ results: null, errors: delayed })}}`, undefined, 409);
   const { result } = await server.propose({ type: 'txn', ops });
   return jsonText(`{${outcomeJSON(result)}}`, undefined, result.errors ? 409 : 200);
