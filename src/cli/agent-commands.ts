@@ -159,3 +159,17 @@ export async function reloadCommand(argv: string[], out: Output): Promise<number
   out.stdout('Configuration reload triggered\n');
   return 0;
 }
+
+/** `tribune info`: the agent's Stats from /v1/agent/self, section by section, as Consul prints them. */
+export async function infoCommand(argv: string[], out: Output): Promise<number> {
+  const { flags, args } = parseCommandFlags(argv, HTTP_FLAGS);
+  if (args.length > 0) throw new UsageError('The info command does not accept arguments');
+  const self = await new ApiClient(flags).json<{ Stats?: Record<string, Record<string, string>> }>('/v1/agent/self');
+  const stats = self.Stats ?? {};
+  for (const section of Object.keys(stats).sort()) {
+    out.stdout(`${section}:\n`);
+    const kv = stats[section] ?? {};
+    for (const k of Object.keys(kv).sort()) out.stdout(`\t${k} = ${kv[k] ?? ''}\n`);
+  }
+  return 0;
+}

@@ -4,7 +4,7 @@
 import fs from 'node:fs';
 import { Command } from 'commander';
 import { runAgent } from './agent.js';
-import { eventCommand, forceLeaveCommand, joinCommand, leaveCommand, maintCommand, membersCommand, reloadCommand } from './agent-commands.js';
+import { eventCommand, forceLeaveCommand, infoCommand, joinCommand, leaveCommand, maintCommand, membersCommand, reloadCommand } from './agent-commands.js';
 import { ApiError } from './api-client.js';
 import { catalogCommand } from './catalog.js';
 import { UsageError } from './flags.js';
@@ -23,6 +23,7 @@ const VERBS: Record<string, { run: Verb; help: string }> = {
   catalog: { run: catalogCommand, help: 'Interact with the catalog (datacenters, nodes, services)' },
   event: { run: eventCommand, help: 'Fire a new event' },
   'force-leave': { run: forceLeaveCommand, help: 'Forces a member of the cluster to enter the "left" state' },
+  info: { run: infoCommand, help: 'Provides debugging information for operators' },
   join: { run: joinCommand, help: 'Tell the agent to join a cluster' },
   kv: { run: kvCommand, help: 'Interact with the key-value store (get, put, delete, export, import)' },
   leave: { run: leaveCommand, help: 'Gracefully leaves the cluster and shuts down' },

@@ -94,6 +94,13 @@ describe('tribune CLI verbs', () => {
     assert.equal((await run(['catalog', 'services'])).out, 'consul\n');
   });
 
+  it('info prints the agent’s stats by section', async () => {
+    const out = (await run(['info'])).out;
+    assert.match(out, /^agent:\n\tcheck_monitors = \d+\n/);
+    assert.match(out, /\nconsul:\n(\t.*\n)*\tleader = true\n/);
+    assert.match(out, /\nbuild:\n(\t.*\n)*\tversion = 1\.10\.3\n/);
+  });
+
   it('maint, event and join', async () => {
     assert.equal((await run(['maint', '-enable', '-reason=upgrade'])).out, 'Node maintenance is now enabled\n');
     assert.equal((await run(['maint'])).out, 'Node:\n  Name:   vm\n  Reason: upgrade\n\n');
