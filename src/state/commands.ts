@@ -26,11 +26,12 @@ export interface TxnKVOp {
   index: number;
 }
 
-/** A catalog operation inside /v1/txn (Consul's Node, Service and Check ops). */
+/** A catalog or session operation inside /v1/txn (Consul's Node, Service, Check and Session ops). */
 export type TxnCatalogOp =
   | { kind: 'node'; verb: string; node: Omit<CatalogNode, 'CreateIndex' | 'ModifyIndex'>; index: number }
   | { kind: 'service'; verb: string; node: string; service: Omit<NodeService, 'CreateIndex' | 'ModifyIndex'>; index: number }
-  | { kind: 'check'; verb: string; check: Omit<HealthCheck, 'CreateIndex' | 'ModifyIndex'>; index: number };
+  | { kind: 'check'; verb: string; check: Omit<HealthCheck, 'CreateIndex' | 'ModifyIndex'>; index: number }
+  | { kind: 'session'; verb: string; id: string };
 
 /** KV operations carry no `kind` (the original, and most common, shape). */
 export type TxnOp = TxnKVOp | TxnCatalogOp;

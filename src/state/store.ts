@@ -64,17 +64,22 @@ export class StateStore {
         // Run on copies and keep them only when every operation succeeded: a transaction is
         // atomic. The KV copy is free; the catalog is copied (O(catalog)) only when touched.
         const kv = this.kv.clone();
-        const touchesCatalog = cmd.ops.some(isCatalogOp);
+        const touchesCatalog = cmd.ops.some((o) => isCatalogOp(o) && o.kind !== 'session');
+        const touchesSessions = cmd.ops.some((o) => isCatalogOp(o) && o.kind === 'session');
         const catalog = touchesCatalog ? CatalogTables.fromImage(this.catalog.image()) : this.catalog;
+        const sessionsImg = touchesSessions || touchesCatalog ? this.sessions.image() : null;
+        const sessions = sessionsImg ? new SessionTables(sessionsImg.sessions, sessionsImg.index) : this.sessions;
         const scratchChanges = new ChangeSet();
         const effects: CatalogEffects = { failedChecks: [], deletedNodes: [] };
-        const out = applyTxn(kv, catalog, idx, scratchChanges, this.lookupSession, cmd.ops, effects);
+        const out = applyTxn(kv, catalog, sessions, idx, scratchChanges, cmd.ops, effects);
         if (out.errors === null) {
           this.kv = kv;
           this.catalog = catalog;
+          this.sessions = sessions;
           for (const k of scratchChanges.keys) changes.keys.add(k);
           for (const p of scratchChanges.prefixes) changes.prefixes.add(p);
           for (const t of scratchChanges.topics) changes.topics.add(t);
+          changes.lockDelays.push(...scratchChanges.lockDelays);
           if (touchesCatalog) this.invalidate(idx, changes, effects);
         }
         return out;

@@ -6,6 +6,7 @@ import type { CatalogEffects, CatalogTables } from './catalog.js';
 import type { CatalogNode, HealthCheck, NodeService } from './catalog-types.js';
 import { isCatalogOp, type TxnCatalogOp, type TxnOp } from './commands.js';
 import type { KVTable } from './kv.js';
+import type { SessionTables } from './sessions.js';
 import { ApplyError, applyTxnOp, type SessionLookup, type TxnError } from './kv-ops.js';
 import type { KVEntry } from './types.js';
 import type { ChangeSet } from './watch.js';
@@ -23,8 +24,14 @@ function casOK(current: { ModifyIndex: number } | undefined, index: number): boo
   return index === 0 ? current === undefined : current?.ModifyIndex === index;
 }
 
-function catalogOp(cat: CatalogTables, idx: number, ch: ChangeSet, op: TxnCatalogOp, effects: CatalogEffects): TxnResult | null {
+function catalogOp(cat: CatalogTables, sessions: SessionTables, kv: KVTable, idx: number, ch: ChangeSet, op: TxnCatalogOp, effects: CatalogEffects): TxnResult | null {
   switch (op.kind) {
+    case 'session':
+      // Consul's only session verb. Unlike Consul's raw row delete, the session's locks are
+      // released (or its keys deleted) as any other destroy does, so no key names a dead session.
+      if (op.verb !== 'delete') throw new ApplyError(`failed to delete session: unknown Session verb ${q(op.verb)}`);
+      if (!sessions.destroy(idx, ch, op.id, kv)) throw new ApplyError('failed to delete session: failed deleting session: not found');
+      return null;
     case 'node': {
       const name = op.node.Node;
       const cur = cat.node(name);
@@ -112,16 +119,17 @@ function catalogOp(cat: CatalogTables, idx: number, ch: ChangeSet, op: TxnCatalo
 }
 
 /** Applies every operation, collecting each failure (Consul reports them all). */
-export function applyTxn(kv: KVTable, cat: CatalogTables, idx: number, ch: ChangeSet, sessions: SessionLookup, ops: TxnOp[], effects: CatalogEffects): TxnOutcome {
+export function applyTxn(kv: KVTable, cat: CatalogTables, sessions: SessionTables, idx: number, ch: ChangeSet, ops: TxnOp[], effects: CatalogEffects): TxnOutcome {
+  const lookup: SessionLookup = (id) => sessions.get(id);
   const results: TxnResult[] = [];
   const errors: TxnError[] = [];
   ops.forEach((op, i) => {
     try {
       if (isCatalogOp(op)) {
-        const r = catalogOp(cat, idx, ch, op, effects);
+        const r = catalogOp(cat, sessions, kv, idx, ch, op, effects);
         if (r) results.push(r);
       } else {
-        for (const r of applyTxnOp(kv, idx, ch, sessions, op)) results.push({ KV: r });
+        for (const r of applyTxnOp(kv, idx, ch, lookup, op)) results.push({ KV: r });
       }
     } catch (e) {
       if (!(e instanceof ApplyError)) throw e;

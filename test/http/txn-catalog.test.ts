@@ -101,3 +101,27 @@ describe('/v1/txn catalog operations', () => {
     assert.match(r.text, /unknown Node verb \\"explode\\"/);
   });
 });
+
+describe('/v1/txn session operations', () => {
+  let t: TestAgent;
+  let api: Api;
+  before(async () => {
+    t = await startAgent();
+    api = client(t.base);
+  });
+  after(() => t.stop());
+
+  it('deletes a session atomically with other operations, releasing its locks', async () => {
+    const id = (await api.put('/v1/session/create', {})).json<{ ID: string }>().ID;
+    assert.equal((await api.put(`/v1/kv/held?acquire=${id}`, 'v')).text, 'true');
+    const r = await api.put('/v1/txn', [{ Session: { Verb: 'delete', Session: { ID: id } } }, { KV: { Verb: 'set', Key: 'after', Value: 'eA==' } }]);
+    assert.equal(r.status, 200, r.text);
+    assert.deepEqual((await api.get(`/v1/session/info/${id}`)).json(), []);
+    const held = (await api.get('/v1/kv/held')).json<{ Session?: string }[]>()[0];
+    assert.equal(held?.Session, undefined, 'the lock was released');
+    const missing = await api.put('/v1/txn', [{ Session: { Verb: 'delete', Session: { ID: id } } }, { KV: { Verb: 'set', Key: 'never', Value: 'eA==' } }]);
+    assert.equal(missing.status, 409);
+    assert.deepEqual(missing.json<{ Errors: unknown }>().Errors, [{ OpIndex: 0, What: 'failed to delete session: failed deleting session: not found' }]);
+    assert.equal((await api.get('/v1/kv/never')).status, 404);
+  });
+});

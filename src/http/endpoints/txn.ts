@@ -94,7 +94,7 @@ function decodeOps(body: unknown, kvMax: number): TxnOp[] {
     const nodeOp = field(raw, 'Node');
     const serviceOp = field(raw, 'Service');
     const checkOp = field(raw, 'Check');
-    if (field(raw, 'Session') !== undefined && field(raw, 'Session') !== null) throw parseFail('Session operations are not supported yet');
+    const sessionOp = field(raw, 'Session');
     if (kv !== undefined && kv !== null) {
       if (!isPlainObject(kv)) throw parseFail("'KV' expected a map");
       ops.push(decodeKVOp(kv, kvMax));
@@ -106,6 +106,9 @@ function decodeOps(body: unknown, kvMax: number): TxnOp[] {
       const svcObj = objectIn(serviceOp, 'Service');
       const service = catalogDecode(() => decodeService(svcObj));
       ops.push({ kind: 'service', verb: str(field(serviceOp, 'Verb'), 'Verb'), node: str(field(serviceOp, 'Node'), 'Node'), service, index: uintField(svcObj, 'ModifyIndex') });
+    } else if (isPlainObject(sessionOp)) {
+      const sess = objectIn(sessionOp, 'Session');
+      ops.push({ kind: 'session', verb: str(field(sessionOp, 'Verb'), 'Verb'), id: str(field(sess, 'ID'), 'ID') });
     } else if (isPlainObject(checkOp)) {
       const chkObj = objectIn(checkOp, 'Check');
       const check = catalogDecode(() => decodeCheck(chkObj, str(field(chkObj, 'Node'), 'Node')));
@@ -143,7 +146,7 @@ async function txn(ctx: Ctx, { server, config }: ApiDeps): Promise<Reply> {
   if (!txnWrites(ops, TXN_WRITE_VERBS)) {
     parseQueryOptions(ctx, config.datacenter);
     const { store } = server;
-    const out = applyTxn(store.kv, store.catalog, store.index, new ChangeSet(), (id) => store.sessions.get(id), ops, { failedChecks: [], deletedNodes: [] });
+    const out = applyTxn(store.kv, store.catalog, store.sessions, store.index, new ChangeSet(), ops, { failedChecks: [], deletedNodes: [] });
     const tail = `,"Index":0,"LastContact":${server.lastContactMs},"KnownLeader":${server.knownLeader},"ConsistencyLevel":"","NotModified":false,"Backend":0`;
     return jsonText(`{${outcomeJSON(out)}${tail}}`, leaderMeta(server), out.errors ? 409 : 200);
   }
