@@ -5,6 +5,7 @@ import type { RuntimeConfig } from '../config/types.js';
 import { HttpApi, type EndpointGroup } from '../http/api.js';
 import { agentEndpoints } from '../http/endpoints/agent.js';
 import { catalogEndpoints } from '../http/endpoints/catalog.js';
+import { operatorEndpoints } from '../http/endpoints/operator.js';
 import { eventEndpoints } from '../http/endpoints/event.js';
 import { healthEndpoints } from '../http/endpoints/health.js';
 import { kvEndpoints } from '../http/endpoints/kv.js';
@@ -29,6 +30,7 @@ export const ENDPOINT_GROUPS: EndpointGroup[] = [
   agentEndpoints,
   sessionEndpoints,
   eventEndpoints,
+  operatorEndpoints,
 ];
 
 export interface AgentOptions {

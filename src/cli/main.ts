@@ -11,6 +11,7 @@ import { UsageError } from './flags.js';
 import { kvCommand } from './kv.js';
 import { lockCommand } from './lock.js';
 import { type Output, processOutput } from './output.js';
+import { operatorCommand } from './operator.js';
 import { servicesCommand } from './services.js';
 import { validateCommand } from './validate.js';
 import { watchCommand } from './watch.js';
@@ -30,6 +31,7 @@ const VERBS: Record<string, { run: Verb; help: string }> = {
   lock: { run: lockCommand, help: 'Execute a command holding a lock' },
   maint: { run: maintCommand, help: 'Controls node or service maintenance mode' },
   members: { run: membersCommand, help: 'Lists the members of the cluster' },
+  operator: { run: operatorCommand, help: 'Provides cluster-level tools for operators (raft list-peers)' },
   reload: { run: reloadCommand, help: 'Triggers the agent to reload configuration files' },
   services: { run: servicesCommand, help: 'Interact with services (register, deregister)' },
   validate: { run: validateCommand, help: 'Validate config files/directories' },

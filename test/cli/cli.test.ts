@@ -34,8 +34,9 @@ describe('tribune CLI verbs', () => {
     let err = '';
     const o: Output = { stdout: (s) => (out += s.toString()), stderr: (s) => (err += s) };
     // The verb's own flags come first; -http-addr is one of them.
-    const [verb, sub, ...rest] = args;
-    const withAddr = sub !== undefined && ['kv', 'catalog', 'services'].includes(verb ?? '') ? [verb!, sub, '-http-addr', addr, ...rest] : [verb!, '-http-addr', addr, ...(sub !== undefined ? [sub, ...rest] : [])];
+    // Subcommand words come before the flags: kv get, catalog nodes, operator raft list-peers.
+    const words = ({ kv: 2, catalog: 2, services: 2, operator: 3 } as Record<string, number>)[args[0] ?? ''] ?? 1;
+    const withAddr = [...args.slice(0, words), '-http-addr', addr, ...args.slice(words)];
     const code = await runVerb(withAddr, o, () => Buffer.from(stdin));
     return { code, out, err };
   }
@@ -92,6 +93,18 @@ describe('tribune CLI verbs', () => {
     assert.equal((await run(['services', 'deregister', file])).out, 'Deregistered service: api\n');
     assert.equal((await run(['services', 'deregister', '-id=web'])).out, 'Deregistered service: web\n');
     assert.equal((await run(['catalog', 'services'])).out, 'consul\n');
+  });
+
+  it('operator raft list-peers shows this server as the leader', async () => {
+    const r = await run(['operator', 'raft', 'list-peers']);
+    assert.equal(r.code, 0, r.err);
+    const lines = r.out.trim().split('\n');
+    assert.match(lines[0] ?? '', /^Node\s+ID\s+Address\s+State\s+Voter\s+RaftProtocol$/);
+    assert.match(lines[1] ?? '', /^vm\s+[0-9a-f-]{36}\s+127\.0\.0\.1:8300\s+leader\s+true\s+3$/);
+    const conf = (await (await fetch(`${t.base}/v1/operator/raft/configuration`)).json()) as { Servers: { Leader: boolean; Voter: boolean }[]; Index: number };
+    assert.equal(conf.Servers.length, 1);
+    assert.equal(conf.Servers[0]?.Leader, true);
+    assert.ok(conf.Index > 0);
   });
 
   it('info prints the agent’s stats by section', async () => {
