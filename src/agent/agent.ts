@@ -19,6 +19,7 @@ import { LocalAgent, type LocalAgentOptions } from './local-agent.js';
 import { DnsServer } from '../dns/server.js';
 import type { HealthCheck } from '../state/catalog-types.js';
 import type { AliasSource } from './checks/index.js';
+import { type Gauge, Metrics } from '../telemetry/metrics.js';
 import { checkRunners } from './runners.js';
 
 export const ENDPOINT_GROUPS: EndpointGroup[] = [
@@ -58,12 +59,44 @@ export class Agent {
   readonly left = new Promise<void>((resolve) => (this.onLeft = resolve));
   private readonly logger: Logger;
   private stopping: Promise<void> | null = null;
+  /** Telemetry for /v1/agent/metrics. */
+  readonly metrics = new Metrics();
 
   constructor(private readonly opts: AgentOptions) {
     this.logger = opts.logger.named('agent');
     this.server = new Server({ config: opts.config, logger: opts.logger, ...opts.server });
     this.local = new LocalAgent(opts.config, new ServerCatalogWriter(this.server), checkRunners(this.logger.named('checks'), () => this.aliasSource()), this.logger, opts.local);
-    this.http = new HttpApi({ server: this.server, config: opts.config, logger: opts.logger, agent: this.local, leave: () => this.leave(), reload: () => this.reload() }, ENDPOINT_GROUPS);
+    // Every applied log entry is counted by command type (consul.fsm.<type>), and batches sized.
+    this.server.fsm.onApplied((entries) => {
+      this.metrics.sample('consul.raft.commitNumLogs', {}, entries.length);
+      for (const e of entries) this.metrics.count(`consul.fsm.${e.command.type}`);
+    });
+    this.http = new HttpApi(
+      { server: this.server, config: opts.config, logger: opts.logger, agent: this.local, leave: () => this.leave(), reload: () => this.reload(), metrics: this.metrics, gauges: () => this.gauges() },
+      ENDPOINT_GROUPS,
+    );
+  }
+
+  /** Gauges read when /v1/agent/metrics is scraped, under Consul's names where it has them. */
+  private gauges(): Gauge[] {
+    const mem = process.memoryUsage();
+    const store = this.server.store;
+    let ttlSessions = 0;
+    for (const s of store.sessions.list()) if (s.TTL !== '') ttlSessions++;
+    return [
+      { name: 'consul.runtime.alloc_bytes', value: mem.heapUsed },
+      { name: 'consul.runtime.sys_bytes', value: mem.rss },
+      { name: 'consul.runtime.heap_objects', value: mem.heapTotal },
+      { name: 'consul.state.nodes', value: store.catalog.nodes.size },
+      { name: 'consul.state.services', value: store.catalog.serviceNames().length },
+      { name: 'consul.state.service_instances', value: store.catalog.services.size },
+      { name: 'consul.state.kv_entries', value: store.kv.entries.size },
+      { name: 'consul.session_ttl.active', value: ttlSessions },
+      { name: 'consul.rpc.queries_blocking', value: this.server.hub.size },
+      { name: 'consul.raft.last_index', value: store.index },
+      { name: 'consul.agent.services', value: this.local.state.allServices().length },
+      { name: 'consul.agent.checks', value: this.local.state.allChecks().length },
+    ];
   }
 
   /** What alias checks read: this agent's local state for its own node, the catalog for others. */

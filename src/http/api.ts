@@ -12,6 +12,7 @@ import { Ctx } from './context.js';
 import { HttpError } from './errors.js';
 import type { Reply } from './reply.js';
 import { Router } from './router.js';
+import type { Gauge, Metrics } from '../telemetry/metrics.js';
 
 export interface ApiDeps {
   server: Server;
@@ -23,6 +24,10 @@ export interface ApiDeps {
   leave?: () => void;
   /** Reloads the agent's configuration (PUT /v1/agent/reload). */
   reload?: () => Promise<void>;
+  /** Request timings go here (consul.api.http); served by /v1/agent/metrics. */
+  metrics?: Metrics;
+  /** Gauges read at scrape time. */
+  gauges?: () => Gauge[];
 }
 
 /** One endpoint group (kv, txn, status, …) registers its routes here. */
@@ -98,6 +103,7 @@ export class HttpApi {
   private dispatch(req: IncomingMessage, res: ServerResponse): void {
     const ctx = new Ctx(req, res, '');
     this.inFlight++;
+    if (this.deps.metrics) ctx.started = performance.now();
     let out: Promise<Reply | null> | Reply | null;
     try {
       const found = this.router.find(ctx.method, ctx.rawPath);
@@ -106,6 +112,7 @@ export class HttpApi {
         return;
       }
       ctx.params = found.params;
+      ctx.route = found.pattern;
       out = found.handler(ctx);
     } catch (e) {
       this.fail(ctx, e);
@@ -136,6 +143,11 @@ export class HttpApi {
       if (reply && !ctx.res.destroyed) write(ctx, reply);
       else if (!ctx.res.writableEnded) ctx.res.destroy();
     } finally {
+      // Timed here rather than on 'finish': no listener per request on the hot path.
+      if (ctx.started > 0) {
+        const { method, route } = ctx;
+        this.deps.metrics?.sampleKeyed(method + route, 'consul.api.http', () => ({ method, path: route }), performance.now() - ctx.started);
+      }
       this.inFlight--;
       if (this.inFlight === 0 && this.idle) this.idle();
     }

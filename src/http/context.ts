@@ -12,6 +12,10 @@ export class Ctx {
   readonly rawPath: string;
   readonly rawQuery: string;
   params: Record<string, string | undefined> = {};
+  /** The matched route pattern ('' when none matched). */
+  route = '';
+  /** performance.now() at dispatch, when request timings are kept (0 otherwise). */
+  started = 0;
   private _query: URLSearchParams | undefined;
   private _abort: AbortController | undefined;
 

@@ -14,6 +14,8 @@ export type Methods = Partial<Record<Method, Handler>>;
 interface Route {
   methods: Methods;
   allow: string[];
+  /** The registered pattern (metrics label). */
+  pattern: string;
 }
 
 export class Router {
@@ -24,7 +26,7 @@ export class Router {
   on(path: string, methods: Methods): void {
     let route = this.routes.get(path);
     if (!route) {
-      route = { methods: {}, allow: [] };
+      route = { methods: {}, allow: [], pattern: path };
       this.routes.set(path, route);
       // Every path is registered under GET only; the method is resolved against route.methods.
       this.fmw.on('GET', path, () => undefined, route);
@@ -34,12 +36,12 @@ export class Router {
   }
 
   /** Finds the handler for a raw (still escaped) path; throws 405 for a known path and another method. */
-  find(method: string, rawPath: string): { handler: Handler; params: Record<string, string | undefined> } | null {
+  find(method: string, rawPath: string): { handler: Handler; params: Record<string, string | undefined>; pattern: string } | null {
     const found = this.fmw.find('GET', rawPath);
     if (!found) return null;
     const route = found.store as Route;
     const handler = route.methods[method as Method];
     if (!handler) throw methodNotAllowed(method, route.allow);
-    return { handler, params: found.params };
+    return { handler, params: found.params, pattern: route.pattern };
   }
 }

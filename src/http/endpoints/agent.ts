@@ -524,7 +524,17 @@ async function reload(deps: ApiDeps): Promise<Reply> {
   return empty();
 }
 
+/** GET /v1/agent/metrics: Consul's JSON, or Prometheus' text with ?format=prometheus. */
+function metrics(ctx: Ctx, deps: ApiDeps): Reply {
+  localAgent(deps);
+  if (!deps.metrics) throw serverError('metrics are not available');
+  const gauges = deps.gauges?.() ?? [];
+  if (ctx.get('format') === 'prometheus') return text(deps.metrics.prometheus(gauges), 'text/plain; version=0.0.4; charset=utf-8');
+  return json(deps.metrics.json(gauges));
+}
+
 export const agentEndpoints: EndpointGroup = (router, deps) => {
+  router.on('/v1/agent/metrics', { GET: (ctx) => metrics(ctx, deps) });
   router.on('/v1/agent/leave', { PUT: (ctx) => leave(ctx, deps) });
   router.on('/v1/agent/reload', { PUT: () => reload(deps) });
   router.on('/v1/agent/self', { GET: () => self(deps) });
