@@ -6,6 +6,7 @@ import { HttpApi, type EndpointGroup } from '../http/api.js';
 import { agentEndpoints } from '../http/endpoints/agent.js';
 import { catalogEndpoints } from '../http/endpoints/catalog.js';
 import { operatorEndpoints } from '../http/endpoints/operator.js';
+import { snapshotEndpoints } from '../http/endpoints/snapshot.js';
 import { eventEndpoints } from '../http/endpoints/event.js';
 import { healthEndpoints } from '../http/endpoints/health.js';
 import { kvEndpoints } from '../http/endpoints/kv.js';
@@ -32,6 +33,7 @@ export const ENDPOINT_GROUPS: EndpointGroup[] = [
   sessionEndpoints,
   eventEndpoints,
   operatorEndpoints,
+  snapshotEndpoints,
 ];
 
 export interface AgentOptions {

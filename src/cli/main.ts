@@ -13,6 +13,7 @@ import { lockCommand } from './lock.js';
 import { type Output, processOutput } from './output.js';
 import { operatorCommand } from './operator.js';
 import { servicesCommand } from './services.js';
+import { snapshotCommand } from './snapshot.js';
 import { validateCommand } from './validate.js';
 import { watchCommand } from './watch.js';
 
@@ -34,6 +35,7 @@ const VERBS: Record<string, { run: Verb; help: string }> = {
   operator: { run: operatorCommand, help: 'Provides cluster-level tools for operators (raft list-peers)' },
   reload: { run: reloadCommand, help: 'Triggers the agent to reload configuration files' },
   services: { run: servicesCommand, help: 'Interact with services (register, deregister)' },
+  snapshot: { run: snapshotCommand, help: 'Saves or restores a snapshot of the server state' },
   validate: { run: validateCommand, help: 'Validate config files/directories' },
   watch: { run: watchCommand, help: 'Watch for changes in Consul' },
 };

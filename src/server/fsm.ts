@@ -32,7 +32,9 @@ export class StateFSM implements FSM {
       }
     });
     for (const fn of this.listeners) fn(entries, outcomes, changes);
-    this.hub.notify(changes);
+    // After a restore nothing a query read can be trusted: every blocked query answers now.
+    if (changes.restored) this.hub.releaseAll();
+    else this.hub.notify(changes);
     return outcomes;
   }
 

@@ -62,6 +62,11 @@ export class Server {
         if (e.command.type !== 'noop' && e.command.type !== 'tombstone-reap') this.tombstones.hint(e.index);
       }
       for (const { key, ms } of changes.lockDelays) this.lockDelays.set(key, ms);
+      if (changes.restored) {
+        // A restored state brings its own sessions: each gets a fresh, full TTL.
+        this.sessionTimers.clearAll();
+        for (const s of this.store.sessions.list()) this.sessionTimers.reset(s);
+      }
       this.sessionTimers.applied(changes.topics, (id) => this.store.sessions.get(id));
     });
   }

@@ -1,6 +1,7 @@
 // Commands are what the log carries: plain data, applied deterministically by the state machine.
 
 import type { CatalogNode, DeregisterRequest, HealthCheck, NodeService, RegisterRequest } from './catalog-types.js';
+import type { SnapshotChunk } from './snapshot.js';
 import type { Session } from './types.js';
 
 export type KVVerb = 'set' | 'cas' | 'lock' | 'unlock' | 'delete' | 'delete-cas' | 'delete-tree';
@@ -46,6 +47,8 @@ export type Command =
   | { type: 'register'; req: RegisterRequest }
   | { type: 'deregister'; req: DeregisterRequest }
   | { type: 'session-create'; session: Omit<Session, 'CreateIndex' | 'ModifyIndex'> }
-  | { type: 'session-destroy'; id: string };
+  | { type: 'session-destroy'; id: string }
+  /** PUT /v1/snapshot: the whole state replaced by a saved one, through the log. */
+  | { type: 'restore'; chunks: SnapshotChunk[] };
 
 export type CommandType = Command['type'];

@@ -5,6 +5,7 @@ import { type CatalogEffects, type CatalogImage, CatalogTables } from './catalog
 import { type Command, isCatalogOp } from './commands.js';
 import { KVTable } from './kv.js';
 import { ApplyError, applyKVOp } from './kv-ops.js';
+import { ImageBuilder } from './snapshot.js';
 import { applyTxn, type TxnOutcome } from './txn.js';
 import { type SessionsImage, SessionTables } from './sessions.js';
 import type { Session } from './types.js';
@@ -19,6 +20,7 @@ export interface ResultMap {
   deregister: null;
   'session-create': Session;
   'session-destroy': boolean;
+  restore: null;
 }
 
 export type ResultOf<C extends Command> = ResultMap[C['type']];
@@ -102,6 +104,20 @@ export class StateStore {
         return this.sessions.create(idx, changes, cmd.session, this.catalog);
       case 'session-destroy':
         return this.sessions.destroy(idx, changes, cmd.id, this.kv);
+      case 'restore': {
+        const b = new ImageBuilder();
+        try {
+          for (const c of cmd.chunks) b.add(c);
+          const img = b.finish();
+          // The tables come back with their own indexes (which may be lower than now: clients
+          // see the index go backwards and start over, as after a Consul restore).
+          this.restore({ ...img, index: idx });
+        } catch (e) {
+          throw new ApplyError(`failed to restore snapshot: ${(e as Error).message}`);
+        }
+        changes.restored = true;
+        return null;
+      }
     }
   }
 

@@ -30,6 +30,8 @@ export class ChangeSet {
   readonly topics = new Set<string>();
   /** Keys released by invalidated sessions, with the lock-delay (ms) the leader must enforce. */
   readonly lockDelays: { key: string; ms: number }[] = [];
+  /** The whole state was replaced (a snapshot restore): every blocked query must answer. */
+  restored = false;
 
   get empty(): boolean {
     return this.keys.size === 0 && this.prefixes.size === 0 && this.topics.size === 0;
