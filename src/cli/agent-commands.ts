@@ -173,3 +173,16 @@ export async function infoCommand(argv: string[], out: Output): Promise<number> 
   }
   return 0;
 }
+
+/** `tribune monitor [-log-level=info]`: streams the agent's log lines until interrupted. */
+export async function monitorCommand(argv: string[], out: Output): Promise<number> {
+  const { flags, args } = parseCommandFlags(argv, { ...HTTP_FLAGS, 'log-level': { kind: 'string', help: 'Log level of the agent (trace, debug, info, warn, err).', default: 'INFO' } });
+  if (args.length > 0) throw new UsageError('The monitor command does not accept arguments');
+  const res = await new ApiClient(flags).stream('/v1/agent/monitor', { loglevel: flags['log-level'] as string });
+  if (res.status !== 200) {
+    out.stderr(`Error starting monitor: Unexpected response code: ${res.status} (${(await res.text()).trim()})\n`);
+    return 1;
+  }
+  for await (const chunk of res.body) out.stdout(chunk);
+  return 0;
+}

@@ -65,6 +65,22 @@ export class ApiClient {
     return { status: res.statusCode, headers: res.headers, body: buf, text: buf.toString('utf8') };
   }
 
+  /** A streaming GET (monitor): the status and the body as it arrives. */
+  async stream(path: string, query: Record<string, string>): Promise<{ status: number; body: AsyncIterable<Buffer>; text(): Promise<string> }> {
+    const params = new URLSearchParams(query);
+    if (this.dc) params.set('dc', this.dc);
+    const headers: Record<string, string> = {};
+    if (this.token) headers['X-Consul-Token'] = this.token;
+    let res;
+    try {
+      res = await request(`${this.base}${path}?${params.toString()}`, { method: 'GET', headers });
+    } catch (e) {
+      throw new ApiError(0, `Error connecting to the agent: ${(e as Error).message}`);
+    }
+    const body = res.body;
+    return { status: res.statusCode, body, text: () => body.text() };
+  }
+
   /** A call that must succeed (2xx); otherwise an ApiError with Consul's "Unexpected response code". */
   async ok(method: string, path: string, query: Record<string, string | number | boolean | undefined> = {}, body?: string | Buffer): Promise<ApiResponse> {
     const r = await this.call(method, path, query, body);

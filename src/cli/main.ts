@@ -4,7 +4,7 @@
 import fs from 'node:fs';
 import { Command } from 'commander';
 import { runAgent } from './agent.js';
-import { eventCommand, forceLeaveCommand, infoCommand, joinCommand, leaveCommand, maintCommand, membersCommand, reloadCommand } from './agent-commands.js';
+import { eventCommand, forceLeaveCommand, infoCommand, joinCommand, leaveCommand, maintCommand, membersCommand, monitorCommand, reloadCommand } from './agent-commands.js';
 import { ApiError } from './api-client.js';
 import { catalogCommand } from './catalog.js';
 import { UsageError } from './flags.js';
@@ -32,6 +32,7 @@ const VERBS: Record<string, { run: Verb; help: string }> = {
   lock: { run: lockCommand, help: 'Execute a command holding a lock' },
   maint: { run: maintCommand, help: 'Controls node or service maintenance mode' },
   members: { run: membersCommand, help: 'Lists the members of the cluster' },
+  monitor: { run: monitorCommand, help: 'Stream logs from a Tribune agent' },
   operator: { run: operatorCommand, help: 'Provides cluster-level tools for operators (raft list-peers)' },
   reload: { run: reloadCommand, help: 'Triggers the agent to reload configuration files' },
   services: { run: servicesCommand, help: 'Interact with services (register, deregister)' },

@@ -4,6 +4,7 @@
 import os from 'node:os';
 import type { RawDefinition, RuntimeConfig } from './types.js';
 import { parseDuration } from '../util/duration.js';
+import { parseLogLevel } from '../util/log.js';
 import { ACCEPTED_UNIMPLEMENTED } from './keys.js';
 import { isPlainObject } from '../util/json.js';
 
@@ -157,10 +158,7 @@ class Reader {
 const PORT_KEYS = { http: 'http', https: 'https', dns: 'dns', serf_lan: 'serfLan', serf_wan: 'serfWan', server: 'server', grpc: 'grpc' } as const;
 
 function logLevel(r: Reader, key: string, v: unknown): RuntimeConfig['logLevel'] {
-  const s = r.str(key, v).toUpperCase();
-  if (s === 'TRACE' || s === 'DEBUG' || s === 'INFO' || s === 'WARN') return s;
-  if (s === 'ERR' || s === 'ERROR') return 'ERR';
-  return r.fail(key, `invalid log level ${JSON.stringify(v)} (use trace, debug, info, warn or err)`);
+  return parseLogLevel(r.str(key, v)) ?? r.fail(key, `invalid log level ${JSON.stringify(v)} (use trace, debug, info, warn or err)`);
 }
 
 /** Applies one source over `c`. Unknown keys stop startup; known-unimplemented ones warn. */

@@ -28,6 +28,8 @@ export interface ApiDeps {
   metrics?: Metrics;
   /** Gauges read at scrape time. */
   gauges?: () => Gauge[];
+  /** Aborted when the HTTP API starts closing: streaming answers (monitor) end then. */
+  closing?: AbortSignal;
 }
 
 /** One endpoint group (kv, txn, status, …) registers its routes here. */
@@ -44,12 +46,13 @@ export class HttpApi {
   private inFlight = 0;
   private idle: (() => void) | null = null;
 
-  constructor(
-    private readonly deps: ApiDeps,
-    groups: EndpointGroup[],
-  ) {
+  private readonly deps: ApiDeps;
+  private readonly closing = new AbortController();
+
+  constructor(deps: ApiDeps, groups: EndpointGroup[]) {
+    this.deps = { ...deps, closing: this.closing.signal };
     this.logger = deps.logger.named('http');
-    for (const g of groups) g(this.router, deps);
+    for (const g of groups) g(this.router, this.deps);
   }
 
   /** Binds every client address on the HTTP port; returns the bound addresses (host:port). */
@@ -155,6 +158,7 @@ export class HttpApi {
 
   /** Stops accepting, lets in-flight writes finish (bounded), then closes every connection. */
   async close(graceMs = 5000): Promise<void> {
+    this.closing.abort();
     for (const s of this.servers) s.close();
     if (this.inFlight > 0) {
       await new Promise<void>((resolve) => {

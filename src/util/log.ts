@@ -12,6 +12,8 @@ const LABEL: Record<LogLevel, string> = {
 };
 
 export interface Logger {
+  /** Also sends every line at `level` or above to `fn` (GET /v1/agent/monitor); returns the unsubscribe. */
+  tap(level: LogLevel, fn: (line: string) => void): () => void;
   trace(msg: string, fields?: Record<string, unknown>): void;
   debug(msg: string, fields?: Record<string, unknown>): void;
   info(msg: string, fields?: Record<string, unknown>): void;
@@ -24,20 +26,53 @@ export interface LogSink {
   write(line: string): void;
 }
 
+/** Listeners shared by a logger and every logger named from it. */
+class Taps {
+  readonly set = new Set<{ min: number; fn: (line: string) => void }>();
+  lowest = Infinity;
+
+  recompute(): void {
+    this.lowest = Infinity;
+    for (const t of this.set) this.lowest = Math.min(this.lowest, t.min);
+  }
+}
+
+export function parseLogLevel(s: string): LogLevel | null {
+  const u = s.toUpperCase();
+  if (u === 'TRACE' || u === 'DEBUG' || u === 'INFO' || u === 'WARN') return u;
+  if (u === 'ERR' || u === 'ERROR') return 'ERR';
+  return null;
+}
+
 class LineLogger implements Logger {
   constructor(
     private readonly name: string,
     private readonly min: number,
     private readonly sink: LogSink,
+    private readonly taps: Taps = new Taps(),
   ) {}
 
+  tap(level: LogLevel, fn: (line: string) => void): () => void {
+    const t = { min: ORDER[level], fn };
+    this.taps.set.add(t);
+    this.taps.recompute();
+    return () => {
+      this.taps.set.delete(t);
+      this.taps.recompute();
+    };
+  }
+
   private emit(level: LogLevel, msg: string, fields?: Record<string, unknown>): void {
-    if (ORDER[level] < this.min) return;
+    const o = ORDER[level];
+    // Below the configured level, a line is only made when a monitor wants it.
+    if (o < this.min && o < this.taps.lowest) return;
     let line = `${new Date().toISOString()} ${LABEL[level]} ${this.name}: ${msg}`;
     if (fields) {
       for (const [k, v] of Object.entries(fields)) line += ` ${k}=${typeof v === 'string' ? v : JSON.stringify(v)}`;
     }
-    this.sink.write(line + '\n');
+    line += '\n';
+    if (o >= this.min) this.sink.write(line);
+    for (const t of this.taps.set) if (o >= t.min) t.fn(line);
   }
 
   trace(msg: string, fields?: Record<string, unknown>): void {
@@ -56,7 +91,7 @@ class LineLogger implements Logger {
     this.emit('ERR', msg, fields);
   }
   named(name: string): Logger {
-    return new LineLogger(`${this.name}.${name}`, this.min, this.sink);
+    return new LineLogger(`${this.name}.${name}`, this.min, this.sink, this.taps);
   }
 }
 

@@ -6,6 +6,7 @@ import { createHash } from 'node:crypto';
 import { joinAddress, forceLeave } from '../../agent/membership.js';
 import { agentSelf, localMember } from '../../agent/self.js';
 import { sidecarFor } from '../../agent/sidecar.js';
+import { parseLogLevel } from '../../util/log.js';
 import { AgentError, checkFromDefinition, type LocalAgent, NODE_MAINT_CHECK_ID, SERVICE_MAINT_PREFIX, truncateOutput, CHECK_OUTPUT_MAX } from '../../agent/local-agent.js';
 import {
   type CheckType,
@@ -524,6 +525,29 @@ async function reload(deps: ApiDeps): Promise<Reply> {
   return empty();
 }
 
+/**
+ * GET /v1/agent/monitor?loglevel=: the agent's log lines as they happen, at that level or above
+ * (whatever the agent's own log level), until the client goes or the agent stops.
+ */
+async function monitor(ctx: Ctx, deps: ApiDeps): Promise<Reply | null> {
+  localAgent(deps);
+  const asked = ctx.get('loglevel') ?? 'INFO';
+  const level = parseLogLevel(asked);
+  if (!level) throw badRequest(`Unknown log level: ${asked}`);
+  const res = ctx.res;
+  res.writeHead(200, { 'Content-Type': 'text/plain; charset=utf-8' });
+  res.flushHeaders();
+  const off = deps.logger.tap(level, (line) => res.write(line));
+  await new Promise<void>((resolve) => {
+    if (deps.closing?.aborted) return resolve();
+    res.once('close', () => resolve());
+    deps.closing?.addEventListener('abort', () => resolve(), { once: true });
+  });
+  off();
+  if (!res.writableEnded) res.end();
+  return null;
+}
+
 /** GET /v1/agent/metrics: Consul's JSON, or Prometheus' text with ?format=prometheus. */
 function metrics(ctx: Ctx, deps: ApiDeps): Reply {
   localAgent(deps);
@@ -535,6 +559,7 @@ function metrics(ctx: Ctx, deps: ApiDeps): Reply {
 
 export const agentEndpoints: EndpointGroup = (router, deps) => {
   router.on('/v1/agent/metrics', { GET: (ctx) => metrics(ctx, deps) });
+  router.on('/v1/agent/monitor', { GET: (ctx) => monitor(ctx, deps) });
   router.on('/v1/agent/leave', { PUT: (ctx) => leave(ctx, deps) });
   router.on('/v1/agent/reload', { PUT: () => reload(deps) });
   router.on('/v1/agent/self', { GET: () => self(deps) });

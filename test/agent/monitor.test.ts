@@ -1,0 +1,49 @@
+// GET /v1/agent/monitor and `tribune monitor`: the agent's log lines as they happen, at the
+// asked level even when the agent itself logs less, ended when the agent stops.
+import assert from 'node:assert/strict';
+import { spawn } from 'node:child_process';
+import http from 'node:http';
+import { describe, it } from 'node:test';
+import { BIN, startAgent } from '../helpers/agent.js';
+import { client } from '../helpers/http.js';
+
+describe('agent monitor', () => {
+  it('streams debug lines from an agent that logs only errors, until it stops', async () => {
+    const t = await startAgent();
+    let stopped = false;
+    try {
+      const api = client(t.base);
+      assert.equal((await api.get('/v1/agent/monitor?loglevel=chatty')).text, 'Unknown log level: chatty');
+      let text = '';
+      const ended = new Promise<void>((resolve, reject) => {
+        http
+          .get(`${t.base}/v1/agent/monitor?loglevel=debug`, (res) => {
+            assert.equal(res.statusCode, 200);
+            res.on('data', (d: Buffer) => (text += d.toString()));
+            res.on('end', () => resolve());
+            res.on('error', reject);
+          })
+          .on('error', reject);
+      });
+      await new Promise((r) => setTimeout(r, 100));
+      await api.put('/v1/agent/service/register', { Name: 'monitored', Port: 1 });
+      for (let i = 0; i < 50 && !text.includes('service=monitored'); i++) await new Promise((r) => setTimeout(r, 20));
+      assert.match(text, /\[DEBUG\] .*added service service=monitored/);
+      // The CLI prints the same stream.
+      const cli = spawn(process.execPath, [BIN, 'monitor', '-http-addr', `127.0.0.1:${t.port}`, '-log-level=debug'], { stdio: ['ignore', 'pipe', 'pipe'] });
+      let cliOut = '';
+      cli.stdout.on('data', (d: Buffer) => (cliOut += d.toString()));
+      await new Promise((r) => setTimeout(r, 300));
+      await api.put('/v1/agent/service/register', { Name: 'second', Port: 2 });
+      for (let i = 0; i < 50 && !cliOut.includes('service=second'); i++) await new Promise((r) => setTimeout(r, 20));
+      assert.match(cliOut, /added service service=second/);
+      const cliExit = new Promise((r) => cli.once('exit', r));
+      await t.stop();
+      stopped = true;
+      await ended; // the stream ends when the agent stops
+      assert.equal(await cliExit, 0);
+    } finally {
+      if (!stopped) await t.stop();
+    }
+  });
+});
