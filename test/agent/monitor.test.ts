@@ -25,17 +25,20 @@ describe('agent monitor', () => {
           })
           .on('error', reject);
       });
-      await new Promise((r) => setTimeout(r, 100));
-      await api.put('/v1/agent/service/register', { Name: 'monitored', Port: 1 });
-      for (let i = 0; i < 50 && !text.includes('service=monitored'); i++) await new Promise((r) => setTimeout(r, 20));
+      for (let i = 0; i < 100 && !text.includes('service=monitored'); i++) {
+        await api.put('/v1/agent/service/register', { Name: 'monitored', Port: 1 + i });
+        await new Promise((r) => setTimeout(r, 50));
+      }
       assert.match(text, /\[DEBUG\] .*added service service=monitored/);
       // The CLI prints the same stream.
       const cli = spawn(process.execPath, [BIN, 'monitor', '-http-addr', `127.0.0.1:${t.port}`, '-log-level=debug'], { stdio: ['ignore', 'pipe', 'pipe'] });
       let cliOut = '';
       cli.stdout.on('data', (d: Buffer) => (cliOut += d.toString()));
-      await new Promise((r) => setTimeout(r, 300));
-      await api.put('/v1/agent/service/register', { Name: 'second', Port: 2 });
-      for (let i = 0; i < 50 && !cliOut.includes('service=second'); i++) await new Promise((r) => setTimeout(r, 20));
+      // The CLI connects when its process is up (slow on a loaded machine): log until it shows.
+      for (let i = 0; i < 100 && !cliOut.includes('service=second'); i++) {
+        await api.put('/v1/agent/service/register', { Name: 'second', Port: 2 + i });
+        await new Promise((r) => setTimeout(r, 50));
+      }
       assert.match(cliOut, /added service service=second/);
       const cliExit = new Promise((r) => cli.once('exit', r));
       await t.stop();
