@@ -6,6 +6,7 @@ import type { TxnKVOp, TxnOp } from '../../state/commands.js';
 import { TXN_WRITE_VERBS } from '../../state/kv-ops.js';
 import { applyTxn, type TxnOutcome, txnWrites } from '../../state/txn.js';
 import { decodeCheck, decodeService } from '../catalog-decode.js';
+import { field } from '../decode.js';
 import { nodeServiceJSON } from '../catalog-json.js';
 import { ChangeSet } from '../../state/watch.js';
 import { flagsFromJSON } from '../../util/uint64.js';
@@ -21,14 +22,6 @@ import { isPlainObject } from '../../util/json.js';
 export const MAX_TXN_OPS = 64;
 
 const TXN_DOC = 'https://www.consul.io/docs/agent/options.html#txn_max_req_len';
-
-/** Looks a field up the way Consul's decoder does: case-insensitively. */
-function field(obj: Record<string, unknown>, name: string): unknown {
-  if (name in obj) return obj[name];
-  const lower = name.toLowerCase();
-  for (const k of Object.keys(obj)) if (k.toLowerCase() === lower) return obj[k];
-  return undefined;
-}
 
 function parseFail(reason: string): HttpError {
   return badRequest(`Failed to parse body: ${reason}`);
