@@ -62,6 +62,8 @@ export function trimForUDP(reply: Packet, req: DecodedPacket, answerLimit: numbe
   const all = reply.answers ?? [];
   let answers = all;
   if (!opt && answers.length > answerLimit) answers = answers.slice(0, answerLimit);
+  // The common case: nothing to trim.
+  if (answers === all && dnsPacket.encodingLength(reply) <= maxSize) return reply;
   const keepExtras = (list: Answer[]): Answer[] => {
     const targets = new Set(list.flatMap((a) => (a.type === 'SRV' ? [a.data.target.toLowerCase()] : [a.name.toLowerCase()])));
     return (reply.additionals ?? []).filter((x) => x.type === 'OPT' || targets.has(x.name.toLowerCase()));
