@@ -13,6 +13,9 @@ export type FlagValues = Record<string, string | boolean | number | string[] | u
 
 export class UsageError extends Error {}
 
+/** -h / -help: the flags' help, printed to stdout with exit code 0. */
+export class HelpRequested extends Error {}
+
 export function parseCommandFlags(argv: string[], defs: Record<string, FlagDef>): { flags: FlagValues; args: string[] } {
   const flags: FlagValues = {};
   for (const [k, d] of Object.entries(defs)) if (d.default !== undefined) flags[k] = d.default;
@@ -28,6 +31,7 @@ export function parseCommandFlags(argv: string[], defs: Record<string, FlagDef>)
     const eq = body.indexOf('=');
     const name = eq >= 0 ? body.slice(0, eq) : body;
     const def = defs[name];
+    if (!def && (name === 'h' || name === 'help')) throw new HelpRequested(flagsHelp(defs));
     if (!def) throw new UsageError(`flag provided but not defined: -${name}`);
     let value: string | undefined = eq >= 0 ? body.slice(eq + 1) : undefined;
     if (def.kind === 'bool') {
@@ -51,8 +55,9 @@ export function parseCommandFlags(argv: string[], defs: Record<string, FlagDef>)
   return { flags, args: argv.slice(i) };
 }
 
-export function usage(synopsis: string, description: string, defs: Record<string, FlagDef>): string {
-  const lines = [`Usage: ${synopsis}`, '', `  ${description}`, ''];
+/** The flags of a command, one block each, as Go's flag package prints them. */
+export function flagsHelp(defs: Record<string, FlagDef>): string {
+  const lines = ['Options:', ''];
   for (const [k, d] of Object.entries(defs)) lines.push(`  -${k}${d.kind === 'bool' ? '' : '=<value>'}`, `     ${d.help}`, '');
   return lines.join('\n');
 }

@@ -7,7 +7,7 @@ import { runAgent } from './agent.js';
 import { eventCommand, forceLeaveCommand, infoCommand, joinCommand, leaveCommand, maintCommand, membersCommand, monitorCommand, reloadCommand } from './agent-commands.js';
 import { ApiError } from './api-client.js';
 import { catalogCommand } from './catalog.js';
-import { UsageError } from './flags.js';
+import { HelpRequested, UsageError } from './flags.js';
 import { kvCommand } from './kv.js';
 import { lockCommand } from './lock.js';
 import { type Output, processOutput } from './output.js';
@@ -49,6 +49,10 @@ export async function runVerb(argv: string[], out: Output = processOutput, stdin
   try {
     return await v.run(rest, out, stdin);
   } catch (e) {
+    if (e instanceof HelpRequested) {
+      out.stdout(`${e.message}\n`);
+      return 0;
+    }
     if (e instanceof UsageError || e instanceof ApiError) {
       out.stderr(`${e.message}\n`);
       return 1;

@@ -123,6 +123,13 @@ describe('tribune CLI verbs', () => {
     assert.equal((await run(['join', '127.0.0.1'])).out, 'Successfully joined cluster by contacting 1 nodes.\n');
   });
 
+  it('prints a command’s flags for -h, with exit code 0', async () => {
+    const r = await run(['kv', 'get', '-h']);
+    assert.equal(r.code, 0);
+    assert.match(r.out, /^Options:\n\n {2}-http-addr=<value>\n/);
+    assert.match(r.out, /\n {2}-recurse\n/);
+  });
+
   it('refuses unknown flags and reports an unreachable agent', async () => {
     assert.deepEqual(await run(['kv', 'get', '-bogus', 'x']), { code: 1, out: '', err: 'flag provided but not defined: -bogus\n' });
     let err = '';
