@@ -18,6 +18,8 @@ export const topic = {
   checks: 'checks',
   node: (n: string) => `node:${n}`,
   service: (s: string) => `service:${s}`,
+  /** Connect-capable instances of a service: its proxies and native instances. */
+  connect: (s: string) => `connect:${s}`,
 };
 
 /** What a catalog write did that other tables (sessions) must react to. */
@@ -48,12 +50,23 @@ export interface CatalogImage {
   idx: CatalogIndexes;
 }
 
+/** The service a connect proxy fronts (lower-cased), or null for anything else. */
+function destinationOf(svc: NodeService | Omit<NodeService, 'CreateIndex' | 'ModifyIndex'> | undefined): string | null {
+  if (!svc || svc.Kind !== 'connect-proxy') return null;
+  const d = svc.Proxy.DestinationServiceName;
+  return typeof d === 'string' && d !== '' ? d.toLowerCase() : null;
+}
+
 export class CatalogTables {
   // Derived lookups, rebuilt from the primary trees on restore.
   private byName = new Map<string, Set<string>>();
   private nodeByID = new Map<string, string>();
   /** Check keys by status, so /v1/health/state/:state costs O(result). */
   private byStatus = new Map<string, Set<string>>();
+  /** Connect proxies by the (lower-cased) service they front. */
+  private byDestination = new Map<string, Set<string>>();
+  /** Index of the last change to a service's connect-capable instances (derived; not in snapshots). */
+  private perConnect = new Map<string, number>();
 
   constructor(
     readonly nodes: BTree<string, CatalogNode> = new BTree<string, CatalogNode>(),
@@ -61,7 +74,10 @@ export class CatalogTables {
     readonly checks: BTree<string, HealthCheck> = new BTree<string, HealthCheck>(),
     readonly idx: CatalogIndexes = { nodes: 0, services: 0, checks: 0, extinction: 0, perService: new Map() },
   ) {
-    for (const [k, s] of services.entries()) this.indexName(s.svc.Service, k);
+    for (const [k, s] of services.entries()) {
+      this.indexName(s.svc.Service, k);
+      this.indexDestination(undefined, s.svc, k);
+    }
     for (const [, n] of nodes.entries()) if (n.ID) this.nodeByID.set(n.ID, n.Node);
     for (const [k, c] of checks.entries()) this.indexStatus(k, undefined, c.Status);
   }
@@ -101,6 +117,37 @@ export class CatalogTables {
     const n = name.toLowerCase();
     this.idx.perService.set(n, idx);
     ch.topics.add(topic.service(n));
+    // Native instances answer connect queries under their own name; proxies under their
+    // destination's: a change to either moves that connect index.
+    this.touchConnect(idx, ch, n);
+    const keys = this.byName.get(n);
+    if (keys) {
+      for (const k of keys) {
+        const dest = destinationOf(this.services.get(k)?.svc);
+        if (dest !== null) this.touchConnect(idx, ch, dest);
+      }
+    }
+  }
+
+  private touchConnect(idx: number, ch: ChangeSet, dest: string): void {
+    this.perConnect.set(dest, idx);
+    ch.topics.add(topic.connect(dest));
+  }
+
+  private indexDestination(before: NodeService | undefined, after: NodeService | undefined, k: string): void {
+    const from = destinationOf(before);
+    const to = destinationOf(after);
+    if (from === to) return;
+    if (from !== null) {
+      const set = this.byDestination.get(from);
+      set?.delete(k);
+      if (set?.size === 0) this.byDestination.delete(from);
+    }
+    if (to !== null) {
+      let set = this.byDestination.get(to);
+      if (!set) this.byDestination.set(to, (set = new Set()));
+      set.add(k);
+    }
   }
 
   /** A node-level change (node record or node check) affects every service on the node. */
@@ -156,6 +203,24 @@ export class CatalogTables {
     const keys = this.byStatus.get(status);
     if (!keys) return [];
     return [...keys].sort().map((k) => this.checks.get(k)!);
+  }
+
+  /** Connect-capable instances of `name`: proxies fronting it, then its native instances. */
+  connectInstances(name: string): StoredService[] {
+    const n = name.toLowerCase();
+    const keys = [...(this.byDestination.get(n) ?? [])];
+    for (const k of this.byName.get(n) ?? []) if (this.services.get(k)?.svc.Connect.Native === true) keys.push(k);
+    return [...new Set(keys)].sort().map((k) => this.services.get(k)!);
+  }
+
+  /** The index of a connect query (Consul's "connect-service.<name>"), else the table fallback. */
+  connectIndex(name: string, ws?: WatchSet): number {
+    const n = name.toLowerCase();
+    ws?.topic(topic.connect(n));
+    const i = this.perConnect.get(n);
+    if (i !== undefined) return i;
+    if (this.idx.extinction > 0) return Math.max(this.idx.extinction, this.idx.nodes, this.idx.services, this.idx.checks);
+    return Math.max(this.idx.nodes, this.idx.services, this.idx.checks);
   }
 
   /** The service names in use, lower-cased (the lookup key). */
@@ -229,6 +294,10 @@ export class CatalogTables {
     this.services.set(k, { node, svc: stored });
     if (existing && existing.Service.toLowerCase() !== svc.Service.toLowerCase()) this.unindexName(idx, ch, existing.Service, k);
     this.indexName(svc.Service, k);
+    // A proxy that changes destination leaves the old one's connect answer too.
+    const oldDest = destinationOf(existing);
+    if (oldDest !== null && oldDest !== destinationOf(stored)) this.touchConnect(idx, ch, oldDest);
+    this.indexDestination(existing, stored, k);
     this.touchTable(idx, ch, 'services');
     this.touchService(idx, ch, svc.Service);
     ch.topics.add(topic.node(node));
@@ -311,6 +380,9 @@ export class CatalogTables {
     this.services.delete(k);
     this.touchTable(idx, ch, 'services');
     ch.topics.add(topic.node(node));
+    const dest = destinationOf(s.svc);
+    if (dest !== null) this.touchConnect(idx, ch, dest);
+    this.indexDestination(s.svc, undefined, k);
     this.unindexName(idx, ch, s.svc.Service, k);
   }
 

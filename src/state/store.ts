@@ -137,8 +137,15 @@ export class StateStore {
     return { index: this.index, kv: this.kv.clone(), catalog: this.catalog.image(), sessions: this.sessions.image() };
   }
 
+  /**
+   * Bumped by every restore: indexes of a restored state may repeat ones already seen, so
+   * anything cached by (query, index) must also key on this.
+   */
+  generation = 0;
+
   /** Replaces the state with an image, rebuilding the derived lookups. */
   restore(img: StateImage): void {
+    this.generation++;
     this.index = img.index;
     this.kv = img.kv;
     this.catalog = CatalogTables.fromImage(img.catalog);

@@ -30,7 +30,7 @@ function generator(seed: number): (store: StateStore) => Command {
   const keys = ['a', 'a/b', 'a/c', 'b', 'b/x/y', 'c'];
   const statuses = ['passing', 'warning', 'critical'];
   const svc = (id: string): Omit<NodeService, 'CreateIndex' | 'ModifyIndex'> => ({
-    Kind: '',
+    Kind: id.startsWith('proxy') ? 'connect-proxy' : '',
     ID: id,
     Service: id.split('-')[0] ?? id,
     Tags: r() < 0.5 ? ['v1'] : ['v2'],
@@ -40,8 +40,8 @@ function generator(seed: number): (store: StateStore) => Command {
     SocketPath: '',
     Weights: { Passing: 1, Warning: 1 },
     EnableTagOverride: false,
-    Proxy: {},
-    Connect: {},
+    Proxy: id.startsWith('proxy') ? { DestinationServiceName: pick(['web', 'db']) } : {},
+    Connect: r() < 0.2 ? { Native: true } : {},
   });
   const check = (id: string, serviceID: string): Omit<HealthCheck, 'CreateIndex' | 'ModifyIndex'> => ({
     Node: '',
@@ -76,7 +76,7 @@ function generator(seed: number): (store: StateStore) => Command {
     }
     if (roll < 0.65) {
       const node = pick(nodes);
-      const id = `${pick(['web', 'db'])}-${Math.floor(r() * 3)}`;
+      const id = `${pick(['web', 'db', 'proxy'])}-${Math.floor(r() * 3)}`;
       const req: RegisterRequest = { Node: node, ID: '', Datacenter: 'dc1', Address: `10.0.0.${nodes.indexOf(node)}`, TaggedAddresses: {}, NodeMeta: { zone: pick(['a', 'b']) }, Service: r() < 0.6 ? svc(id) : null, Checks: [], SkipNodeUpdate: false };
       if (r() < 0.7) req.Checks.push(check(`chk-${Math.floor(r() * 3)}`, req.Service && r() < 0.6 ? req.Service.ID : ''));
       return { type: 'register', req };
@@ -125,11 +125,12 @@ function observe(s: StateStore): unknown {
     byName: s.catalog.serviceNames().map((n) => [n, s.catalog.instances(n).map((i) => `${i.node}/${i.svc.ID}`)]),
     locks: sessions.map((x) => [x.ID, s.kv.keysLockedBy(x.ID)]),
     onNode: ['n1', 'n2', 'n3'].map((n) => s.sessions.onNode(n).map((x) => x.ID)),
+    connect: ['web', 'db'].map((n) => s.catalog.connectInstances(n).map((i) => `${i.node}/${i.svc.ID}`)),
   };
 }
 
 describe('state machine replay', () => {
-  for (const seed of [1, 2, 3, 42, 2026]) {
+  for (const seed of [1, 2, 7, 42, 2026]) {
     it(`seed ${seed}: straight through == snapshot midway + restore + the rest`, () => {
       const next = generator(seed);
       const straight = new StateStore();

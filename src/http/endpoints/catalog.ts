@@ -100,11 +100,14 @@ function sortedKeys<T>(rec: Record<string, T>): Record<string, T> {
   return out;
 }
 
-/** Instances of a service that pass ?tag and ?node-meta, with their nodes. */
-export function matchingInstances(deps: ApiDeps, name: string, tags: string[], meta: [string, string][]): { node: CatalogNode; inst: StoredService }[] {
+/**
+ * Instances of a service (or, with `connect`, its connect-capable instances: proxies and native
+ * instances) that pass ?tag and ?node-meta, with their nodes.
+ */
+export function matchingInstances(deps: ApiDeps, name: string, tags: string[], meta: [string, string][], connect = false): { node: CatalogNode; inst: StoredService }[] {
   const cat = deps.server.store.catalog;
   const out: { node: CatalogNode; inst: StoredService }[] = [];
-  for (const inst of cat.instances(name)) {
+  for (const inst of connect ? cat.connectInstances(name) : cat.instances(name)) {
     const node = cat.node(inst.node);
     if (!node || !hasTags(inst.svc, tags) || !nodeMetaMatches(node, meta)) continue;
     out.push({ node, inst });
@@ -112,18 +115,20 @@ export function matchingInstances(deps: ApiDeps, name: string, tags: string[], m
   return out;
 }
 
-function service(ctx: Ctx, deps: ApiDeps): Promise<Reply | null> {
+/** /service/:name, or with `connect` /connect/:name (the proxies and native instances of it). */
+function service(ctx: Ctx, deps: ApiDeps, connect = false): Promise<Reply | null> {
   return answerRead(
     ctx,
     deps,
     () => {
-      const name = pathArg(ctx, '/v1/catalog/service/', 'Missing service name');
+      const name = pathArg(ctx, connect ? '/v1/catalog/connect/' : '/v1/catalog/service/', 'Missing service name');
       const tags = ctx.getAll('tag');
       const meta = parseNodeMeta(ctx.getAll('node-meta'));
       const filter = parseFilter(ctx, serviceNodeSchema);
       return (ws) => {
-        const index = deps.server.store.catalog.serviceIndex(name, false, ws);
-        const list = matchingInstances(deps, name, tags, meta).map(({ node, inst }) => serviceNode(node, inst.svc));
+        const cat = deps.server.store.catalog;
+        const index = connect ? cat.connectIndex(name, ws) : cat.serviceIndex(name, false, ws);
+        const list = matchingInstances(deps, name, tags, meta, connect).map(({ node, inst }) => serviceNode(node, inst.svc));
         return { index, value: filterList(list, filter) };
       };
     },
@@ -165,6 +170,7 @@ export const catalogEndpoints: EndpointGroup = (router, deps) => {
   router.on('/v1/catalog/nodes', { GET: (ctx) => nodes(ctx, deps) });
   router.on('/v1/catalog/services', { GET: (ctx) => services(ctx, deps) });
   router.on('/v1/catalog/service/*', { GET: (ctx) => service(ctx, deps) });
+  router.on('/v1/catalog/connect/*', { GET: (ctx) => service(ctx, deps, true) });
   router.on('/v1/catalog/node/*', { GET: (ctx) => nodeRead(ctx, deps, '/v1/catalog/node/', 'map') });
   router.on('/v1/catalog/node-services/*', { GET: (ctx) => nodeRead(ctx, deps, '/v1/catalog/node-services/', 'list') });
 };

@@ -78,23 +78,24 @@ function serviceChecks(ctx: Ctx, deps: ApiDeps): Promise<Reply | null> {
   );
 }
 
-function serviceNodes(ctx: Ctx, deps: ApiDeps, cache: ResultCache): Promise<Reply | null> {
+/** /service/:name, or with `connect` /connect/:name (health of its proxies and native instances). */
+function serviceNodes(ctx: Ctx, deps: ApiDeps, cache: ResultCache, connect = false): Promise<Reply | null> {
   return answerRead(
     ctx,
     deps,
     () => {
-      const name = pathArg(ctx, '/v1/health/service/', 'Missing service name');
+      const name = pathArg(ctx, connect ? '/v1/health/connect/' : '/v1/health/service/', 'Missing service name');
       const tags = ctx.getAll('tag');
       const meta = parseNodeMeta(ctx.getAll('node-meta'));
       const filter = parseFilter(ctx, checkServiceNodeSchema);
       const passingOnly = boolParam(ctx, 'passing', 'Invalid value for ?passing');
       // Everything that shapes the answer besides the state, which the service's index stands for.
-      const key = JSON.stringify([name, tags, meta, passingOnly, ctx.get('filter') ?? '']);
+      const key = JSON.stringify([connect, name, tags, meta, passingOnly, ctx.get('filter') ?? '']);
       return (ws) => {
         const cat = deps.server.store.catalog;
-        const index = cat.serviceIndex(name, true, ws);
-        const text = cache.get(key, index, () => {
-          let out: CheckServiceNode[] = matchingInstances(deps, name, tags, meta).map(({ node, inst }) => checkServiceNode(cat, node, inst.svc));
+        const index = connect ? cat.connectIndex(name, ws) : cat.serviceIndex(name, true, ws);
+        const text = cache.get(`${deps.server.store.generation}\u0000${key}`, index, () => {
+          let out: CheckServiceNode[] = matchingInstances(deps, name, tags, meta, connect).map(({ node, inst }) => checkServiceNode(cat, node, inst.svc));
           // filterNonPassing: an instance with any check not passing (warning too) is dropped.
           if (passingOnly) out = out.filter((e) => e.Checks.every((c) => c.Status === 'passing'));
           return JSON.stringify(filterList(out, filter));
@@ -143,5 +144,6 @@ export const healthEndpoints: EndpointGroup = (router, deps) => {
   router.on('/v1/health/node/*', { GET: (ctx) => nodeChecks(ctx, deps) });
   router.on('/v1/health/checks/*', { GET: (ctx) => serviceChecks(ctx, deps) });
   router.on('/v1/health/service/*', { GET: (ctx) => serviceNodes(ctx, deps, serviceCache) });
+  router.on('/v1/health/connect/*', { GET: (ctx) => serviceNodes(ctx, deps, serviceCache, true) });
   router.on('/v1/health/state/*', { GET: (ctx) => checksInState(ctx, deps) });
 };
