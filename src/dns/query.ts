@@ -4,7 +4,7 @@
 // and reverse lookups under in-addr.arpa / ip6.arpa.
 
 export type Lookup =
-  | { kind: 'service'; service: string; tag: string; dc: string }
+  | { kind: 'service'; service: string; tag: string; dc: string; connect?: boolean }
   | { kind: 'node'; node: string; dc: string }
   | { kind: 'addr'; ip: string; dc: string }
   | { kind: 'apex'; dc: string }
@@ -51,6 +51,9 @@ export function parseLookup(inner: string): Lookup {
       }
       return { kind: 'service', service: rest[rest.length - 1] ?? '', tag: rest.slice(0, -1).join('.'), dc };
     }
+    case 'connect':
+      // <service>.connect.consul: the proxies fronting the service and its native instances.
+      return rest.length === 1 ? { kind: 'service', service: rest[0] ?? '', tag: '', dc, connect: true } : { kind: 'unknown' };
     case 'node':
       return rest.length === 0 ? { kind: 'unknown' } : { kind: 'node', node: rest.join('.'), dc };
     case 'addr': {
@@ -58,7 +61,7 @@ export function parseLookup(inner: string): Lookup {
       return ip ? { kind: 'addr', ip, dc } : { kind: 'unknown' };
     }
     default:
-      // connect, ingress and prepared queries are not served yet: such names do not exist here.
+      // ingress gateways and prepared queries are not served yet: such names do not exist here.
       return { kind: 'unknown' };
   }
 }

@@ -112,11 +112,11 @@ interface Instance {
   checks: HealthCheck[];
 }
 
-function healthyInstances(ctx: DnsContext, service: string, tag: string): Instance[] {
+function healthyInstances(ctx: DnsContext, service: string, tag: string, connect: boolean): Instance[] {
   const cat = ctx.catalog;
   const out: Instance[] = [];
   // The catalog matches service names case-insensitively, as DNS needs.
-  for (const { node: nodeName, svc } of cat.instances(service)) {
+  for (const { node: nodeName, svc } of connect ? cat.connectInstances(service) : cat.instances(service)) {
     const node = cat.node(nodeName);
     if (!node) continue;
     if (tag !== '' && !svc.Tags.some((t) => t.toLowerCase() === tag)) continue;
@@ -127,8 +127,8 @@ function healthyInstances(ctx: DnsContext, service: string, tag: string): Instan
   return out;
 }
 
-function serviceLookup(ctx: DnsContext, qname: string, qtype: QType, service: string, tag: string): Resolution {
-  const instances = healthyInstances(ctx, service, tag);
+function serviceLookup(ctx: DnsContext, qname: string, qtype: QType, service: string, tag: string, connect = false): Resolution {
+  const instances = healthyInstances(ctx, service, tag, connect);
   if (instances.length === 0) return empty('NXDOMAIN', ctx);
   const ttl = serviceTTL(ctx.dns, instances[0]?.svc.Service ?? service);
   const limit = ctx.dns.aRecordLimit;
@@ -209,7 +209,7 @@ export function resolve(ctx: DnsContext, name: string, qtype: QType): Resolution
     case 'apex':
       return found(ctx, qtype === 'SOA' || qtype === 'ANY' ? [soa(ctx)] : []);
     case 'service':
-      return serviceLookup(ctx, qname, qtype, lookup.service, lookup.tag);
+      return serviceLookup(ctx, qname, qtype, lookup.service, lookup.tag, lookup.connect === true);
     case 'node':
       return nodeLookup(ctx, qname, qtype, lookup.node);
     case 'addr': {

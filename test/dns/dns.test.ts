@@ -89,6 +89,7 @@ describe('DNS interface', () => {
     await reg({ Node: 'dead', Address: '192.0.2.10', Service: { ID: 'db', Service: 'db', Port: 5432 }, Checks: [{ CheckID: 'db-ok', ServiceID: 'db', Status: 'critical' }] });
     for (let i = 0; i < 6; i++) await reg({ Node: `w${i}`, Address: `10.0.0.${i + 1}`, Service: { ID: 'web', Service: 'web', Port: 80 } });
     await reg({ Node: 'warn', Address: '10.0.0.99', Service: { ID: 'api', Service: 'api', Port: 81 }, Checks: [{ CheckID: 'api-w', ServiceID: 'api', Status: 'warning' }] });
+    await reg({ Node: 'w0', Address: '10.0.0.1', Service: { ID: 'web-proxy', Service: 'web-proxy', Kind: 'connect-proxy', Port: 21000, Proxy: { DestinationServiceName: 'web' } } });
   });
   after(() => t.stop());
 
@@ -123,6 +124,17 @@ describe('DNS interface', () => {
     assert.deepEqual(strings(await udp(port, 'cache.service.consul', 'TXT'), 'A'), ['127.0.0.1', '192.0.2.70']);
     // Warning instances are still served (only_passing is off by default).
     assert.deepEqual(strings(await udp(port, 'api.service.consul', 'A'), 'A'), ['10.0.0.99']);
+  });
+
+  it('answers <service>.connect with the proxies fronting it', async () => {
+    const r = await udp(port, 'web.connect.consul', 'SRV', true);
+    assert.equal(r.rcode, 'NOERROR');
+    assert.deepEqual(
+      (r.answers ?? []).map((a) => (a.type === 'SRV' ? [a.data.port, a.data.target] : null)),
+      [[21000, 'w0.node.dc1.consul']],
+    );
+    assert.equal((await udp(port, 'db.connect.consul', 'A')).rcode, 'NXDOMAIN');
+    assert.deepEqual(parseLookup('web.connect.dc1'), { kind: 'service', service: 'web', tag: '', dc: 'dc1', connect: true });
   });
 
   it('answers NXDOMAIN with the SOA for what does not exist or is not healthy', async () => {
