@@ -123,6 +123,13 @@ export class Agent {
   async start(): Promise<void> {
     const { config } = this.opts;
     if (config.pidFile) fs.writeFileSync(config.pidFile, `${process.pid}`);
+    // ACLs are not enforced yet. Serving without the protection an operator asked for would be
+    // worse than not serving: with default_policy deny, refuse to start; with allow (where
+    // every request is allowed anyway) say so.
+    if (config.acl.enabled && config.acl.defaultPolicy === 'deny') {
+      throw new Error('acl.enabled with default_policy "deny" asks for ACL enforcement, which this build does not have yet: refusing to start rather than serve without it');
+    }
+    if (config.acl.enabled) this.logger.warn('ACLs are not enforced yet: with default_policy "allow" every request is allowed');
     // Say plainly where this build differs from a Consul cluster rather than pretend.
     if (!config.server) {
       this.logger.warn('client agents cannot join servers yet: this agent keeps the catalog in its own local store');
