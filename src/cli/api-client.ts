@@ -1,7 +1,7 @@
 // The HTTP side of the CLI commands: Consul's -http-addr / -token / -datacenter flags and the
 // CONSUL_HTTP_ADDR / CONSUL_HTTP_TOKEN environment, requests through undici.
 
-import { request } from 'undici';
+import { type Dispatcher, request } from 'undici';
 import type { FlagDef, FlagValues } from './flags.js';
 
 export const HTTP_FLAGS: Record<string, FlagDef> = {
@@ -43,40 +43,38 @@ export class ApiClient {
     this.stale = flags.stale === true;
   }
 
-  async call(method: string, path: string, query: Record<string, string | number | boolean | undefined> = {}, body?: string | Buffer): Promise<ApiResponse> {
+  /** The URL of `path` with the -datacenter flag and `query` (true: a bare flag; false/undefined: left out). */
+  private url(path: string, query: Record<string, string | number | boolean | undefined>, stale: boolean): string {
     const params = new URLSearchParams();
     if (this.dc) params.set('dc', this.dc);
-    if (this.stale && method === 'GET') params.set('stale', '');
+    if (stale) params.set('stale', '');
     for (const [k, v] of Object.entries(query)) {
       if (v === undefined || v === false) continue;
       params.set(k, v === true ? '' : String(v));
     }
     const qs = params.toString().replace(/=(?=&|$)/g, '');
-    const url = `${this.base}${path}${qs ? `?${qs}` : ''}`;
+    return `${this.base}${path}${qs ? `?${qs}` : ''}`;
+  }
+
+  private async send(method: string, url: string, body?: string | Buffer): Promise<Dispatcher.ResponseData> {
     const headers: Record<string, string> = {};
     if (this.token) headers['X-Consul-Token'] = this.token;
-    let res;
     try {
-      res = await request(url, { method: method as 'GET', headers, body });
+      return await request(url, { method: method as 'GET', headers, body });
     } catch (e) {
       throw new ApiError(0, `Error connecting to the agent: ${(e as Error).message}`);
     }
+  }
+
+  async call(method: string, path: string, query: Record<string, string | number | boolean | undefined> = {}, body?: string | Buffer): Promise<ApiResponse> {
+    const res = await this.send(method, this.url(path, query, this.stale && method === 'GET'), body);
     const buf = Buffer.from(await res.body.arrayBuffer());
     return { status: res.statusCode, headers: res.headers, body: buf, text: buf.toString('utf8') };
   }
 
   /** A streaming GET (monitor): the status and the body as it arrives. */
   async stream(path: string, query: Record<string, string>): Promise<{ status: number; body: AsyncIterable<Buffer>; text(): Promise<string> }> {
-    const params = new URLSearchParams(query);
-    if (this.dc) params.set('dc', this.dc);
-    const headers: Record<string, string> = {};
-    if (this.token) headers['X-Consul-Token'] = this.token;
-    let res;
-    try {
-      res = await request(`${this.base}${path}?${params.toString()}`, { method: 'GET', headers });
-    } catch (e) {
-      throw new ApiError(0, `Error connecting to the agent: ${(e as Error).message}`);
-    }
+    const res = await this.send('GET', this.url(path, query, false));
     const body = res.body;
     return { status: res.statusCode, body, text: () => body.text() };
   }

@@ -34,7 +34,14 @@ function plan(flags: Record<string, unknown>): Plan {
   switch (type) {
     case 'key': {
       if (!flags.key) throw new UsageError('Must specify a single key to watch');
-      return { path: `/v1/kv/${keyPath(flags.key as string)}`, query: {}, shape: (s, b) => ((json(s, b) as KVRaw[] | null)?.[0] ? kvPair((json(s, b) as KVRaw[])[0] as KVRaw) : null) };
+      return {
+        path: `/v1/kv/${keyPath(flags.key as string)}`,
+        query: {},
+        shape: (s, b) => {
+          const first = (json(s, b) as KVRaw[] | null)?.[0];
+          return first ? kvPair(first) : null;
+        },
+      };
     }
     case 'keyprefix': {
       if (flags.prefix === undefined) throw new UsageError('Must specify a single prefix to watch');

@@ -16,7 +16,7 @@ import { compileGoMatcher, type StringMatcher } from '../util/go-matcher.js';
 import { type Expression, type MatchExpression, MatchOp, selectorString } from './ast.js';
 import { FilterError } from './errors.js';
 import { type CoercedValue, type FieldType, type PrimitiveType, type Schema, coercion, isPrimitive, lookup, subFields, supportedOps } from './schema.js';
-import { goQuote } from './strconv.js';
+import { goQuote } from '../util/strconv.js';
 import { isPlainObject } from '../util/json.js';
 
 export type Predicate = (value: unknown) => boolean;

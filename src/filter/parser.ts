@@ -14,7 +14,7 @@
 
 import { type Expression, type MatchExpression, MatchOp } from './ast.js';
 import { FilterError } from './errors.js';
-import { goUnquote } from './strconv.js';
+import { goUnquote } from '../util/strconv.js';
 
 const FAIL: unique symbol = Symbol('fail');
 type Result<T> = T | typeof FAIL;

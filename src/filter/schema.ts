@@ -4,7 +4,7 @@
 // sub-fields a selector may continue into.
 
 import { MatchOp } from './ast.js';
-import { parseGoBool, parseGoFloat, parseGoInt, parseGoUint } from './strconv.js';
+import { parseGoBool, parseGoFloat, parseGoInt, parseGoUint } from '../util/strconv.js';
 
 /** Go's primitive kinds: string, bool, int (int64), uint (uint64), float (float64). */
 export type PrimitiveType = 'string' | 'bool' | 'int' | 'uint' | 'float';

@@ -53,8 +53,8 @@ export function decodeService(obj: Obj): ServiceInput {
   if (tagged) svc.TaggedAddresses = tagged;
   // servicePreApply
   if (svc.ID === '' && svc.Service !== '') svc.ID = svc.Service;
-  if (svc.ID !== '' && svc.Service === '') throw serverError('Must provide service name with ID');
-  if (svc.ID === '') throw serverError('Must provide service name with ID');
+  // An ID without a name, or neither (a service must at least be named).
+  if (svc.Service === '') throw serverError('Must provide service name with ID');
   if (svc.Address === '0.0.0.0' || svc.Address === '::' || svc.Address === '[::]') throw serverError('Invalid service address');
   return svc;
 }

@@ -217,10 +217,8 @@ export class CatalogTables {
   connectIndex(name: string, ws?: WatchSet): number {
     const n = name.toLowerCase();
     ws?.topic(topic.connect(n));
-    const i = this.perConnect.get(n);
-    if (i !== undefined) return i;
-    if (this.idx.extinction > 0) return Math.max(this.idx.extinction, this.idx.nodes, this.idx.services, this.idx.checks);
-    return Math.max(this.idx.nodes, this.idx.services, this.idx.checks);
+    // Without an entry (never touched since start), any table index is a safe, monotonic bound.
+    return this.perConnect.get(n) ?? Math.max(this.idx.nodes, this.idx.services, this.idx.checks);
   }
 
   /** The service names in use, lower-cased (the lookup key). */

@@ -69,7 +69,8 @@ export class StateStore {
         const touchesCatalog = cmd.ops.some((o) => isCatalogOp(o) && o.kind !== 'session');
         const touchesSessions = cmd.ops.some((o) => isCatalogOp(o) && o.kind === 'session');
         const catalog = touchesCatalog ? CatalogTables.fromImage(this.catalog.image()) : this.catalog;
-        const sessionsImg = touchesSessions || touchesCatalog ? this.sessions.image() : null;
+        // Catalog effects on sessions are applied after the swap, on the live tables.
+        const sessionsImg = touchesSessions ? this.sessions.image() : null;
         const sessions = sessionsImg ? new SessionTables(sessionsImg.sessions, sessionsImg.index) : this.sessions;
         const scratchChanges = new ChangeSet();
         const effects: CatalogEffects = { failedChecks: [], deletedNodes: [] };

@@ -31,11 +31,7 @@ export function runScript(args: string[], timeoutMs: number, max: number): Promi
         child.kill('SIGKILL');
       }
     }, timeoutMs);
-    const output = (): string => {
-      const buf = Buffer.concat(chunks);
-      const text = truncate(buf.subarray(0, max), max);
-      return size > max ? `${text} ... (captured ${max} of ${size} bytes)` : text;
-    };
+    const output = (): string => truncate(Buffer.concat(chunks), max, size);
     child.once('error', (e) => {
       clearTimeout(timer);
       resolve({ status: 'critical', output: e.message });

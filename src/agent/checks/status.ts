@@ -17,10 +17,12 @@ export function outputLimit(t: CheckType): number {
 }
 
 /** Keeps the first `max` bytes of output and says how much there was, as Consul does. */
-export function truncate(output: string | Buffer, max: number): string {
+export function truncate(output: string | Buffer, max: number, total?: number): string {
   const buf = typeof output === 'string' ? Buffer.from(output, 'utf8') : output;
-  if (buf.length <= max) return typeof output === 'string' ? output : buf.toString('utf8');
-  return `${buf.subarray(0, max).toString('utf8')} ... (captured ${max} of ${buf.length} bytes)`;
+  // `total`: how much there was when only the start of it was kept (a streaming reader).
+  const size = total ?? buf.length;
+  if (size <= max) return typeof output === 'string' ? output : buf.toString('utf8');
+  return `${buf.subarray(0, max).toString('utf8')} ... (captured ${max} of ${size} bytes)`;
 }
 
 /**

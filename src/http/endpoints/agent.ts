@@ -7,6 +7,7 @@ import { joinAddress, forceLeave } from '../../agent/membership.js';
 import { agentSelf, localMember } from '../../agent/self.js';
 import { sidecarFor } from '../../agent/sidecar.js';
 import { parseLogLevel } from '../../util/log.js';
+import { goBool } from '../../util/strconv.js';
 import { AgentError, checkFromDefinition, type LocalAgent, NODE_MAINT_CHECK_ID, SERVICE_MAINT_PREFIX, truncateOutput, CHECK_OUTPUT_MAX } from '../../agent/local-agent.js';
 import {
   type CheckType,
@@ -50,13 +51,6 @@ function agentError(e: unknown): HttpError {
   if (e instanceof HttpError) return e;
   if (e instanceof AgentError) return new HttpError(e.status, e.message);
   return serverError(e instanceof Error ? e.message : String(e));
-}
-
-/** strconv.ParseBool */
-function parseBool(s: string): boolean | null {
-  if (['1', 't', 'T', 'TRUE', 'true', 'True'].includes(s)) return true;
-  if (['0', 'f', 'F', 'FALSE', 'false', 'False'].includes(s)) return false;
-  return null;
 }
 
 // ------------------------------------------------------------------ JSON shapes
@@ -377,7 +371,7 @@ async function deregisterService(ctx: Ctx, deps: ApiDeps): Promise<Reply> {
 function enableParam(ctx: Ctx): boolean {
   if (!ctx.has('enable')) throw badRequest('Missing value for enable');
   const raw = ctx.get('enable') ?? '';
-  const v = parseBool(raw);
+  const v = goBool(raw);
   if (v === null) throw badRequest(`Invalid value for enable: ${JSON.stringify(raw)}`);
   return v;
 }

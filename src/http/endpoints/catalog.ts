@@ -2,6 +2,7 @@
 // instances as Consul 1.10 answers them (agent/catalog_endpoint.go, agent/consul/state/catalog.go),
 // each a blocking query woken only by the topics it read.
 
+import { sortKeys } from '../../agent/definitions.js';
 import { filterList, nodeSchema, nodeServiceSchema, serviceNodeSchema } from '../../filter/index.js';
 import type { CatalogNode, StoredService } from '../../state/catalog-types.js';
 import { topic } from '../../state/catalog.js';
@@ -87,17 +88,11 @@ function services(ctx: Ctx, deps: ApiDeps): Promise<Reply | null> {
           const tags = (out[svc.Service] ??= []);
           for (const t of svc.Tags) if (!tags.includes(t)) tags.push(t);
         }
-        return { index, value: sortedKeys(out) };
+        return { index, value: sortKeys(out) };
       };
     },
     { catalog: true },
   );
-}
-
-function sortedKeys<T>(rec: Record<string, T>): Record<string, T> {
-  const out: Record<string, T> = {};
-  for (const k of Object.keys(rec).sort()) out[k] = rec[k] as T;
-  return out;
 }
 
 /**

@@ -5,6 +5,7 @@
 import { checkServiceNodeSchema, filterList, healthCheckSchema } from '../../filter/index.js';
 import type { HealthCheck } from '../../state/catalog-types.js';
 import { topic } from '../../state/catalog.js';
+import { goBool } from '../../util/strconv.js';
 import type { ApiDeps, EndpointGroup } from '../api.js';
 import { type CheckServiceNode, checkServiceNode, nodeMetaMatches, parseNodeMeta } from '../catalog-json.js';
 import type { Ctx } from '../context.js';
@@ -23,9 +24,9 @@ function boolParam(ctx: Ctx, name: string, invalid: string): boolean {
   if (!ctx.has(name)) return false;
   const v = ctx.get(name) ?? '';
   if (v === '') return true;
-  if (['1', 't', 'T', 'TRUE', 'true', 'True'].includes(v)) return true;
-  if (['0', 'f', 'F', 'FALSE', 'false', 'False'].includes(v)) return false;
-  throw badRequest(invalid);
+  const b = goBool(v);
+  if (b === null) throw badRequest(invalid);
+  return b;
 }
 
 function nodeChecks(ctx: Ctx, deps: ApiDeps): Promise<Reply | null> {

@@ -230,8 +230,8 @@ export function parseGoInt(s0: string): bigint {
   return neg ? -un : un;
 }
 
-/** strconv.ParseBool. */
-export function parseGoBool(s: string): boolean {
+/** strconv.ParseBool, answering null where Go returns an error. */
+export function goBool(s: string): boolean | null {
   switch (s) {
     case '1':
     case 't':
@@ -247,8 +247,16 @@ export function parseGoBool(s: string): boolean {
     case 'false':
     case 'False':
       return false;
+    default:
+      return null;
   }
-  throw new GoNumError('ParseBool', s, 'syntax');
+}
+
+/** strconv.ParseBool. */
+export function parseGoBool(s: string): boolean {
+  const b = goBool(s);
+  if (b === null) throw new GoNumError('ParseBool', s, 'syntax');
+  return b;
 }
 
 /** strconv.ParseFloat(s, 64): decimal and hexadecimal forms, Inf/Infinity/NaN, '_' separators. */
