@@ -3,16 +3,12 @@
 import assert from 'node:assert/strict';
 import { after, before, describe, it } from 'node:test';
 import { startAgent, type TestAgent } from '../helpers/agent.js';
-import { client } from '../helpers/http.js';
+import { catalogRegister, client } from '../helpers/http.js';
 
 type Api = ReturnType<typeof client>;
 type Obj = Record<string, unknown>;
 
-async function register(api: Api, body: Obj): Promise<void> {
-  const r = await api.put('/v1/catalog/register', body);
-  assert.equal(r.status, 200, r.text);
-  assert.equal(r.text, 'true');
-}
+const register = catalogRegister;
 
 describe('/v1/catalog', () => {
   let t: TestAgent;

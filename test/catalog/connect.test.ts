@@ -3,17 +3,14 @@
 import assert from 'node:assert/strict';
 import { after, before, describe, it } from 'node:test';
 import { startAgent, type TestAgent } from '../helpers/agent.js';
-import { client } from '../helpers/http.js';
+import { catalogRegister, client } from '../helpers/http.js';
 
 type Obj = Record<string, unknown>;
 
 describe('connect endpoints', () => {
   let t: TestAgent;
   let api: ReturnType<typeof client>;
-  const reg = async (body: Obj): Promise<void> => {
-    const r = await api.put('/v1/catalog/register', body);
-    assert.equal(r.status, 200, r.text);
-  };
+  const reg = (body: Obj): Promise<void> => catalogRegister(api, body);
   before(async () => {
     t = await startAgent();
     api = client(t.base);

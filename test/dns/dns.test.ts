@@ -9,7 +9,7 @@ import type { DecodedPacket, Packet, SrvAnswer, StringAnswer, TxtAnswer } from '
 import dnsPacket from 'dns-packet';
 import { ipToHex, parseLookup, parseReverse } from '../../src/dns/query.js';
 import { startAgent, type TestAgent } from '../helpers/agent.js';
-import { client } from '../helpers/http.js';
+import { catalogRegister, client } from '../helpers/http.js';
 
 type QType = 'A' | 'AAAA' | 'SRV' | 'TXT' | 'PTR' | 'SOA' | 'ANY';
 /** dns-packet decodes the rcode too; its types leave it out. */
@@ -79,10 +79,7 @@ describe('DNS interface', () => {
     const a = t.agent.dnsAddrs[0]!;
     port = Number(a.slice(a.lastIndexOf(':') + 1));
     const api = client(t.base);
-    const reg = async (body: object): Promise<void> => {
-      const r = await api.put('/v1/catalog/register', body);
-      assert.equal(r.status, 200, r.text);
-    };
+    const reg = (body: object): Promise<void> => catalogRegister(api, body);
     await reg({ Node: 'vm', Address: '127.0.0.1', NodeMeta: { rack: 'r1' }, Service: { ID: 'cache', Service: 'cache', Port: 6379, Tags: ['primary'] } });
     await reg({ Node: 'far', Address: '192.0.2.7', Service: { ID: 'cache2', Service: 'cache', Address: '192.0.2.70', Port: 6380, Weights: { Passing: 5, Warning: 2 } } });
     await reg({ Node: 'sick', Address: '192.0.2.9', Service: { ID: 'cache3', Service: 'cache', Port: 6381 }, Checks: [{ CheckID: 'c3', ServiceID: 'cache3', Status: 'critical' }] });

@@ -1,5 +1,6 @@
 // A small HTTP client for tests: status, headers and body of one request over a real socket.
 
+import assert from 'node:assert/strict';
 import http from 'node:http';
 
 export interface Res {
@@ -48,4 +49,11 @@ export function client(base: string): {
     del: (p, h) => request(base, 'DELETE', p, undefined, h),
     req: (m, p, b, h) => request(base, m, p, b, h),
   };
+}
+
+/** PUT /v1/catalog/register, which must succeed (answer 200 `true`). */
+export async function catalogRegister(api: ReturnType<typeof client>, body: object): Promise<void> {
+  const r = await api.put('/v1/catalog/register', body);
+  assert.equal(r.status, 200, r.text);
+  assert.equal(r.text, 'true');
 }
