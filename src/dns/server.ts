@@ -165,36 +165,56 @@ export class DnsServer {
   async listen(): Promise<string[]> {
     let port = this.opts.port;
     for (const host of this.opts.hosts) {
-      const family = net.isIPv6(host) ? 'udp6' : 'udp4';
-      const sock = dgram.createSocket({ type: family, reuseAddr: false });
-      sock.on('message', (msg, rinfo) => {
-        void this.reply(msg, 'udp').then((out) => {
-          if (out) sock.send(out, rinfo.port, rinfo.address);
-        });
-      });
-      sock.on('error', (e) => this.opts.logger.warn('dns udp error', { error: e.message }));
-      await new Promise<void>((resolve, reject) => {
-        sock.once('error', reject);
-        sock.bind(port, host, () => {
-          sock.off('error', reject);
-          resolve();
-        });
-      });
-      // With port 0 the UDP socket picks the port; TCP takes the same one.
-      port = sock.address().port;
-      this.udp.push(sock);
-      const srv = net.createServer((c) => this.serveTCP(c));
-      await new Promise<void>((resolve, reject) => {
-        srv.once('error', reject);
-        srv.listen(port, host, () => {
-          srv.off('error', reject);
-          resolve();
-        });
-      });
-      this.tcp.push(srv);
+      port = await this.bindPair(host, port);
       this.addrs.push(`${host.includes(':') ? `[${host}]` : host}:${port}`);
     }
     return this.addrs;
+  }
+
+  /**
+   * UDP and TCP on one port. With port 0 the UDP socket picks it and TCP takes the same number,
+   * which another process may hold for TCP: then both are given up and another port is tried.
+   */
+  private async bindPair(host: string, port: number): Promise<number> {
+    for (let attempt = 0; ; attempt++) {
+      const sock = await this.bindUDP(host, port);
+      const bound = sock.address().port;
+      const srv = net.createServer((c) => this.serveTCP(c));
+      try {
+        await new Promise<void>((resolve, reject) => {
+          srv.once('error', reject);
+          srv.listen(bound, host, () => {
+            srv.off('error', reject);
+            resolve();
+          });
+        });
+      } catch (e) {
+        sock.close();
+        if (port === 0 && (e as NodeJS.ErrnoException).code === 'EADDRINUSE' && attempt < 10) continue;
+        throw e;
+      }
+      this.udp.push(sock);
+      this.tcp.push(srv);
+      return bound;
+    }
+  }
+
+  private async bindUDP(host: string, port: number): Promise<dgram.Socket> {
+    const sock = dgram.createSocket({ type: net.isIPv6(host) ? 'udp6' : 'udp4', reuseAddr: false });
+    sock.on('message', (msg, rinfo) => {
+      void this.reply(msg, 'udp').then((out) => {
+        if (out) sock.send(out, rinfo.port, rinfo.address);
+      });
+    });
+    await new Promise<void>((resolve, reject) => {
+      sock.once('error', reject);
+      sock.bind(port, host, () => {
+        sock.off('error', reject);
+        resolve();
+      });
+    });
+    sock.on('error', (e) => this.opts.logger.warn('dns udp error', { error: e.message }));
+    return sock;
   }
 
   /** DNS over TCP: each message is preceded by its 2-byte length; many per connection. */

@@ -53,20 +53,31 @@ async function upstream(): Promise<{ port: number; asked: string[]; close(): Pro
     if (q?.name === '9.9.9.9.in-addr.arpa') answers.push({ type: 'PTR', name: q.name, ttl: 60, data: 'dns9.quad9.net' });
     return dnsPacket.encode({ type: 'response', id: req.id ?? 0, flags: answers.length ? 0 : 3, questions: req.questions ?? [], answers });
   };
-  const udp = dgram.createSocket('udp4');
-  udp.on('message', (m, r) => udp.send(respond(m), r.port, r.address));
-  await new Promise<void>((r) => udp.bind(0, '127.0.0.1', r));
-  const port = udp.address().port;
-  const tcp = net.createServer((c) => {
-    c.on('data', (d: Buffer) => {
-      const out = respond(d.subarray(2, 2 + d.readUInt16BE(0)));
-      const head = Buffer.alloc(2);
-      head.writeUInt16BE(out.length);
-      c.end(Buffer.concat([head, out]));
+  // UDP picks a free port; TCP must get the same one, which may be taken: then try again.
+  for (let attempt = 0; ; attempt++) {
+    const udp = dgram.createSocket('udp4');
+    udp.on('message', (m, r) => udp.send(respond(m), r.port, r.address));
+    await new Promise<void>((r) => udp.bind(0, '127.0.0.1', r));
+    const port = udp.address().port;
+    const tcp = net.createServer((c) => {
+      c.on('data', (d: Buffer) => {
+        const out = respond(d.subarray(2, 2 + d.readUInt16BE(0)));
+        const head = Buffer.alloc(2);
+        head.writeUInt16BE(out.length);
+        c.end(Buffer.concat([head, out]));
+      });
     });
-  });
-  await new Promise<void>((r) => tcp.listen(port, '127.0.0.1', r));
-  return { port, asked, close: () => new Promise<void>((r) => { udp.close(); tcp.close(() => r()); }) };
+    const ok = await new Promise<boolean>((r) => {
+      tcp.once('error', () => r(false));
+      tcp.listen(port, '127.0.0.1', () => r(true));
+    });
+    if (!ok && attempt < 10) {
+      udp.close();
+      continue;
+    }
+    assert.ok(ok, 'no port free for both UDP and TCP');
+    return { port, asked, close: () => new Promise<void>((r) => { udp.close(); tcp.close(() => r()); }) };
+  }
 }
 
 describe('dns_config and recursors', () => {
