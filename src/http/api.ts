@@ -141,9 +141,10 @@ export class HttpApi {
     this.finish(ctx, { status: 500, body: msg, contentType: TEXT_UTF8 });
   }
 
+  /** Sends the reply and settles the request's accounting; never throws (it runs in promise callbacks). */
   private finish(ctx: Ctx, reply: Reply | null): void {
     try {
-      if (reply && !ctx.res.destroyed) write(ctx, reply);
+      if (reply && !ctx.res.destroyed) this.send(ctx, reply);
       else if (!ctx.res.writableEnded) ctx.res.destroy();
     } finally {
       // Timed here rather than on 'finish': no listener per request on the hot path.
@@ -153,6 +154,22 @@ export class HttpApi {
       }
       this.inFlight--;
       if (this.inFlight === 0 && this.idle) this.idle();
+    }
+  }
+
+  /** Writes a reply; if encoding or writing it fails, the request alone gets a 500 (or is cut off). */
+  private send(ctx: Ctx, reply: Reply): void {
+    try {
+      write(ctx, reply);
+    } catch (e) {
+      const msg = e instanceof Error ? e.message : String(e);
+      this.logger.error('reply failed', { method: ctx.method, path: ctx.path, error: msg });
+      try {
+        if (ctx.res.headersSent) ctx.res.destroy();
+        else write(ctx, { status: 500, body: `failed to write the reply: ${msg}`, contentType: TEXT_UTF8 });
+      } catch {
+        ctx.res.destroy();
+      }
     }
   }
 

@@ -2,6 +2,7 @@
 // when the client goes away (blocking queries stop waiting then).
 
 import type { IncomingMessage, ServerResponse } from 'node:http';
+import { parseJSON } from '../util/json.js';
 import { HttpError, tooLarge } from './errors.js';
 
 export class Ctx {
@@ -98,12 +99,12 @@ export class Ctx {
     return chunks.length === 1 ? chunks[0]! : Buffer.concat(chunks);
   }
 
-  /** Parses a JSON body; an empty body yields `undefined`. Malformed JSON → 400 like Consul. */
+  /** Parses a JSON body; an empty body yields `undefined`. Malformed or too deeply nested JSON → 400 like Consul. */
   async jsonBody(limit: number, prefix = 'Request decode failed'): Promise<unknown> {
     const buf = await this.body(limit, (n) => (n === null ? 'Request body too large' : `Request body(${n} bytes) too large, max size: ${limit} bytes.`));
     if (buf.length === 0) return undefined;
     try {
-      return JSON.parse(buf.toString('utf8')) as unknown;
+      return parseJSON(buf.toString('utf8'));
     } catch (e) {
       throw new HttpError(400, `${prefix}: ${(e as Error).message}`);
     }

@@ -21,3 +21,23 @@ export const text = (body: string | Buffer, contentType: string, headers?: Recor
   contentType,
   ...(headers ? { headers } : {}),
 });
+
+/**
+ * A header value built from client input, made writable: CR and LF become spaces, as Go's server
+ * writes them (headerNewlineToSpace), and so do other control characters, which Node refuses to
+ * send. Node puts header text on the wire as UTF-8 but refuses characters past U+00FF; those are
+ * sent percent-encoded, so the value stays readable and the reply is never refused.
+ */
+export function headerSafe(value: string): string {
+  // eslint-disable-next-line no-control-regex
+  let v = /[\x00-\x08\x0a-\x1f\x7f]/.test(value) ? value.replace(/[\x00-\x08\x0a-\x1f\x7f]/g, ' ') : value;
+  if (/[^\x00-\xff]/.test(v)) v = v.replace(/[^\x00-\xff]+/gu, pctEncode);
+  return v;
+}
+
+/** %XX for each UTF-8 byte (Buffer turns a lone surrogate into U+FFFD where encodeURIComponent throws). */
+function pctEncode(s: string): string {
+  let out = '';
+  for (const b of Buffer.from(s, 'utf8')) out += '%' + b.toString(16).toUpperCase().padStart(2, '0');
+  return out;
+}

@@ -32,9 +32,11 @@ import { waitBudgetMs } from '../blocking.js';
 import type { Ctx } from '../context.js';
 import { HttpError, badRequest, notFound, serverError } from '../errors.js';
 import { parseWait } from '../query-options.js';
-import { empty, json, jsonText, text, type Reply } from '../reply.js';
+import { empty, headerSafe, json, jsonText, text, type Reply } from '../reply.js';
 
 const MAX_BODY = 1 << 20;
+/** Unsent monitor output held for one client before lines are dropped. */
+const MONITOR_BUFFER_BYTES = 256 * 1024;
 
 function localAgent(deps: ApiDeps): LocalAgent {
   if (!deps.agent) throw serverError('agent: local state is not available');
@@ -157,7 +159,7 @@ function wantsText(ctx: Ctx): boolean {
 
 /** A reply with a status code and X-Consul-Reason, as Consul's CodeWithPayloadError. */
 function payloadReply(ctx: Ctx, code: number, reason: string, jsonValue: unknown): Reply {
-  const headers = { 'X-Consul-Reason': reason };
+  const headers = { 'X-Consul-Reason': headerSafe(reason) };
   if (wantsText(ctx)) return text(reason, 'text/plain', headers, code);
   return json(jsonValue, headers, code);
 }
@@ -531,13 +533,31 @@ async function monitor(ctx: Ctx, deps: ApiDeps): Promise<Reply | null> {
   const res = ctx.res;
   res.writeHead(200, { 'Content-Type': 'text/plain; charset=utf-8' });
   res.flushHeaders();
-  const off = deps.logger.tap(level, (line) => res.write(line));
+  // A client that reads slower than the agent logs gets gaps, not an ever-growing buffer: past
+  // MONITOR_BUFFER_BYTES unsent, lines are dropped (Consul drops past 512 queued lines) and the
+  // stream says how many once it drains.
+  let dropped = 0;
+  let total = 0;
+  const off = deps.logger.tap(level, (line) => {
+    if (res.writableLength > MONITOR_BUFFER_BYTES) {
+      dropped++;
+      return;
+    }
+    if (dropped > 0) {
+      res.write(`${new Date().toISOString()} [WARN]  agent: Monitor dropped ${dropped} logs during monitor request: the client reads too slowly\n`);
+      total += dropped;
+      dropped = 0;
+    }
+    res.write(line);
+  });
   await new Promise<void>((resolve) => {
     if (deps.closing?.aborted) return resolve();
     res.once('close', () => resolve());
     deps.closing?.addEventListener('abort', () => resolve(), { once: true });
   });
   off();
+  total += dropped;
+  if (total > 0) deps.logger.warn('Dropped logs during monitor request', { dropped_count: total });
   if (!res.writableEnded) res.end();
   return null;
 }

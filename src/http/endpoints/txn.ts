@@ -17,7 +17,7 @@ import { kvEntryJSON } from '../kv-json.js';
 import { leaderMeta } from '../meta.js';
 import { checkDatacenter, parseQueryOptions } from '../query-options.js';
 import { jsonText, type Reply } from '../reply.js';
-import { isPlainObject } from '../../util/json.js';
+import { isPlainObject, parseJSON } from '../../util/json.js';
 
 export const MAX_TXN_OPS = 64;
 
@@ -130,7 +130,7 @@ async function txn(ctx: Ctx, { server, config }: ApiDeps): Promise<Reply> {
   );
   let body: unknown;
   try {
-    body = JSON.parse(buf.toString('utf8'));
+    body = parseJSON(buf.toString('utf8'));
   } catch (e) {
     throw parseFail((e as Error).message);
   }
