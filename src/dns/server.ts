@@ -36,6 +36,7 @@ export const DNS_MAX_RECURSIONS = 64;
 
 /** Counters of what the limits above turned away; tests and operators read them. */
 export interface DnsStats {
+  tcpOpen: number;
   tcpRefused: number;
   tcpTimedOut: number;
   /** Most TCP connections open at once. */
@@ -323,7 +324,7 @@ export class DnsServer {
   private recursions = 0;
   /** host:port of each listener (UDP and TCP share the port). */
   addrs: string[] = [];
-  readonly stats: DnsStats = { tcpRefused: 0, tcpTimedOut: 0, tcpPeak: 0, formErr: 0, dropped: 0, servFail: 0, recursionsRefused: 0 };
+  readonly stats: DnsStats = { tcpOpen: 0, tcpRefused: 0, tcpTimedOut: 0, tcpPeak: 0, formErr: 0, dropped: 0, servFail: 0, recursionsRefused: 0 };
 
   constructor(private readonly opts: DnsServerOptions) {}
 
@@ -481,9 +482,11 @@ export class DnsServer {
     }
     this.conns.add(c);
     this.perIP.set(ip, fromIP + 1);
+    this.stats.tcpOpen = this.conns.size;
     this.stats.tcpPeak = Math.max(this.stats.tcpPeak, this.conns.size);
     c.on('close', () => {
       this.conns.delete(c);
+      this.stats.tcpOpen = this.conns.size;
       const n = (this.perIP.get(ip) ?? 1) - 1;
       if (n > 0) this.perIP.set(ip, n);
       else this.perIP.delete(ip);
