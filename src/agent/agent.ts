@@ -17,7 +17,7 @@ import { Server, type ServerOptions } from '../server/server.js';
 import type { Logger } from '../util/log.js';
 import { ServerCatalogWriter } from './catalog-writer.js';
 import { LocalAgent, type LocalAgentOptions } from './local-agent.js';
-import { DnsServer } from '../dns/server.js';
+import { DnsServer, type DnsStats } from '../dns/server.js';
 import type { HealthCheck } from '../state/catalog-types.js';
 import type { AliasSource } from './checks/index.js';
 import { type Gauge, Metrics } from '../telemetry/metrics.js';
@@ -56,6 +56,10 @@ export class Agent {
   /** host:port of each DNS listener (UDP and TCP), once started; none when ports.dns is -1. */
   dnsAddrs: string[] = [];
   private dns: DnsServer | null = null;
+  /** What the DNS server's limits turned away (null without DNS). */
+  get dnsStats(): Readonly<DnsStats> | null {
+    return this.dns?.stats ?? null;
+  }
   private onLeft: () => void = () => undefined;
   /** Resolves once the agent has left (PUT /v1/agent/leave) and stopped. */
   readonly left = new Promise<void>((resolve) => (this.onLeft = resolve));

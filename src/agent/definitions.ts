@@ -155,6 +155,7 @@ const SERVICE_FIELDS: Field[] = [
   { name: 'Address', kind: 'string' },
   { name: 'TaggedAddresses', kind: 'taggedAddresses', aliases: ['tagged_addresses'] },
   { name: 'Meta', kind: 'stringMap' },
+  // Any int, as Consul (no range check); DNS answers Go's uint16(Port) (dns/resolve.ts).
   { name: 'Port', kind: 'int' },
   { name: 'SocketPath', kind: 'string', aliases: ['socket_path'] },
   { name: 'Check', kind: 'check' },

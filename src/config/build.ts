@@ -319,10 +319,22 @@ export function applySource(c: RuntimeConfig, src: Source, warnings: string[]): 
   }
 }
 
+/** 2^63 ns: Go's time.Duration overflows here. */
+const MAX_GO_DURATION_NS = 2 ** 63;
+/** The SOA fields are uint32 in Consul's config; larger values fail to decode there too. */
+const MAX_UINT32 = 2 ** 32 - 1;
+
 /** dns_config { … }: the options the DNS interface honours; the rest load with a warning. */
 function dnsConfig(r: Reader, c: RuntimeConfig, v: unknown): void {
   const d = c.dns;
-  const seconds = (key: string, x: unknown): number => r.duration(key, x) / 1e9;
+  // Consul parses TTLs with Go's time.ParseDuration, which refuses what overflows int64
+  // nanoseconds (~2562047h): so do we, at startup. What does parse and still exceeds a DNS TTL
+  // (uint32 seconds) is answered as Consul's uint32(ttl / time.Second) does: wrapped, in dns/.
+  const seconds = (key: string, x: unknown): number => {
+    const ns = r.duration(key, x);
+    if (Math.abs(ns) >= MAX_GO_DURATION_NS) return r.fail(key, `time: invalid duration ${JSON.stringify(x)}`);
+    return ns / 1e9;
+  };
   r.nested(
     'dns_config',
     v,
@@ -339,10 +351,10 @@ function dnsConfig(r: Reader, c: RuntimeConfig, v: unknown): void {
       recursor_timeout: (x) => (d.recursorTimeoutMs = r.duration('dns_config.recursor_timeout', x) / 1e6),
       soa: (x) =>
         r.nested('dns_config.soa', x, {
-          refresh: (y) => (d.soa.refresh = r.int('dns_config.soa.refresh', y, 0)),
-          retry: (y) => (d.soa.retry = r.int('dns_config.soa.retry', y, 0)),
-          expire: (y) => (d.soa.expire = r.int('dns_config.soa.expire', y, 0)),
-          min_ttl: (y) => (d.soa.minTTL = r.int('dns_config.soa.min_ttl', y, 0)),
+          refresh: (y) => (d.soa.refresh = r.int('dns_config.soa.refresh', y, 0, MAX_UINT32)),
+          retry: (y) => (d.soa.retry = r.int('dns_config.soa.retry', y, 0, MAX_UINT32)),
+          expire: (y) => (d.soa.expire = r.int('dns_config.soa.expire', y, 0, MAX_UINT32)),
+          min_ttl: (y) => (d.soa.minTTL = r.int('dns_config.soa.min_ttl', y, 0, MAX_UINT32)),
         }),
     },
     ['allow_stale', 'max_stale', 'disable_compression', 'recursor_strategy', 'use_cache', 'cache_max_age', 'prefer_namespace', 'enable_additional_node_meta_txt_legacy'],

@@ -3,6 +3,8 @@
 //   node.node[.dc].consul                 hex.addr[.dc].consul
 // and reverse lookups under in-addr.arpa / ip6.arpa.
 
+import { isIP } from 'node:net';
+
 export type Lookup =
   | { kind: 'service'; service: string; tag: string; dc: string; connect?: boolean }
   | { kind: 'node'; node: string; dc: string }
@@ -66,13 +68,12 @@ export function parseLookup(inner: string): Lookup {
   }
 }
 
-/** The hex form Consul uses in <hex>.addr.<dc>.consul targets. */
+/** The hex form Consul uses in <hex>.addr.<dc>.consul targets ('' for what is not an IP). */
 export function ipToHex(ip: string): string {
-  if (ip.includes(':')) return expandIPv6(ip).map((g) => g.padStart(4, '0')).join('');
-  return ip
-    .split('.')
-    .map((o) => Number(o).toString(16).padStart(2, '0'))
-    .join('');
+  const v6 = ipv6Groups(ip);
+  if (v6) return v6.map((g) => g.toString(16).padStart(4, '0')).join('');
+  const v4 = ipv4Octets(ip);
+  return v4 ? v4.map((o) => o.toString(16).padStart(2, '0')).join('') : '';
 }
 
 function hexToIP(hex: string): string | null {
@@ -81,12 +82,29 @@ function hexToIP(hex: string): string | null {
   return null;
 }
 
-function expandIPv6(ip: string): string[] {
-  const [head = '', tail = ''] = ip.split('::');
+function ipv4Octets(ip: string): number[] | null {
+  return isIP(ip) === 4 ? ip.split('.').map(Number) : null;
+}
+
+/**
+ * The eight groups of an IPv6 address, or null when it is not one. Stored addresses are any
+ * string a client registered (Consul does not check node addresses), so nothing here may throw.
+ */
+function ipv6Groups(ip: string): number[] | null {
+  const bare = ip.replace(/%.*$/, ''); // a zone ("fe80::1%eth0") is not part of the address
+  if (isIP(bare) !== 6) return null;
+  let text = bare;
+  const v4 = /(\d+\.\d+\.\d+\.\d+)$/.exec(text);
+  if (v4) {
+    const o = ipv4Octets(v4[1] ?? '');
+    if (!o) return null;
+    text = `${text.slice(0, -(v4[1] ?? '').length)}${((o[0]! << 8) | o[1]!).toString(16)}:${((o[2]! << 8) | o[3]!).toString(16)}`;
+  }
+  const [head = '', tail = ''] = text.split('::');
   const h = head === '' ? [] : head.split(':');
   const t = tail === '' ? [] : tail.split(':');
-  if (!ip.includes('::')) return h;
-  return [...h, ...Array<string>(8 - h.length - t.length).fill('0'), ...t];
+  const groups = text.includes('::') ? [...h, ...Array<string>(Math.max(0, 8 - h.length - t.length)).fill('0'), ...t] : h;
+  return groups.length === 8 ? groups.map((g) => parseInt(g, 16)) : null;
 }
 
 /** The address a reverse name asks about, or null when it is not one. */
@@ -106,8 +124,8 @@ export function parseReverse(name: string): string | null {
   return null;
 }
 
-/** Compares IPv6 addresses in any spelling (and IPv4 as is). */
+/** Compares addresses in any spelling; what does not parse as an IP matches nothing. */
 export function sameIP(a: string, b: string): boolean {
-  if (!a.includes(':') || !b.includes(':')) return a === b;
-  return ipToHex(a) === ipToHex(b);
+  const x = ipToHex(a);
+  return x !== '' && x === ipToHex(b);
 }

@@ -45,6 +45,27 @@ export function serviceTTL(dns: DNSConfig, service: string): number {
   return best ? best[1] : 0;
 }
 
+/**
+ * Go's uint32(x) and uint16(x): what Consul's DNS server does with TTLs (`uint32(ttl /
+ * time.Second)`), SRV ports and weights (`uint16(port)`, `uint16(weight)`): the value wraps
+ * modulo 2^32 / 2^16 instead of failing. A stored value (from any client, an older data dir or
+ * a snapshot) therefore never makes an answer unencodable; non-numbers count as 0.
+ */
+export function goUint32(x: unknown): number {
+  return typeof x === 'number' && Number.isFinite(x) ? Math.trunc(x) >>> 0 : 0;
+}
+
+export function goUint16(x: unknown): number {
+  return goUint32(x) & 0xffff;
+}
+
+/** findWeight: Weights.Warning for an instance with a warning check, Weights.Passing otherwise. */
+function srvWeight(svc: NodeService, warning: boolean): number {
+  // Weights is always set by registration, but a stored value from elsewhere may lack it.
+  const w = svc.Weights as NodeService['Weights'] | null | undefined;
+  return goUint16(w ? (warning ? w.Warning : w.Passing) : 1);
+}
+
 /** A question's type: a record type, or ANY (255), which dns-packet decodes but does not type. */
 export type QType = RecordType | 'ANY';
 
@@ -54,15 +75,15 @@ function soa(ctx: DnsContext): SoaAnswer {
   return {
     type: 'SOA',
     name: d,
-    ttl: c.minTTL,
+    ttl: goUint32(c.minTTL),
     data: {
       mname: `ns.${d}`,
       rname: `hostmaster.${d}`,
       serial: Math.floor((ctx.now?.() ?? Date.now()) / 1000) >>> 0,
-      refresh: c.refresh,
-      retry: c.retry,
-      expire: c.expire,
-      minimum: c.minTTL,
+      refresh: goUint32(c.refresh),
+      retry: goUint32(c.retry),
+      expire: goUint32(c.expire),
+      minimum: goUint32(c.minTTL),
     },
   };
 }
@@ -130,7 +151,7 @@ function healthyInstances(ctx: DnsContext, service: string, tag: string, connect
 function serviceLookup(ctx: DnsContext, qname: string, qtype: QType, service: string, tag: string, connect = false): Resolution {
   const instances = healthyInstances(ctx, service, tag, connect);
   if (instances.length === 0) return empty('NXDOMAIN', ctx);
-  const ttl = serviceTTL(ctx.dns, instances[0]?.svc.Service ?? service);
+  const ttl = goUint32(serviceTTL(ctx.dns, instances[0]?.svc.Service ?? service));
   const limit = ctx.dns.aRecordLimit;
   const dc = ctx.datacenter;
   const domain = normalize(ctx.domain);
@@ -148,7 +169,7 @@ function serviceLookup(ctx: DnsContext, qname: string, qtype: QType, service: st
       const nodeTarget = `${node.Node}.node.${dc}.${domain}`;
       const viaNode = svc.Address === '' || svc.Address === node.Address;
       const target = viaNode ? nodeTarget : isIP(addr) ? `${ipToHex(addr)}.addr.${dc}.${domain}` : addr;
-      answers.push({ type: 'SRV', name: qname, ttl, data: { priority: 1, weight: warning ? svc.Weights.Warning : svc.Weights.Passing, port: svc.Port, target } });
+      answers.push({ type: 'SRV', name: qname, ttl, data: { priority: 1, weight: srvWeight(svc, warning), port: goUint16(svc.Port), target } });
       const a = addressRecord(target, addr, 'SRV', ttl);
       if (a) additionals.push(a);
       if (viaNode && ctx.dns.enableAdditionalNodeMetaTXT) additionals.push(...metaRecords(nodeTarget, node, ttl));
@@ -167,7 +188,7 @@ function nodeLookup(ctx: DnsContext, qname: string, qtype: QType, nodeName: stri
   if (!node) return empty('NXDOMAIN', ctx);
   const answers: Answer[] = [];
   const additionals: Answer[] = [];
-  const ttl = ctx.dns.nodeTTL;
+  const ttl = goUint32(ctx.dns.nodeTTL);
   const a = addressRecord(qname, node.Address, qtype === 'TXT' ? 'NULL' : qtype, ttl);
   if (a) answers.push(a);
   const meta = metaRecords(qname, node, ttl);
@@ -181,13 +202,15 @@ function reverseLookup(ctx: DnsContext, qname: string, ip: string): Resolution {
   const cat = ctx.catalog;
   const domain = normalize(ctx.domain);
   const answers: Answer[] = [];
+  // Stored addresses are whatever clients registered (hostnames, junk): sameIP skips what
+  // does not parse as an IP.
   for (const n of cat.nodes.values()) {
-    if (sameIP(n.Address, ip)) answers.push({ type: 'PTR', name: qname, ttl: ctx.dns.nodeTTL, data: `${n.Node}.node.${ctx.datacenter}.${domain}` });
+    if (sameIP(n.Address, ip)) answers.push({ type: 'PTR', name: qname, ttl: goUint32(ctx.dns.nodeTTL), data: `${n.Node}.node.${ctx.datacenter}.${domain}` });
   }
   if (answers.length === 0) {
     const names = new Set<string>();
     for (const { svc } of cat.services.values()) if (svc.Address !== '' && sameIP(svc.Address, ip)) names.add(svc.Service);
-    for (const s of names) answers.push({ type: 'PTR', name: qname, ttl: serviceTTL(ctx.dns, s), data: `${s}.service.${ctx.datacenter}.${domain}` });
+    for (const s of names) answers.push({ type: 'PTR', name: qname, ttl: goUint32(serviceTTL(ctx.dns, s)), data: `${s}.service.${ctx.datacenter}.${domain}` });
   }
   return answers.length === 0 ? empty('NXDOMAIN', ctx) : found(ctx, answers);
 }

@@ -2,6 +2,7 @@
 // the checks Consul's Catalog.Register makes before anything reaches the log (its errors answer
 // 500, as Consul's RPC errors do; malformed JSON answers 400 "Request decode failed").
 
+import { validateWeights } from '../agent/definitions.js';
 import type { DeregisterRequest, HealthCheck, NodeService, RegisterRequest, ServiceAddress, Weights } from '../state/catalog-types.js';
 import { isUUID } from '../util/ids.js';
 import { bool, decodeError, field, isObject, num, type Obj, objectField, str, strList, strMap } from './decode.js';
@@ -14,13 +15,15 @@ type CheckInput = Omit<HealthCheck, 'CreateIndex' | 'ModifyIndex'>;
 export const defaultProxy = (): Record<string, unknown> => ({ Mode: '', MeshGateway: {}, Expose: {} });
 export const DEFAULT_WEIGHTS: Weights = { Passing: 1, Warning: 1 };
 
-/** NodeService.ToServiceNode: invalid or missing weights become Passing 1 / Warning 1. */
+/**
+ * NodeService.ToServiceNode: missing weights, or any ValidateWeights refuses (Passing < 1,
+ * Warning < 0, either above 65535), become Passing 1 / Warning 1. Consul's catalog register
+ * stores them so instead of answering an error (only /v1/agent/service/register answers 400).
+ */
 export function normalizeWeights(w: Obj | null): Weights {
   if (!w) return { ...DEFAULT_WEIGHTS };
-  const passing = num(w, 'Passing');
-  const warning = num(w, 'Warning');
-  if (passing < 1 || warning < 0) return { ...DEFAULT_WEIGHTS };
-  return { Passing: passing, Warning: warning };
+  const weights = { Passing: num(w, 'Passing'), Warning: num(w, 'Warning') };
+  return validateWeights(weights) === null ? weights : { ...DEFAULT_WEIGHTS };
 }
 
 function taggedServiceAddresses(obj: Obj): Record<string, ServiceAddress> | undefined {
@@ -42,6 +45,8 @@ export function decodeService(obj: Obj): ServiceInput {
     Tags: strList(obj, 'Tags') ?? [],
     Address: str(obj, 'Address'),
     Meta: strMap(obj, 'Meta'),
+    // Consul decodes Port into an int and checks no range (70000 and -1 are stored as given);
+    // its DNS answers uint16(Port), as dns/resolve.ts does, so no value can break an answer.
     Port: num(obj, 'Port'),
     SocketPath: str(obj, 'SocketPath'),
     Weights: normalizeWeights(objectField(obj, 'Weights')),
