@@ -2,8 +2,7 @@
 // validated, how an agent decides whether an event is for it, the blocking index Consul derives
 // from an event ID, and the size limits serf puts on the gossip message.
 
-import { compileGoMatcher, type StringMatcher } from '../util/go-matcher.js';
-import { compileGoRegexp, GoRegexpError } from '../util/go-regexp.js';
+import { compileGoRegexp, GoRegexpError, type GoRegexp } from '../util/go-regexp.js';
 
 /** userEventMaxVersion */
 export const USER_EVENT_VERSION = 1;
@@ -81,10 +80,9 @@ export interface LocalIdentity {
   services(): { ID: string; Tags: readonly string[] }[];
 }
 
-function tryCompile(f: string): StringMatcher | null {
+function tryCompile(f: string): GoRegexp | null {
   try {
-    // Linear-time matching: the patterns come from whoever fires the event.
-    return compileGoMatcher(f);
+    return compileGoRegexp(f);
   } catch {
     return null;
   }
@@ -99,7 +97,7 @@ export function eventIsForAgent(e: UserEvent, local: LocalIdentity): boolean {
   if (e.ServiceFilter !== '') {
     const re = tryCompile(e.ServiceFilter);
     if (!re) return false;
-    let tagRe: StringMatcher | null = null;
+    let tagRe: GoRegexp | null = null;
     if (e.TagFilter !== '') {
       tagRe = tryCompile(e.TagFilter);
       if (!tagRe) return false;

@@ -11,8 +11,7 @@
 // of the field's type: "", 0, false, an empty map or slice, a struct of zero values. (Go would fail
 // or panic on a nil pointer; an explicit zero is the useful reading for JSON-shaped data.)
 
-import { GoRegexpError } from '../util/go-regexp.js';
-import { compileGoMatcher, type StringMatcher } from '../util/go-matcher.js';
+import { compileGoRegexp, GoRegexpError, type GoRegexp } from '../util/go-regexp.js';
 import { type Expression, type MatchExpression, MatchOp, selectorString } from './ast.js';
 import { FilterError } from './errors.js';
 import { type CoercedValue, type FieldType, type PrimitiveType, type Schema, coercion, isPrimitive, lookup, subFields, supportedOps } from './schema.js';
@@ -64,7 +63,7 @@ function compileMatch(expr: MatchExpression, schema: Schema): Predicate {
   }
 
   let coerced: CoercedValue | null = null;
-  let regexp: StringMatcher | null = null;
+  let regexp: GoRegexp | null = null;
   if (raw !== null) {
     const coerce = coercion(target);
     if (coerce !== null) {
@@ -77,7 +76,7 @@ function compileMatch(expr: MatchExpression, schema: Schema): Predicate {
     if (op === MatchOp.Matches || op === MatchOp.NotMatches) {
       const source = typeof coerced === 'string' ? coerced : raw;
       try {
-        regexp = compileGoMatcher(source);
+        regexp = compileGoRegexp(source);
       } catch (e) {
         if (!(e instanceof GoRegexpError)) throw e;
         throw new FilterError(`Failed to compile regular expression ${goQuote(source)}: ${e.message}`);
@@ -114,7 +113,7 @@ function walk(type: FieldType, depth: number, selector: readonly string[], op: M
   };
 }
 
-function compileLeaf(type: FieldType, op: MatchOp, coerced: CoercedValue | null, regexp: StringMatcher | null): Predicate {
+function compileLeaf(type: FieldType, op: MatchOp, coerced: CoercedValue | null, regexp: GoRegexp | null): Predicate {
   switch (op) {
     case MatchOp.Equal:
       return equality(type as PrimitiveType, coerced);
