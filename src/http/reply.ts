@@ -29,11 +29,12 @@ export const text = (body: string | Buffer, contentType: string, headers?: Recor
  * sent percent-encoded, so the value stays readable and the reply is never refused.
  */
 export function headerSafe(value: string): string {
-  // eslint-disable-next-line no-control-regex
-  let v = /[\x00-\x08\x0a-\x1f\x7f]/.test(value) ? value.replace(/[\x00-\x08\x0a-\x1f\x7f]/g, ' ') : value;
-  if (/[^\x00-\xff]/.test(v)) v = v.replace(/[^\x00-\xff]+/gu, pctEncode);
-  return v;
+  return value.replace(CONTROL, ' ').replace(BEYOND_LATIN1, pctEncode);
 }
+
+// eslint-disable-next-line no-control-regex
+const CONTROL = /[\x00-\x08\x0a-\x1f\x7f]/g;
+const BEYOND_LATIN1 = /[^\x20-\xff\t]+/gu; // after CONTROL, only what is past U+00FF is left to match
 
 /** %XX for each UTF-8 byte (Buffer turns a lone surrogate into U+FFFD where encodeURIComponent throws). */
 function pctEncode(s: string): string {
