@@ -1,0 +1,237 @@
+// HTTP fuzzing, bounded: every route family with malformed paths, parameters, bodies and
+// headers, plus malformed HTTP on raw sockets. The agent must stay up; a 5xx is allowed only
+// where Consul answers 500 itself (a refused command, an unknown datacenter — never a failure the
+// agent logs as its own); the event loop never stalls past 100 ms; and a refused request changes
+// nothing (no log command proposed on its behalf, no local service, check or event added).
+import assert from 'node:assert/strict';
+import { AsyncLocalStorage } from 'node:async_hooks';
+import http from 'node:http';
+import net from 'node:net';
+import { monitorEventLoopDelay } from 'node:perf_hooks';
+import { describe, it } from 'node:test';
+import { Agent } from '../../src/agent/agent.js';
+import { existingUserEvents } from '../../src/events/registry.js';
+import { createLogger } from '../../src/util/log.js';
+import { testConfig } from '../helpers/agent.js';
+import { baseBody, mutate, NUMBERS, Rng, STRINGS, urlPiece } from './gen.js';
+
+const SEED = Number(process.env.FUZZ_SEED ?? 20261202);
+const REQUESTS = Number(process.env.FUZZ_REQUESTS ?? 12000);
+const BUDGET_MS = 35_000;
+
+// `{}` is a path segment the fuzzer fills. PUT /v1/agent/leave is left out: it stops the agent
+// (tested on its own), and GET /v1/agent/monitor streams without end (test/http/hardening).
+const ROUTES: [string, string][] = [
+  ['GET', '/v1/kv/{}'], ['PUT', '/v1/kv/{}'], ['DELETE', '/v1/kv/{}'], ['GET', '/v1/kv/'], ['PUT', '/v1/txn'],
+  ['PUT', '/v1/catalog/register'], ['PUT', '/v1/catalog/deregister'], ['GET', '/v1/catalog/datacenters'], ['GET', '/v1/catalog/nodes'],
+  ['GET', '/v1/catalog/services'], ['GET', '/v1/catalog/service/{}'], ['GET', '/v1/catalog/connect/{}'], ['GET', '/v1/catalog/node/{}'],
+  ['GET', '/v1/catalog/node-services/{}'],
+  ['GET', '/v1/health/node/{}'], ['GET', '/v1/health/checks/{}'], ['GET', '/v1/health/service/{}'], ['GET', '/v1/health/connect/{}'], ['GET', '/v1/health/state/{}'],
+  ['GET', '/v1/agent/self'], ['GET', '/v1/agent/members'], ['GET', '/v1/agent/services'], ['GET', '/v1/agent/service/{}'], ['GET', '/v1/agent/checks'],
+  ['PUT', '/v1/agent/service/register'], ['PUT', '/v1/agent/service/deregister/{}'], ['PUT', '/v1/agent/service/maintenance/{}'], ['PUT', '/v1/agent/maintenance'],
+  ['PUT', '/v1/agent/check/register'], ['PUT', '/v1/agent/check/deregister/{}'], ['PUT', '/v1/agent/check/pass/{}'], ['PUT', '/v1/agent/check/warn/{}'],
+  ['PUT', '/v1/agent/check/fail/{}'], ['PUT', '/v1/agent/check/update/{}'], ['GET', '/v1/agent/health/service/id/{}'], ['GET', '/v1/agent/health/service/name/{}'],
+  ['PUT', '/v1/agent/force-leave/{}'], ['GET', '/v1/agent/metrics'], ['PUT', '/v1/agent/reload'],
+  ['PUT', '/v1/session/create'], ['PUT', '/v1/session/destroy/{}'], ['GET', '/v1/session/info/{}'], ['GET', '/v1/session/node/{}'], ['GET', '/v1/session/list'],
+  ['PUT', '/v1/session/renew/{}'], ['PUT', '/v1/event/fire/{}'], ['GET', '/v1/event/list'],
+  ['GET', '/v1/status/leader'], ['GET', '/v1/status/peers'], ['GET', '/v1/operator/raft/configuration'], ['GET', '/v1/snapshot'], ['PUT', '/v1/snapshot'],
+  ['GET', '/v1/acl/tokens'], ['GET', '/v1/coordinate/nodes'], ['GET', '/v1/query'], ['GET', '/'], ['GET', '/ui/'],
+];
+// Joining dials the address it is given (and looks names up): only loopback IPs, some with bad ports.
+const JOIN_TARGETS = ['127.0.0.1', '127.0.0.1:1', '[::1]:1', '127.0.0.1:99999', '[::1]:x'];
+const METHODS = ['GET', 'PUT', 'POST', 'DELETE', 'HEAD', 'PATCH', 'OPTIONS', 'PROPFIND'];
+const PARAMS = [
+  'index', 'wait', 'recurse', 'keys', 'separator', 'raw', 'cas', 'flags', 'acquire', 'release', 'filter', 'dc', 'stale', 'consistent', 'pretty', 'tag',
+  'passing', 'node-meta', 'near', 'token', 'hash', 'format', 'replace-existing-checks', 'note', 'enable', 'reason', 'name', 'node', 'service', 'limit',
+  'cached', 'wan', 'segment', 'prune', 'ns', 'key',
+];
+
+interface Sent {
+  method: string;
+  path: string;
+  headers: Record<string, string>;
+  body: Buffer | undefined;
+}
+
+function generate(r: Rng): Sent {
+  const [routeMethod, template] = r.pick(ROUTES);
+  const method = r.chance(0.05) ? r.pick(METHODS) : routeMethod;
+  let path = template.includes('/agent/join/')
+    ? template
+    : template.replace('{}', () => (r.chance(0.7) ? urlPiece(r, r.pick(STRINGS)) : r.pick(['web', 'db', 'c0', 'service:web-1', 'n1', 'test-node', 'a/b'])));
+  if (r.chance(0.02)) path = `/v1/agent/join/${r.pick(JOIN_TARGETS)}`;
+  if (r.chance(0.05)) path = path.replace('/v1/', r.pick(['/v1//', '/v2/', '//v1/', '/v1/./', '/V1/']));
+  if (r.chance(0.03)) path += '/' + urlPiece(r, r.pick(STRINGS));
+  const query: string[] = [];
+  for (let i = r.int(4); i > 0; i--) {
+    const name = r.pick(PARAMS);
+    if (r.chance(0.2)) query.push(name);
+    else query.push(`${name}=${urlPiece(r, r.chance(0.5) ? r.pick(STRINGS) : String(r.pick(NUMBERS)))}`);
+  }
+  // A blocking query waits for its wait time: keep most short so the run stays bounded.
+  if (query.some((q) => q.startsWith('index=') || q.startsWith('hash=')) && r.chance(0.9)) query.push('wait=20ms');
+  const url = query.length ? `${path}?${query.join('&')}` : path;
+  const headers: Record<string, string> = {};
+  if (r.chance(0.2)) headers['X-Consul-Token'] = r.pick(['', 'x', 'root', '00000000-0000-0000-0000-000000000002', 'é']);
+  if (r.chance(0.1)) headers.Authorization = r.pick(['Bearer', 'Bearer x', 'Basic eA==', 'bearer  y ']);
+  if (r.chance(0.1)) headers.Accept = r.pick(['text/plain', 'application/json', '*/*']);
+  if (r.chance(0.1)) headers['Content-Type'] = r.pick(['application/json', 'text/plain', 'application/octet-stream']);
+  let body: Buffer | undefined;
+  if (method === 'PUT' || method === 'POST' || r.chance(0.05)) {
+    const k = r.int(10);
+    if (k < 6) body = Buffer.from(JSON.stringify(mutate(r, baseBody(r, path))));
+    else if (k === 6) body = r.bytes(r.int(300));
+    else if (k === 7) body = Buffer.from('['.repeat(r.int(20_000)));
+    else if (k === 8) body = Buffer.from(JSON.stringify(baseBody(r, path)).slice(0, r.int(40)));
+    else body = Buffer.from(JSON.stringify(baseBody(r, path)));
+  }
+  return { method, path: url, headers, body };
+}
+
+function send(port: number, s: Sent, id: number): Promise<{ status: number; body: string } | 'timeout'> {
+  return new Promise((resolve, reject) => {
+    const req = http.request(
+      { host: '127.0.0.1', port, method: s.method, path: s.path, headers: { ...s.headers, 'X-Fuzz-Id': String(id), ...(s.body ? { 'Content-Length': String(s.body.length) } : {}) } },
+      (res) => {
+        const chunks: Buffer[] = [];
+        res.on('data', (c: Buffer) => chunks.push(c));
+        res.on('end', () => {
+          clearTimeout(timer);
+          resolve({ status: res.statusCode ?? 0, body: Buffer.concat(chunks).toString('utf8').slice(0, 300) });
+        });
+        res.on('error', reject);
+      },
+    );
+    const timer = setTimeout(() => {
+      req.destroy();
+      resolve('timeout');
+    }, 2000);
+    req.on('error', (e) => {
+      clearTimeout(timer);
+      reject(e);
+    });
+    req.end(s.body);
+  });
+}
+
+/** What a refused request must not change: the local agent's services, checks and the event list. */
+function localDigest(agent: Agent): string {
+  const st = agent.local.state;
+  return JSON.stringify([st.allServices().map((s) => s.ID).sort(), st.allChecks().map((c) => c.CheckID).sort(), existingUserEvents(agent.server)?.list().length ?? 0]);
+}
+
+/** The replicated state, less what checks change on their own (status and output). */
+function stateDigest(agent: Agent): string {
+  const { kv, catalog, sessions } = agent.server.store;
+  const keys = [...kv.entries.values()].map((e) => `${e.key}@${e.modifyIndex}/${e.session}`).sort();
+  return JSON.stringify([keys, sessions.list().map((x) => x.ID).sort(), catalog.nodes.size, catalog.services.size]);
+}
+
+describe('fuzz: HTTP', () => {
+  it(`every route family survives malformed requests (seed ${SEED})`, async () => {
+    const errors: string[] = [];
+    const logger = createLogger('fuzz', 'ERR', { write: (line) => void (line.includes('[ERROR]') && errors.push(line)) });
+    const agent = new Agent({ config: testConfig(), logger });
+    await agent.start();
+    const port = Number(agent.httpAddrs[0]!.split(':').pop());
+    // Attribute each proposed log command to the request whose handler (or whose timers) made it.
+    const als = new AsyncLocalStorage<number>();
+    const proposedBy = new Map<number, string[]>();
+    const server = agent.server;
+    const propose = server.propose.bind(server);
+    server.propose = (cmd) => {
+      const id = als.getStore();
+      if (id !== undefined) proposedBy.set(id, [...(proposedBy.get(id) ?? []), cmd.type]);
+      return propose(cmd);
+    };
+    const router = agent.http.router;
+    const find = router.find.bind(router);
+    router.find = (method, rawPath) => {
+      const found = find(method, rawPath);
+      if (!found) return found;
+      const handler = found.handler;
+      return { ...found, handler: (ctx) => als.run(Number(ctx.req.headers['x-fuzz-id'] ?? 0), () => handler(ctx)) };
+    };
+    const lag = monitorEventLoopDelay({ resolution: 10 });
+    lag.enable();
+    const r = new Rng(SEED);
+    const statuses = new Map<number, number>();
+    const fiveHundreds = new Set<string>();
+    const started = Date.now();
+    let n = 0;
+    try {
+      for (; n < REQUESTS && Date.now() - started < BUDGET_MS; n++) {
+        const s = generate(r);
+        const before = localDigest(agent);
+        const stateBefore = stateDigest(agent);
+        const out = await send(port, s, n + 1);
+        const what = `#${n + 1} ${s.method} ${s.path} ${s.body ? s.body.toString('utf8').slice(0, 200) : ''}`;
+        if (out === 'timeout') {
+          assert.ok(/[?&](index|hash)=/.test(s.path), `no answer within 2 s: ${what}`);
+          continue;
+        }
+        statuses.set(out.status, (statuses.get(out.status) ?? 0) + 1);
+        if (out.status >= 400) {
+          // Consul refuses some commands only when it applies them (a 500 such as "missing session",
+          // a 409 transaction rollback): those may reach the log but must leave the state as it was.
+          if ((out.status === 500 || out.status === 409) && proposedBy.has(n + 1)) assert.equal(stateDigest(agent), stateBefore, `a refused command (${out.body}) changed the state: ${what}`);
+          else assert.deepEqual(proposedBy.get(n + 1), undefined, `a refused request (${out.status} ${out.body}) proposed a change: ${what}`);
+          assert.equal(localDigest(agent), before, `a refused request (${out.status} ${out.body}) changed local state: ${what}`);
+        }
+        if (out.status >= 500) {
+          fiveHundreds.add(`${out.status} ${out.body}`);
+          assert.deepEqual(errors, [], `a 5xx the agent logged as its own failure: ${what}`);
+        }
+        assert.ok(out.status !== 502 && out.status !== 503 || s.path.includes('/health/service/'), `unexpected ${out.status}: ${what}`);
+      }
+      lag.disable();
+      assert.ok(n >= 500, `only ${n} requests ran`);
+      assert.deepEqual(errors, []);
+      const maxLagMs = lag.max / 1e6;
+      assert.ok(maxLagMs < 100, `the event loop stalled for ${maxLagMs.toFixed(0)} ms`);
+      const alive = await send(port, { method: 'GET', path: '/v1/status/leader', headers: {}, body: undefined }, 0);
+      assert.ok(alive !== 'timeout' && alive.status === 200);
+      console.log(`# ${n} requests, statuses ${JSON.stringify(Object.fromEntries(statuses))}, max loop lag ${maxLagMs.toFixed(1)} ms; 5xx answers: ${[...fiveHundreds].slice(0, 10).join(' | ')}`);
+    } finally {
+      lag.disable();
+      await agent.stop();
+    }
+  });
+
+  it('malformed HTTP on raw sockets never takes the agent down', async () => {
+    const agent = new Agent({ config: testConfig(), logger: createLogger('fuzz', 'ERR', { write: () => undefined }) });
+    await agent.start();
+    const port = Number(agent.httpAddrs[0]!.split(':').pop());
+    const r = new Rng(SEED + 1);
+    const cases: Buffer[] = [
+      Buffer.from('GARBAGE\r\n\r\n'),
+      Buffer.from('GET /v1/kv/x HTTP/1.1\r\nHost: x\r\nContent-Length: -1\r\n\r\n'),
+      Buffer.from('PUT /v1/kv/x HTTP/1.1\r\nHost: x\r\nTransfer-Encoding: chunked\r\n\r\nzz\r\nabc\r\n'),
+      Buffer.from('PUT /v1/kv/x HTTP/1.1\r\nHost: x\r\nContent-Length: 10\r\nContent-Length: 5\r\n\r\nabcde'),
+      Buffer.from(`GET /v1/kv/x HTTP/1.1\r\nHost: x\r\nX-Big: ${'a'.repeat(70_000)}\r\n\r\n`),
+      Buffer.from(`GET /${'a/'.repeat(40_000)} HTTP/1.1\r\nHost: x\r\n\r\n`),
+      Buffer.from('GET /v1/kv/x HTTP/9.9\r\n\r\n'),
+      Buffer.from('GET /v1/kv/\u0000 HTTP/1.1\r\nHost: x\r\n\r\n', 'latin1'),
+      Buffer.from('PUT /v1/txn HTTP/1.1\r\nHost: x\r\nContent-Length: 100000000\r\n\r\n['),
+    ];
+    for (let i = 0; i < 40; i++) cases.push(Buffer.concat([Buffer.from(r.pick(['GET ', 'PUT ', ''])), r.bytes(r.int(400))]));
+    try {
+      await Promise.all(
+        cases.map(
+          (c) =>
+            new Promise<void>((resolve) => {
+              const s = net.connect(port, '127.0.0.1', () => s.end(c));
+              s.on('data', () => undefined);
+              s.on('error', () => resolve());
+              s.on('close', () => resolve());
+              s.setTimeout(3000, () => s.destroy());
+            }),
+        ),
+      );
+      const alive = await send(port, { method: 'GET', path: '/v1/status/leader', headers: {}, body: undefined }, 0);
+      assert.ok(alive !== 'timeout' && alive.status === 200);
+    } finally {
+      await agent.stop();
+    }
+  });
+});
