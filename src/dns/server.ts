@@ -10,6 +10,7 @@ import net from 'node:net';
 import type { Answer, DecodedPacket, OptAnswer, Packet } from 'dns-packet';
 import dnsPacket from 'dns-packet';
 import type { Logger } from '../util/log.js';
+import { setLongTimeout } from '../util/timers.js';
 import { type DnsContext, type Resolution, resolve } from './resolve.js';
 
 const RCODES = { NOERROR: 0, FORMERR: 1, SERVFAIL: 2, NXDOMAIN: 3, NOTIMP: 4, REFUSED: 5 } as const;
@@ -90,12 +91,13 @@ export function exchange(msg: Buffer, upstream: string, transport: 'udp' | 'tcp'
     const finish = (b: Buffer | null): void => {
       if (done) return;
       done = true;
-      clearTimeout(timer);
+      timer.close();
       cleanup();
       resolve(b);
     };
     let cleanup = (): void => undefined;
-    const timer = setTimeout(() => finish(null), timeoutMs);
+    // recursor_timeout comes from the config file, so it may be past Node's timer limit.
+    const timer = setLongTimeout(() => finish(null), timeoutMs);
     if (transport === 'udp') {
       const sock = dgram.createSocket(net.isIPv6(host) ? 'udp6' : 'udp4');
       cleanup = () => sock.close();
