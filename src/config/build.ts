@@ -322,7 +322,12 @@ export function applySource(c: RuntimeConfig, src: Source, warnings: string[]): 
 /** dns_config { … }: the options the DNS interface honours; the rest load with a warning. */
 function dnsConfig(r: Reader, c: RuntimeConfig, v: unknown): void {
   const d = c.dns;
-  const seconds = (key: string, x: unknown): number => r.duration(key, x) / 1e9;
+  // Consul writes uint32(ttl / time.Second) into answers: whole seconds, wrapped to 32 bits, so a
+  // negative or huge TTL still makes a valid record (dns-packet would throw on it).
+  const seconds = (key: string, x: unknown): number => {
+    const s = Math.trunc(r.duration(key, x) / 1e9) % 2 ** 32;
+    return s < 0 ? s + 2 ** 32 : s;
+  };
   r.nested(
     'dns_config',
     v,

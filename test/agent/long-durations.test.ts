@@ -10,6 +10,7 @@ import net from 'node:net';
 import type { AddressInfo } from 'node:net';
 import { after, before, describe, it } from 'node:test';
 import { runScript } from '../../src/agent/checks/script.js';
+import { configFromObject } from '../../src/config/index.js';
 import { exchange } from '../../src/dns/server.js';
 import { SessionTimers } from '../../src/server/session-timers.js';
 import type { Session } from '../../src/state/types.js';
@@ -234,6 +235,21 @@ describe('other timeouts from definitions and config', () => {
       assert.deepEqual(reply, msg);
     } finally {
       upstream.close();
+    }
+  });
+});
+
+describe('durations in the config file', () => {
+  it("DNS TTLs become whole seconds wrapped to 32 bits, as Consul's uint32(ttl / time.Second)", () => {
+    const c = configFromObject({ data_dir: '/unused', dns_config: { node_ttl: '-1s', service_ttl: { a: '2000000h', b: '1.5s', c: '1000h' } } });
+    assert.equal(c.dns.nodeTTL, 2 ** 32 - 1);
+    assert.deepEqual(c.dns.serviceTTL, { a: 7_200_000_000 - 2 ** 32, b: 1, c: 3_600_000 });
+  });
+
+  it("refuses a duration past Go's range with Go's text", () => {
+    for (const key of ['session_ttl_min', 'dns_config']) {
+      const v = key === 'dns_config' ? { recursor_timeout: '99999999999h' } : '99999999999h';
+      assert.throws(() => configFromObject({ data_dir: '/unused', [key]: v }), /time: invalid duration "99999999999h"/, key);
     }
   });
 });
