@@ -7,7 +7,7 @@
 
 import { isIP } from 'node:net';
 import type { NodeService, ServiceAddress, Weights } from '../state/catalog-types.js';
-import { parseDuration } from '../util/duration.js';
+import { durationFromNumber, parseDuration } from '../util/duration.js';
 import { isPlainObject, jsonKind, unmarshalTypeError } from '../util/json.js';
 
 /** A decode failure: the text after "Request decode failed: ". */
@@ -202,7 +202,7 @@ function decodeDuration(v: unknown): number {
       throw new DecodeError((e as Error).message);
     }
   }
-  if (typeof v === 'number') return Math.trunc(v);
+  if (typeof v === 'number') return durationFromNumber(v);
   return 0;
 }
 

@@ -8,6 +8,7 @@ import type { RuntimeConfig } from '../config/types.js';
 import type { RegisterRequest } from '../state/catalog-types.js';
 import { formatDuration } from '../util/duration.js';
 import type { Logger } from '../util/log.js';
+import { type LongTimeout, setLongTimeout } from '../util/timers.js';
 import type { CatalogWriter } from './catalog-writer.js';
 import {
   type CheckDefinition,
@@ -110,7 +111,7 @@ export class LocalAgent {
   readonly nodeID: string;
   private readonly entries = new Map<string, CheckEntry>();
   private readonly opts: Required<LocalAgentOptions>;
-  private aeTimer: NodeJS.Timeout | null = null;
+  private aeTimer: LongTimeout | null = null;
   private reapTimer: NodeJS.Timeout | null = null;
   private syncing: Promise<void> = Promise.resolve();
   private syncQueued = false;
@@ -193,7 +194,7 @@ export class LocalAgent {
 
   async stop(): Promise<void> {
     this.stopped = true;
-    if (this.aeTimer) clearTimeout(this.aeTimer);
+    this.aeTimer?.close();
     if (this.reapTimer) clearInterval(this.reapTimer);
     this.aeTimer = this.reapTimer = null;
     for (const e of this.entries.values()) e.runner?.stop();
@@ -205,7 +206,7 @@ export class LocalAgent {
   private scheduleFullSync(): void {
     if (this.stopped) return;
     const d = this.opts.aeIntervalMs;
-    this.aeTimer = setTimeout(() => {
+    this.aeTimer = setLongTimeout(() => {
       void this.syncFull()
         .catch(() => undefined)
         .finally(() => this.scheduleFullSync());

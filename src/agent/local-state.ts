@@ -6,6 +6,7 @@
 
 import type { HealthCheck, RegisterRequest } from '../state/catalog-types.js';
 import type { Logger } from '../util/log.js';
+import { type LongTimeout, setLongTimeout } from '../util/timers.js';
 import type { CatalogWriter } from './catalog-writer.js';
 import { type LocalService, sortKeys } from './definitions.js';
 
@@ -32,7 +33,7 @@ interface CheckState {
   /** When the check last became critical (ms), or null when it is not critical. */
   criticalSince: number | null;
   /** Output-only changes wait for this timer before they are synced (check_update_interval). */
-  deferTimer: NodeJS.Timeout | null;
+  deferTimer: LongTimeout | null;
 }
 
 export interface LocalStateConfig {
@@ -138,7 +139,7 @@ export class LocalState {
   private deleteCheckEntry(id: string): void {
     const c = this.checks.get(id);
     if (!c) return;
-    if (c.deferTimer) clearTimeout(c.deferTimer);
+    if (c.deferTimer) c.deferTimer.close();
     this.checks.delete(id);
     this.unindexCheck(id, c.check.ServiceID);
     this.dirtyChecks.delete(id);
@@ -263,7 +264,7 @@ export class LocalState {
     }
     const c: LocalCheck = { ...check, Node: this.config.nodeName };
     const old = this.checks.get(c.CheckID);
-    if (old?.deferTimer) clearTimeout(old.deferTimer);
+    if (old?.deferTimer) old.deferTimer.close();
     const inSync = old !== undefined && !old.deleted && old.inSync && sameCheck(old.check, c);
     const criticalSince = c.Status === 'critical' ? (old?.check.Status === 'critical' && old.criticalSince !== null ? old.criticalSince : Date.now()) : null;
     this.setCheckEntry(c.CheckID, { check: c, token, inSync, deleted: false, criticalSince, deferTimer: null });
@@ -273,7 +274,7 @@ export class LocalState {
   removeCheck(id: string): boolean {
     const c = this.checks.get(id);
     if (!c || c.deleted) return false;
-    if (c.deferTimer) clearTimeout(c.deferTimer);
+    if (c.deferTimer) c.deferTimer.close();
     c.deferTimer = null;
     c.deleted = true;
     c.inSync = false;
@@ -296,7 +297,7 @@ export class LocalState {
       if (!c.deferTimer) {
         const d = this.config.checkUpdateIntervalMs;
         const delay = d / 2 + Math.random() * d;
-        c.deferTimer = setTimeout(() => {
+        c.deferTimer = setLongTimeout(() => {
           c.deferTimer = null;
           if (this.checks.get(id) !== c || c.deleted) return;
           c.inSync = false;
@@ -327,7 +328,7 @@ export class LocalState {
   /** Stops deferred-output timers (agent shutdown). */
   stop(): void {
     for (const c of this.checks.values()) {
-      if (c.deferTimer) clearTimeout(c.deferTimer);
+      if (c.deferTimer) c.deferTimer.close();
       c.deferTimer = null;
     }
   }
@@ -439,7 +440,7 @@ export class LocalState {
       if (c.deleted) await this.deleteCheck(writer, id, c);
       else {
         if (c.deferTimer) {
-          clearTimeout(c.deferTimer);
+          c.deferTimer.close();
           c.deferTimer = null;
         }
         await this.syncCheck(writer, id, c);

@@ -319,22 +319,16 @@ export function applySource(c: RuntimeConfig, src: Source, warnings: string[]): 
   }
 }
 
-/** 2^63 ns: Go's time.Duration overflows here. */
-const MAX_GO_DURATION_NS = 2 ** 63;
 /** The SOA fields are uint32 in Consul's config; larger values fail to decode there too. */
 const MAX_UINT32 = 2 ** 32 - 1;
 
 /** dns_config { … }: the options the DNS interface honours; the rest load with a warning. */
 function dnsConfig(r: Reader, c: RuntimeConfig, v: unknown): void {
   const d = c.dns;
-  // Consul parses TTLs with Go's time.ParseDuration, which refuses what overflows int64
-  // nanoseconds (~2562047h): so do we, at startup. What does parse and still exceeds a DNS TTL
-  // (uint32 seconds) is answered as Consul's uint32(ttl / time.Second) does: wrapped, in dns/.
-  const seconds = (key: string, x: unknown): number => {
-    const ns = r.duration(key, x);
-    if (Math.abs(ns) >= MAX_GO_DURATION_NS) return r.fail(key, `time: invalid duration ${JSON.stringify(x)}`);
-    return ns / 1e9;
-  };
+  // A TTL past Go's duration range is refused by r.duration, as Consul's time.ParseDuration
+  // refuses it at startup. What parses and still exceeds a DNS TTL (uint32 seconds) is answered
+  // as Consul's uint32(ttl / time.Second) does: wrapped, by dns/resolve.ts (goUint32).
+  const seconds = (key: string, x: unknown): number => r.duration(key, x) / 1e9;
   r.nested(
     'dns_config',
     v,

@@ -10,6 +10,7 @@ import net from 'node:net';
 import type { Answer, DecodedPacket, OptAnswer, Packet } from 'dns-packet';
 import dnsPacket from 'dns-packet';
 import type { Logger } from '../util/log.js';
+import { setLongTimeout } from '../util/timers.js';
 import { type DnsContext, type Resolution, resolve } from './resolve.js';
 
 const RCODES = { NOERROR: 0, FORMERR: 1, SERVFAIL: 2, NXDOMAIN: 3, NOTIMP: 4, REFUSED: 5 } as const;
@@ -123,11 +124,12 @@ export function exchange(msg: Buffer, upstream: string, transport: 'udp' | 'tcp'
     const finish = (b: Buffer | null): void => {
       if (done) return;
       done = true;
-      clearTimeout(timer);
+      timer.close();
       cleanup();
       resolve(b);
     };
-    const timer = setTimeout(() => finish(null), timeoutMs);
+    // recursor_timeout comes from the config file, so it may be past Node's timer limit.
+    const timer = setLongTimeout(() => finish(null), timeoutMs);
     // A bad recursor address (port 99999) throws synchronously: it is just a failed upstream.
     try {
       if (transport === 'udp') {

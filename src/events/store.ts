@@ -2,6 +2,7 @@
 // blocked /v1/event/list queries whenever one arrives (eventNotify).
 
 import type { UserEvent } from './user-event.js';
+import { timerDelay } from '../util/timers.js';
 
 export const EVENT_BUFFER_SIZE = 256;
 
@@ -66,7 +67,8 @@ export class EventBuffer {
       const wake = finish;
       const onAbort = (): void => finish(false);
       this.waiters.add(wake);
-      const timer = setTimeout(() => finish(false), Math.max(0, timeoutMs));
+      // Waits are capped at 10m + jitter by the callers, well under Node's timer limit.
+      const timer = setTimeout(() => finish(false), timerDelay(timeoutMs));
       signal?.addEventListener('abort', onAbort, { once: true });
     });
   }

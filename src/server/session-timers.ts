@@ -8,6 +8,7 @@ import type { Session } from '../state/types.js';
 import { sessionTopic } from '../state/sessions.js';
 import { parseDuration } from '../util/duration.js';
 import type { Logger } from '../util/log.js';
+import { type LongTimeout, setLongTimeout } from '../util/timers.js';
 
 /** structs.SessionTTLMultiplier */
 export const SESSION_TTL_MULTIPLIER = 2;
@@ -51,7 +52,7 @@ export function sessionTTLMs(s: Pick<Session, 'TTL'>): number {
 export class SessionTimers {
   readonly ttlMinMs: number;
   readonly multiplier: number;
-  private readonly timers = new Map<string, NodeJS.Timeout>();
+  private readonly timers = new Map<string, LongTimeout>();
   private running = false;
 
   constructor(private readonly opts: SessionTimersOptions) {
@@ -87,10 +88,10 @@ export class SessionTimers {
     const ttl = sessionTTLMs(s);
     if (ttl === 0) return false;
     const prev = this.timers.get(s.ID);
-    if (prev) clearTimeout(prev);
+    prev?.close();
     const id = s.ID;
-    const t = setTimeout(() => void this.expire(id), ttl * this.multiplier);
-    t.unref();
+    // TTLs are validated at create (at most 24h), but a restored snapshot or log may hold any.
+    const t = setLongTimeout(() => void this.expire(id), ttl * this.multiplier).unref();
     this.timers.set(id, t);
     return true;
   }
@@ -98,12 +99,12 @@ export class SessionTimers {
   clear(id: string): void {
     const t = this.timers.get(id);
     if (!t) return;
-    clearTimeout(t);
+    t.close();
     this.timers.delete(id);
   }
 
   clearAll(): void {
-    for (const t of this.timers.values()) clearTimeout(t);
+    for (const t of this.timers.values()) t.close();
     this.timers.clear();
   }
 

@@ -3,6 +3,8 @@
 // touched in a ChangeSet, and the hub wakes exactly the waiters whose watch set intersects it.
 // The cost of a change is proportional to the waiters woken, not to the number waiting.
 
+import { timerDelay } from '../util/timers.js';
+
 export class WatchSet {
   readonly keys: string[] = [];
   readonly prefixes: string[] = [];
@@ -94,7 +96,8 @@ export class WatchHub {
       const onAbort = (): void => finish(false);
       const w: Waiter = { fired: false, ws, wake: () => finish(true), release: () => finish(false) };
       this.register(w);
-      const timer = setTimeout(() => finish(false), Math.max(0, timeoutMs));
+      // Waits are capped at 10m + jitter by the callers, well under Node's timer limit.
+      const timer = setTimeout(() => finish(false), timerDelay(timeoutMs));
       signal?.addEventListener('abort', onAbort, { once: true });
     });
   }

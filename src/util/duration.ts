@@ -1,41 +1,111 @@
 // Go's time.Duration text format, which Consul uses everywhere (`?wait=`, TTLs, intervals).
 
-const UNITS: Record<string, number> = {
-  ns: 1,
-  us: 1e3,
-  'µs': 1e3,
-  'μs': 1e3,
-  ms: 1e6,
-  s: 1e9,
-  m: 60e9,
-  h: 3600e9,
+// Units in nanoseconds, as BigInt so that overflow is checked exactly as Go's int64 arithmetic.
+const UNITS: Record<string, bigint> = {
+  ns: 1n,
+  us: 1_000n,
+  'µs': 1_000n, // U+00B5
+  'μs': 1_000n, // U+03BC
+  ms: 1_000_000n,
+  s: 1_000_000_000n,
+  m: 60_000_000_000n,
+  h: 3_600_000_000_000n,
 };
 
-/** Parses a Go duration ("1h2m3.5s", "300ms", "-1s", "0") into nanoseconds; throws on bad input. */
+/** Go's int64 maximum: the longest time.Duration (about 2562047h47m16.854775807s). */
+export const MAX_DURATION_NS = 2n ** 63n - 1n;
+
+const isDigit = (c: string | undefined): boolean => c !== undefined && c >= '0' && c <= '9';
+
+/** Go's time.quote: ASCII as is (quotes and backslashes escaped), every other byte as \xNN. */
+function quote(s: string): string {
+  let out = '"';
+  for (const ch of s) {
+    if (ch >= ' ' && ch < '\x80') out += ch === '"' || ch === '\\' ? `\\${ch}` : ch;
+    else for (const b of Buffer.from(ch, 'utf8')) out += `\\x${b.toString(16).padStart(2, '0')}`;
+  }
+  return `${out}"`;
+}
+
+/**
+ * Parses a Go duration ("1h2m3.5s", "300ms", "-1s", "0") into nanoseconds; throws on bad input
+ * with time.ParseDuration's message, overflow past int64 nanoseconds included, so no huge,
+ * infinite or NaN value comes out of it.
+ */
 export function parseDuration(text: string): number {
-  const input = text;
+  const invalid = (): Error => new Error(`time: invalid duration ${quote(text)}`);
   let s = text;
-  let sign = 1;
+  let neg = false;
   if (s.startsWith('-') || s.startsWith('+')) {
-    if (s[0] === '-') sign = -1;
+    neg = s[0] === '-';
     s = s.slice(1);
   }
   if (s === '0') return 0;
-  if (s === '') throw new Error(`time: invalid duration "${input}"`);
-  let total = 0;
-  const re = /^([0-9]*(?:\.[0-9]*)?)([a-zµμ]+)/;
+  if (s === '') throw invalid();
+  let d = 0n;
   while (s.length > 0) {
-    const m = re.exec(s);
-    if (!m || m[1] === '' || m[1] === '.') throw new Error(`time: invalid duration "${input}"`);
-    const unit = UNITS[m[2]!];
-    if (unit === undefined) {
-      if (/^[a-zµμ]+$/.test(m[2]!)) throw new Error(`time: unknown unit "${m[2]}" in duration "${input}"`);
-      throw new Error(`time: invalid duration "${input}"`);
+    if (s[0] !== '.' && !isDigit(s[0])) throw invalid();
+    let i = 0;
+    let v = 0n;
+    while (isDigit(s[i])) {
+      v = v * 10n + BigInt(s.charCodeAt(i) - 48);
+      if (v > MAX_DURATION_NS) throw invalid();
+      i++;
     }
-    total += parseFloat(m[1]!) * unit;
-    s = s.slice(m[0].length);
+    const pre = i > 0;
+    s = s.slice(i);
+    // The fraction: digits past what int64 holds are consumed and dropped, as Go does.
+    let f = 0n;
+    let scale = 1;
+    let post = false;
+    if (s[0] === '.') {
+      s = s.slice(1);
+      let j = 0;
+      let overflow = false;
+      while (isDigit(s[j])) {
+        if (!overflow) {
+          const next = f * 10n + BigInt(s.charCodeAt(j) - 48);
+          if (next > MAX_DURATION_NS) overflow = true;
+          else {
+            f = next;
+            scale *= 10;
+          }
+        }
+        j++;
+      }
+      post = j > 0;
+      s = s.slice(j);
+    }
+    if (!pre && !post) throw invalid();
+    let k = 0;
+    while (k < s.length && s[k] !== '.' && !isDigit(s[k])) k++;
+    if (k === 0) throw new Error(`time: missing unit in duration ${quote(text)}`);
+    const u = s.slice(0, k);
+    s = s.slice(k);
+    const unit = UNITS[u];
+    if (unit === undefined) throw new Error(`time: unknown unit ${quote(u)} in duration ${quote(text)}`);
+    if (v > MAX_DURATION_NS / unit) throw invalid();
+    v *= unit;
+    if (f > 0n) {
+      // Go goes through float64 here too (nanosecond-accurate for fractions of an hour).
+      v += BigInt(Math.trunc(Number(f) * (Number(unit) / scale)));
+      if (v > MAX_DURATION_NS) throw invalid();
+    }
+    d += v;
+    if (d > MAX_DURATION_NS) throw invalid();
   }
-  return Math.round(sign * total);
+  return Number(neg ? -d : d);
+}
+
+/**
+ * A duration given as a JSON number of nanoseconds (Go's time.Duration(float64)): truncated
+ * toward zero. Go's conversion of a float outside int64 yields math.MinInt64 on amd64, which
+ * every caller then treats as negative (unset, or refused); the same is returned here.
+ */
+export function durationFromNumber(v: number): number {
+  const t = Math.trunc(v);
+  if (!Number.isFinite(t) || t >= 2 ** 63 || t < -(2 ** 63)) return -(2 ** 63);
+  return t;
 }
 
 /** Like parseDuration, but in milliseconds. */

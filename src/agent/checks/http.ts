@@ -4,6 +4,7 @@
 import { STATUS_CODES } from 'node:http';
 import { Agent, type Dispatcher, interceptors, request } from 'undici';
 import type { CheckType } from '../definitions.js';
+import { longTimeoutSignal } from '../../util/timers.js';
 import { outputLimit, periodic, type Report, type Runner, truncate } from './status.js';
 
 const DEFAULT_TIMEOUT_MS = 10_000;
@@ -17,7 +18,9 @@ function dispatcherFor(skipVerify: boolean, followRedirects: boolean): Dispatche
   if (!d) {
     // Checks are periodic: no keep-alive, so a target sees each probe as a fresh connection,
     // as with Consul (which disables keep-alives for checks).
-    const agent = new Agent({ connect: { rejectUnauthorized: !skipVerify }, pipelining: 0 });
+    // The check's Timeout is the only limit on the exchange, as Go's http.Client.Timeout is:
+    // undici's own 300s header and body timeouts would cut a longer Timeout short.
+    const agent = new Agent({ connect: { rejectUnauthorized: !skipVerify }, pipelining: 0, headersTimeout: 0, bodyTimeout: 0 });
     d = followRedirects ? agent.compose(interceptors.redirect({ maxRedirections: MAX_REDIRECTS })) : agent;
     dispatchers.set(key, d);
   }
@@ -69,7 +72,7 @@ export function httpRunner(t: CheckType, report: Report): Runner {
   const dispatcher = dispatcherFor(t.TLSSkipVerify, !t.DisableRedirects);
   const headers = headersOf(t);
   return periodic(t.Interval / 1e6, async () => {
-    const signal = AbortSignal.timeout(timeoutMs);
+    const { signal, clear } = longTimeoutSignal(timeoutMs);
     try {
       const res = await request(t.HTTP, {
         method: method,
@@ -84,6 +87,8 @@ export function httpRunner(t: CheckType, report: Report): Runner {
       report(code >= 200 && code <= 299 ? 'passing' : code === 429 ? 'warning' : 'critical', output);
     } catch (e) {
       report('critical', goError(method, t.HTTP, e, timeoutMs));
+    } finally {
+      clear();
     }
   });
 }

@@ -5,6 +5,7 @@
 import { spawn } from 'node:child_process';
 import type { CheckType } from '../definitions.js';
 import { formatDuration } from '../../util/duration.js';
+import { setLongTimeout } from '../../util/timers.js';
 import { outputLimit, periodic, type Report, type Runner, truncate } from './status.js';
 
 const DEFAULT_TIMEOUT_MS = 30_000;
@@ -23,7 +24,7 @@ export function runScript(args: string[], timeoutMs: number, max: number): Promi
     child.stdout.on('data', collect);
     child.stderr.on('data', collect);
     let timedOut = false;
-    const timer = setTimeout(() => {
+    const timer = setLongTimeout(() => {
       timedOut = true;
       try {
         if (child.pid !== undefined) process.kill(-child.pid, 'SIGKILL');
@@ -33,11 +34,11 @@ export function runScript(args: string[], timeoutMs: number, max: number): Promi
     }, timeoutMs);
     const output = (): string => truncate(Buffer.concat(chunks), max, size);
     child.once('error', (e) => {
-      clearTimeout(timer);
+      timer.close();
       resolve({ status: 'critical', output: e.message });
     });
     child.once('close', (code) => {
-      clearTimeout(timer);
+      timer.close();
       if (timedOut) {
         const out = output();
         resolve({ status: 'critical', output: `Timed out (${formatDuration(timeoutMs * 1e6)}) running check${out ? `\n\n${out}` : ''}` });

@@ -2,6 +2,7 @@
 // FailuresBeforeCritical (Consul's StatusHandler), output truncation and the first-run stagger.
 
 import type { CheckType } from '../definitions.js';
+import { type LongTimeout, setLongTimeout } from '../../util/timers.js';
 
 export type Report = (status: string, output: string) => void;
 
@@ -52,13 +53,13 @@ export function statusHandler(t: CheckType, report: Report): Report {
 /** Runs `probe` every interval, the first time after a random stagger within the interval. */
 export function periodic(intervalMs: number, probe: () => Promise<void>): Runner {
   let stopped = false;
-  let timer: NodeJS.Timeout | null = null;
+  let timer: LongTimeout | null = null;
   const tick = (): void => {
     if (stopped) return;
     void probe()
       .catch(() => undefined)
       .finally(() => {
-        if (!stopped) timer = setTimeout(tick, intervalMs);
+        if (!stopped) timer = setLongTimeout(tick, intervalMs);
       });
   };
   // Consul staggers the first run so that many checks do not fire together.
@@ -66,7 +67,7 @@ export function periodic(intervalMs: number, probe: () => Promise<void>): Runner
   return {
     stop(): void {
       stopped = true;
-      if (timer) clearTimeout(timer);
+      timer?.close();
     },
   };
 }

@@ -2,6 +2,7 @@
 
 import net from 'node:net';
 import type { CheckType } from '../definitions.js';
+import { setLongTimeout } from '../../util/timers.js';
 import { periodic, type Report, type Runner } from './status.js';
 
 const DEFAULT_TIMEOUT_MS = 10_000;
@@ -17,10 +18,12 @@ export function tcpProbe(target: string, timeoutMs: number): Promise<{ ok: boole
     }
     const sock = net.connect({ host, port });
     const done = (ok: boolean, output: string): void => {
+      timer.close();
       sock.destroy();
       resolve({ ok, output });
     };
-    sock.setTimeout(timeoutMs, () => done(false, `dial tcp ${target}: i/o timeout`));
+    // Not sock.setTimeout: it turns delays past 2^31-1 ms into 1 ms.
+    const timer = setLongTimeout(() => done(false, `dial tcp ${target}: i/o timeout`), timeoutMs);
     sock.once('connect', () => done(true, `TCP connect ${target}: Success`));
     sock.once('error', (e: NodeJS.ErrnoException) => done(false, `dial tcp ${target}: connect: ${goErrnoText(e)}`));
   });

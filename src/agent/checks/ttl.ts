@@ -1,6 +1,7 @@
 // TTL checks (Consul's CheckTTL): critical when no status arrives within the TTL.
 
 import type { CheckType } from '../definitions.js';
+import { type LongTimeout, setLongTimeout } from '../../util/timers.js';
 import { outputLimit, type Report, truncate } from './status.js';
 
 export interface TTLRunner {
@@ -11,7 +12,7 @@ export interface TTLRunner {
 export function ttlRunner(t: CheckType, report: Report): TTLRunner {
   const ttlMs = t.TTL / 1e6;
   let lastOutput = '';
-  let timer: NodeJS.Timeout | null = null;
+  let timer: LongTimeout | null = null;
   let stopped = false;
   const expired = (): void => {
     timer = null;
@@ -20,14 +21,14 @@ export function ttlRunner(t: CheckType, report: Report): TTLRunner {
     report('critical', output);
   };
   const arm = (): void => {
-    if (timer) clearTimeout(timer);
-    timer = setTimeout(expired, ttlMs);
+    timer?.close();
+    timer = setLongTimeout(expired, ttlMs);
   };
   arm();
   return {
     stop(): void {
       stopped = true;
-      if (timer) clearTimeout(timer);
+      timer?.close();
     },
     update(status: string, output: string): string {
       const kept = truncate(output, outputLimit(t));

@@ -7,7 +7,7 @@ import { SESSION_TTL_MAX_MS } from '../../server/session-timers.js';
 import type { SessionWithLegacyChecks } from '../../state/sessions.js';
 import type { ServiceCheckRef, Session, SessionBehavior } from '../../state/types.js';
 import type { WatchSet } from '../../state/watch.js';
-import { formatDuration, parseDuration } from '../../util/duration.js';
+import { durationFromNumber, formatDuration, parseDuration } from '../../util/duration.js';
 import { generateUUID } from '../../util/ids.js';
 import type { ApiDeps, EndpointGroup } from '../api.js';
 import { blockingQuery, type Indexed } from '../blocking.js';
@@ -80,8 +80,10 @@ function decodeLockDelay(v: unknown): number | undefined {
   if (v === null) return undefined;
   let ns = 0;
   if (typeof v === 'string') ns = parseDuration(v);
-  else if (typeof v === 'number') ns = Math.trunc(v);
+  else if (typeof v === 'number') ns = durationFromNumber(v);
   if (ns < LOCK_DELAY_MIN_THRESHOLD) ns *= 1e9;
+  // Go's int64 multiply wraps; a delay that big is no delay (the lock-delay is capped at 60s anyway).
+  if (ns < -(2 ** 63)) ns = 0;
   return ns;
 }
 
