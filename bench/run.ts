@@ -1,6 +1,6 @@
 // `npm run bench [-- section...]`: measures Tribune and prints what it measured.
 // Sections: startup, http-baseline, kv-put, kv-get, fanout, catalog-register, health-read, health-fanout,
-// dns, locks, restart, restart-snapshot (default: all). Needs wrk (apt-get install wrk).
+// dns, locks, restart, restart-snapshot, fuzz-lag, idle-clients (default: all). Needs wrk (apt-get install wrk).
 
 import { spawn } from 'node:child_process';
 import fs from 'node:fs';
@@ -9,6 +9,7 @@ import net from 'node:net';
 import dnsPacket from 'dns-packet';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
+import { fuzzLag, idleClients } from './hardening.js';
 import { lockBench } from './locks.js';
 import { fmt, hasWrk, request, sleep, startAgent, tmpDir, wrk, type BenchAgent } from './lib.js';
 
@@ -355,6 +356,8 @@ const SECTIONS: Record<string, () => Promise<void>> = {
   locks,
   restart: () => restart(),
   'restart-snapshot': () => restart(4096),
+  'fuzz-lag': () => fuzzLag(report, SECONDS),
+  'idle-clients': () => idleClients(report),
 };
 
 async function main(): Promise<void> {
