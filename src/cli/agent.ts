@@ -14,11 +14,9 @@ export async function runAgent(args: string[]): Promise<number> {
   try {
     loaded = await loadAgentConfig(args);
   } catch (e) {
-    if (e instanceof ConfigError) {
-      process.stderr.write(`==> ${e.message}\n`);
-      return 1;
-    }
-    throw e;
+    // Bad configuration is the operator's to fix: one line, no stack trace.
+    process.stderr.write(`==> ${e instanceof ConfigError ? e.message : `Error loading configuration: ${oneLine(e)}`}\n`);
+    return 1;
   }
   const { config, warnings } = loaded;
   const logger = createLogger('agent', config.logLevel);
@@ -29,7 +27,8 @@ export async function runAgent(args: string[]): Promise<number> {
   try {
     await agent.start();
   } catch (e) {
-    logger.error('failed to start the agent', { error: (e as Error).message });
+    // A damaged data dir, a port in use...: one line on stderr naming the cause, no stack trace.
+    process.stderr.write(`==> Error starting agent: ${oneLine(e)}\n`);
     await agent.stop().catch(() => undefined);
     return 1;
   }
@@ -82,4 +81,8 @@ export async function runAgent(args: string[]): Promise<number> {
 function boundPort(addr: string | undefined, configured: number): number {
   if (addr === undefined) return configured;
   return Number(addr.slice(addr.lastIndexOf(':') + 1));
+}
+
+function oneLine(e: unknown): string {
+  return (e instanceof Error ? e.message : String(e)).replace(/\s*\n\s*/g, ' ');
 }
