@@ -66,31 +66,49 @@ export function scanFramesAfter(buf: Buffer, from: number, accept: (payload: Buf
   return false;
 }
 
-/**
- * Reads frames from a stream of chunks (a request body after gunzip) holding at most one frame
- * plus one chunk: yields each payload, and throws `FrameError` on a bad frame or a cut-off end.
- */
+/** A bad frame in a stream of frames. */
 export class FrameError extends Error {}
 
+/**
+ * Reads frames from a stream of chunks (a request body after gunzip), holding at most one frame
+ * plus one chunk: yields each payload, and throws FrameError on a bad frame, one longer than
+ * `maxFrame`, or a cut-off end.
+ */
 export async function* streamFrames(chunks: AsyncIterable<Buffer>, maxFrame: number): AsyncGenerator<Buffer> {
-  let pending: Buffer = Buffer.alloc(0);
-  let offset = 0; // stream offset of pending[0], for messages
+  let parts: Buffer[] = [];
+  let have = 0; // bytes in parts
+  let offset = 0; // stream offset of the first byte in parts, for messages
+  let need = FRAME_HEADER; // bytes wanted before looking again: a header, then the whole frame
   for await (const c of chunks) {
-    pending = pending.length === 0 ? c : Buffer.concat([pending, c]);
-    let at = 0;
-    for (;;) {
-      if (pending.length - at < FRAME_HEADER) break;
-      const len = pending.readUInt32LE(at);
-      if (len === 0) throw new FrameError(`empty frame at byte ${offset + at}`);
-      if (len > maxFrame) throw new FrameError(`frame of ${len} bytes at byte ${offset + at} is larger than ${maxFrame}`);
-      if (pending.length - at - FRAME_HEADER < len) break;
-      const r = readFrame(pending.subarray(at, at + FRAME_HEADER + len), 0);
-      if (r.kind !== 'ok') throw new FrameError(`${r.kind === 'bad' ? r.reason : 'bad frame'} at byte ${offset + at}`);
-      yield r.payload;
-      at += FRAME_HEADER + len;
+    parts.push(c);
+    have += c.length;
+    while (have >= need) {
+      // Join only once a whole header or frame is there, so a big frame is copied once.
+      let buf = parts.length === 1 ? parts[0]! : Buffer.concat(parts, have);
+      let at = 0;
+      for (;;) {
+        if (buf.length - at < FRAME_HEADER) {
+          need = FRAME_HEADER;
+          break;
+        }
+        const len = buf.readUInt32LE(at);
+        if (len === 0) throw new FrameError(`empty frame at byte ${offset + at}`);
+        if (len > maxFrame) throw new FrameError(`frame of ${len} bytes at byte ${offset + at} is over the limit of ${maxFrame}`);
+        if (buf.length - at < FRAME_HEADER + len) {
+          need = FRAME_HEADER + len;
+          break;
+        }
+        const r = readFrame(buf.subarray(at, at + FRAME_HEADER + len), 0);
+        if (r.kind !== 'ok') throw new FrameError(`${r.kind === 'bad' ? r.reason : 'missing frame'} at byte ${offset + at}`);
+        yield r.payload;
+        at += FRAME_HEADER + len;
+      }
+      buf = buf.subarray(at);
+      offset += at;
+      parts = buf.length > 0 ? [buf] : [];
+      have = buf.length;
+      if (have < need) break;
     }
-    offset += at;
-    pending = at === 0 ? pending : pending.subarray(at);
   }
-  if (pending.length > 0) throw new FrameError(`truncated frame at byte ${offset}`);
+  if (have > 0) throw new FrameError(`truncated frame at byte ${offset}`);
 }
