@@ -61,7 +61,10 @@ async function* bounded(src: AsyncIterable<Buffer>): AsyncGenerator<Buffer> {
  */
 async function decodeArchive(ctx: Ctx): Promise<SnapshotChunk[]> {
   const declared = Number(ctx.req.headers['content-length'] ?? 0);
-  if (declared > MAX_RESTORE_BYTES) throw tooLarge(tooLargeMessage);
+  if (declared > MAX_RESTORE_BYTES) {
+    ctx.discardBody();
+    throw tooLarge(tooLargeMessage);
+  }
   const gunzip = zlib.createGunzip();
   let compressed = 0;
   let over = false;
