@@ -19,11 +19,12 @@ export function decodePayload(buf: Buffer): unknown {
   return packr.unpack(buf);
 }
 
-/** The frame checksum of `payload`, whose length is `len`. */
+const lenScratch = Buffer.alloc(4); // reused: checksums are computed synchronously, one at a time
+
+/** The frame checksum of `payload`: its length, then its bytes. */
 export function checksum(payload: Buffer): number {
-  const len = Buffer.allocUnsafe(4);
-  len.writeUInt32LE(payload.length, 0);
-  return crc32(payload, crc32(len, SEED));
+  lenScratch.writeUInt32LE(payload.length, 0);
+  return crc32(payload, crc32(lenScratch, SEED));
 }
 
 export function frame(payload: Buffer): Buffer {
