@@ -14,32 +14,34 @@ export async function runAgent(args: string[]): Promise<number> {
   try {
     loaded = await loadAgentConfig(args);
   } catch (e) {
-    if (e instanceof ConfigError) {
-      process.stderr.write(`==> ${e.message}\n`);
-      return 1;
-    }
-    throw e;
+    // Bad configuration is the operator's to fix: one line, no stack trace.
+    process.stderr.write(`==> ${e instanceof ConfigError ? e.message : `Error loading configuration: ${oneLine(e)}`}\n`);
+    return 1;
   }
   const { config, warnings } = loaded;
   const logger = createLogger('agent', config.logLevel);
   for (const w of warnings) logger.warn(w);
 
-  const agent = new Agent({ config, logger, reloadConfig: async () => (await loadAgentConfig(args)).config });
   process.stdout.write('==> Starting Tribune agent...\n');
+  let agent: Agent | null = null;
   try {
+    agent = new Agent({ config, logger, reloadConfig: async () => (await loadAgentConfig(args)).config });
     await agent.start();
   } catch (e) {
-    logger.error('failed to start the agent', { error: (e as Error).message });
-    await agent.stop().catch(() => undefined);
+    // A damaged data dir, a data dir that cannot be created, a port in use...: one line on stderr
+    // naming the cause, no stack trace.
+    process.stderr.write(`==> Error starting agent: ${oneLine(e)}\n`);
+    await agent?.stop().catch(() => undefined);
     return 1;
   }
+  const running = agent;
   process.stdout.write(
     [
       '==> Tribune agent running!',
       `           Node name: '${config.nodeName}'`,
       `          Datacenter: '${config.datacenter}'`,
       `              Server: ${config.server} (Bootstrap: ${config.bootstrap})`,
-      `         Client Addr: [${config.clientAddrs.join(' ')}] (HTTP: ${boundPort(agent.httpAddrs[0], config.ports.http)}, HTTPS: -1, gRPC: -1, DNS: ${boundPort(agent.dnsAddrs[0], config.ports.dns)})`,
+      `         Client Addr: [${config.clientAddrs.join(' ')}] (HTTP: ${boundPort(running.httpAddrs[0], config.ports.http)}, HTTPS: -1, gRPC: -1, DNS: ${boundPort(running.dnsAddrs[0], config.ports.dns)})`,
       `           Data Dir: ${config.dataDir ?? '(in memory)'}`,
       '',
       '==> Log data will now stream in as it occurs:',
@@ -56,7 +58,7 @@ export async function runAgent(args: string[]): Promise<number> {
       }
       signalled = true;
       logger.info('caught signal, stopping gracefully', { signal: sig });
-      agent.stop().then(
+      running.stop().then(
         () => resolve(0),
         (e: Error) => {
           logger.error('shutdown failed', { error: e.message });
@@ -69,9 +71,9 @@ export async function runAgent(args: string[]): Promise<number> {
     // SIGHUP reloads the configuration, as Consul's agent does.
     process.on('SIGHUP', () => {
       logger.info('caught signal, reloading', { signal: 'SIGHUP' });
-      agent.reload().catch((e: Error) => logger.error('failed to reload configuration', { error: e.message }));
+      running.reload().catch((e: Error) => logger.error('failed to reload configuration', { error: e.message }));
     });
-    void agent.left.then(() => {
+    void running.left.then(() => {
       process.stdout.write('Graceful leave complete\n');
       resolve(0);
     });
@@ -82,4 +84,8 @@ export async function runAgent(args: string[]): Promise<number> {
 function boundPort(addr: string | undefined, configured: number): number {
   if (addr === undefined) return configured;
   return Number(addr.slice(addr.lastIndexOf(':') + 1));
+}
+
+function oneLine(e: unknown): string {
+  return (e instanceof Error ? e.message : String(e)).replace(/\s*\n\s*/g, ' ');
 }

@@ -1,6 +1,7 @@
 // Turns configuration sources (defaults, -dev defaults, files, -hcl fragments, flags) into a
 // RuntimeConfig, merging them in Consul's order and validating keys and types as it goes.
 
+import fs from 'node:fs';
 import os from 'node:os';
 import type { RawDefinition, RuntimeConfig } from './types.js';
 import { parseDuration } from '../util/duration.js';
@@ -364,6 +365,17 @@ function policy(r: Reader, key: string, v: unknown): 'allow' | 'deny' {
 /** Checks the merged configuration as Consul's builder does, filling derived defaults. */
 export function finish(c: RuntimeConfig, opts: { requireDataDir?: boolean } = {}): RuntimeConfig {
   if ((opts.requireDataDir ?? true) && !c.devMode && !c.dataDir) throw new ConfigError('data_dir cannot be empty');
+  if (c.dataDir) {
+    // As Consul's builder: an existing data_dir must be a directory (one that cannot be created is
+    // reported when the agent starts and tries to).
+    let st: fs.Stats | undefined;
+    try {
+      st = fs.statSync(c.dataDir);
+    } catch {
+      st = undefined;
+    }
+    if (st && !st.isDirectory()) throw new ConfigError(`data_dir ${JSON.stringify(c.dataDir)} is not a directory`);
+  }
   if (!/^[a-z0-9_-]+$/.test(c.datacenter)) throw new ConfigError(`datacenter cannot be ${JSON.stringify(c.datacenter)}: only alphanumerics, underscores and dashes are allowed`);
   if (c.nodeName === '') throw new ConfigError('node_name cannot be empty');
   if (c.bootstrap && c.bootstrapExpect > 0) throw new ConfigError("'bootstrap_expect > 0' and 'bootstrap = true' are mutually exclusive");

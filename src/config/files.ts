@@ -4,7 +4,7 @@
 import fs from 'node:fs';
 import path from 'node:path';
 import { ConfigError, type Source } from './build.js';
-import { HCLParseError, parseHCL } from './hcl.js';
+import { checkJSONDepth, HCLParseError, parseHCL } from './hcl.js';
 
 export type Format = 'json' | 'hcl';
 
@@ -19,6 +19,7 @@ export function parseText(text: string, name: string, format: Format): Source {
   }
   let data: unknown;
   try {
+    checkJSONDepth(text, name);
     data = JSON.parse(text);
   } catch (e) {
     throw new ConfigError(`Error parsing ${name}: ${(e as Error).message}`);

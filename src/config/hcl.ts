@@ -21,6 +21,13 @@ export class HCLParseError extends Error {
   }
 }
 
+/**
+ * How deep objects and lists may nest. Consul's own configuration nests a handful of levels (a
+ * service's proxy upstreams' config is the deepest, under ten); the bound keeps hostile input from
+ * overflowing the stack here or in whatever walks the tree later.
+ */
+export const MAX_CONFIG_DEPTH = 100;
+
 type Punct = '{' | '}' | '[' | ']' | '=' | ',';
 
 type Token = { line: number; col: number } & (
@@ -295,6 +302,7 @@ function assign(obj: Record<string, unknown>, key: string, value: unknown): void
 
 class Parser {
   private tok: Token;
+  private depth = 0;
 
   constructor(private readonly lexer: Lexer) {
     this.tok = lexer.next();
@@ -308,6 +316,12 @@ class Parser {
 
   private fail(reason: string, t: Token = this.tok): never {
     return this.lexer.fail(reason, t.line, t.col);
+  }
+
+  /** Entered an object or list (or `levels` of them, for block labels) at token `t`. */
+  private enter(t: Token, levels = 1): void {
+    this.depth += levels;
+    if (this.depth > MAX_CONFIG_DEPTH) this.fail(`nesting too deep (more than ${MAX_CONFIG_DEPTH} levels)`, t);
   }
 
   parseFile(): Record<string, unknown> {
@@ -340,9 +354,11 @@ class Parser {
       return;
     }
     if (this.tok.type === '{') {
+      this.enter(this.tok, keys.length);
       this.take();
       let value: Record<string, unknown> = this.parseItems('}');
       this.take(); // '}'
+      this.depth -= keys.length;
       for (let i = keys.length - 1; i >= 1; i--) {
         const wrapped: Record<string, unknown> = {};
         setOwn(wrapped, keys[i]!, value);
@@ -366,9 +382,11 @@ class Parser {
       case '[':
         return this.parseList();
       case '{': {
+        this.enter(t);
         this.take();
         const obj = this.parseItems('}');
         this.take();
+        this.depth--;
         return obj;
       }
       default:
@@ -382,6 +400,7 @@ class Parser {
   }
 
   private parseList(): unknown[] {
+    this.enter(this.tok);
     this.take(); // '['
     const out: unknown[] = [];
     while (this.peekType() !== ']') {
@@ -391,7 +410,32 @@ class Parser {
       else if (sep !== ']') this.fail(`expected ',' or ']' in list, got ${describe(this.tok)}`);
     }
     this.take();
+    this.depth--;
     return out;
+  }
+}
+
+/** Refuses JSON nested deeper than MAX_CONFIG_DEPTH before it is parsed and walked. */
+export function checkJSONDepth(text: string, filename?: string): void {
+  let depth = 0;
+  let line = 1;
+  let lineStart = 0;
+  let inString = false;
+  for (let i = 0; i < text.length; i++) {
+    const ch = text.charCodeAt(i);
+    if (ch === 10) {
+      line++;
+      lineStart = i + 1;
+    } else if (inString) {
+      if (ch === 92) i++; // backslash: skip the escaped character
+      else if (ch === 34) inString = false;
+    } else if (ch === 34) {
+      inString = true;
+    } else if (ch === 123 || ch === 91) {
+      if (++depth > MAX_CONFIG_DEPTH) throw new HCLParseError(`nesting too deep (more than ${MAX_CONFIG_DEPTH} levels)`, line, i - lineStart + 1, filename);
+    } else if (ch === 125 || ch === 93) {
+      depth--;
+    }
   }
 }
 
@@ -410,6 +454,7 @@ export function positionOf(text: string, offset: number): { line: number; column
 
 /** JSON.parse into an object, turning V8's "at position N" into a line and column. */
 export function parseJSONObject(text: string, filename?: string): Record<string, unknown> {
+  checkJSONDepth(text, filename);
   let value: unknown;
   try {
     value = JSON.parse(text);

@@ -110,7 +110,8 @@ export class Ctx {
     }
   }
 
-  private discardBody(): void {
+  /** Stops reading the body: what the client still sends is drained and the connection closed after the answer. */
+  discardBody(): void {
     // Drain what the client still sends so the 413 reaches it before the connection closes.
     this.req.resume();
     this.res.shouldKeepAlive = false;

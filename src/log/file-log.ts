@@ -3,13 +3,21 @@
 // restart time and disk use: after a snapshot, older segments are deleted.
 //
 // Files in `dir`:
-//   wal-<first index>.log   frames of [index, command, batchStart]
+//   wal-<first index>.log   two header slots, then frames of [index, command, batchStart]
 //   snap-<index>.snap       frames of snapshot chunks, written to .tmp and renamed when whole
 //
-// Recovery: load the newest snapshot, replay later entries. A damaged frame in the last segment is
-// a torn tail (a crash mid-append) when no later batch starts after it — batches are written one
-// after another, each only after the previous one was synced and acknowledged — and is cut off
-// with a warning. Damage anywhere else stops startup: nothing acknowledged is ever dropped silently.
+// Telling a torn tail from damage. A crash can only tear the batch being written when it happened,
+// which was never acknowledged; everything before it was synced. Bytes alone cannot show that a
+// cut (a truncation, a deleted chunk) did not happen before that batch, so each commit also
+// rewrites a small header naming where its batch starts and its first index, in the same
+// fdatasync as the batch: after any crash the header names the last batch or the one before it.
+// The header alternates between two slots (each with a sequence number and checksum) so that a
+// torn header write leaves the previous one readable. At startup a damaged or missing frame is a
+// torn tail only if it lies at or after the header's batch start, in the last segment, that batch
+// start (if reached) holds the recorded batch, and no later batch follows the damage; anything
+// else refuses to start. Across files, indexes must run on without a gap from the snapshot through
+// every segment, and a rotated-away segment is sealed so that losing the newest one shows too.
+// This costs one extra small write per batch and no extra sync.
 
 import fs from 'node:fs';
 import fsp from 'node:fs/promises';
@@ -19,7 +27,7 @@ import { ImageBuilder, imageChunks } from '../state/snapshot.js';
 import { type DirLock, lockDir } from './dir-lock.js';
 import type { StateImage } from '../state/store.js';
 import type { Logger } from '../util/log.js';
-import { decodePayload, encodePayload, frame, readFrame, scanFramesAfter } from './codec.js';
+import { checksum, decodePayload, encodePayload, frame, readFrame, scanFramesAfter } from './codec.js';
 import type { Applied, ConsensusLog, FSM, LogEntry } from './types.js';
 
 export class LogCorruptError extends Error {}
@@ -61,6 +69,57 @@ async function writeAll(h: fsp.FileHandle, buf: Buffer): Promise<void> {
   }
 }
 
+async function writeAllAt(h: fsp.FileHandle, buf: Buffer, pos: number): Promise<void> {
+  let off = 0;
+  while (off < buf.length) {
+    const { bytesWritten } = await h.write(buf, off, buf.length - off, pos + off);
+    off += bytesWritten;
+  }
+}
+
+// Segment header: two slots, each in its own 4 KiB page so rewriting one never touches the other.
+const SLOT = 4096;
+const DATA_START = 2 * SLOT;
+const MAGIC = Buffer.from('TRIBWAL1');
+const SLOT_BYTES = 40;
+
+interface SegHeader {
+  seq: number;
+  /** Where the last batch written starts, and its first index (DATA_START and the segment's first index when empty). */
+  batchAt: number;
+  batchIndex: number;
+  /** Set when the log moved on to a new segment: a sealed segment is never the last one. */
+  sealed: boolean;
+}
+
+function encodeHeader(h: SegHeader): Buffer {
+  const b = Buffer.alloc(SLOT_BYTES);
+  MAGIC.copy(b, 0);
+  b.writeUIntLE(h.seq, 8, 6);
+  b.writeUIntLE(h.batchAt, 16, 6);
+  b.writeUIntLE(h.batchIndex, 24, 6);
+  b.writeUInt8(h.sealed ? 1 : 0, 32);
+  b.writeUInt32LE(checksum(b.subarray(0, 36)), 36);
+  return b;
+}
+
+function decodeHeader(buf: Buffer, at: number): SegHeader | null {
+  if (buf.length < at + SLOT_BYTES) return null;
+  const b = buf.subarray(at, at + SLOT_BYTES);
+  if (!b.subarray(0, 8).equals(MAGIC) || b.readUInt32LE(36) !== checksum(b.subarray(0, 36))) return null;
+  return { seq: b.readUIntLE(8, 6), batchAt: b.readUIntLE(16, 6), batchIndex: b.readUIntLE(24, 6), sealed: b.readUInt8(32) === 1 };
+}
+
+/** The newest readable slot: a torn write of one slot leaves the other, one batch older. */
+function readHeader(buf: Buffer): SegHeader | null {
+  const a = decodeHeader(buf, 0);
+  const b = decodeHeader(buf, SLOT);
+  if (!a || !b) return a ?? b;
+  return a.seq >= b.seq ? a : b;
+}
+
+const slotOf = (seq: number): number => (seq % 2) * SLOT;
+
 export class FileLog implements ConsensusLog {
   readonly durable = true;
   private readonly dir: string;
@@ -70,6 +129,9 @@ export class FileLog implements ConsensusLog {
 
   private segment: fsp.FileHandle | null = null;
   private segmentFirst = 0;
+  /** Where the next batch goes in the segment, and the segment's current header. */
+  private segmentEnd = DATA_START;
+  private header: SegHeader = { seq: 0, batchAt: DATA_START, batchIndex: 1, sealed: false };
   private lastIndex = 0;
   private queue: Pending[] = [];
   private flushing: Promise<void> | null = null;
@@ -110,16 +172,25 @@ export class FileLog implements ConsensusLog {
     this.lastIndex = snapIndex;
 
     const segs = names.filter((n) => /^wal-\d{20}\.log$/.test(n)).sort();
+    // The segment after a snapshot is created before the snapshot is written, and never deleted.
+    if (snaps.length > 0 && segs.length === 0) {
+      throw new LogCorruptError(`log in ${this.dir} has a snapshot but no log segment after it; refusing to start rather than lose acknowledged writes`);
+    }
+    let tail: { end: number; header: SegHeader } | null = null;
     for (let i = 0; i < segs.length; i++) {
-      await this.replaySegment(segs[i]!, i === segs.length - 1);
+      tail = await this.replaySegment(segs[i]!, i === segs.length - 1);
     }
     this.sinceSnapshot = this.lastIndex - snapIndex;
 
-    if (segs.length > 0) {
+    if (tail) {
       const last = segs[segs.length - 1]!;
       this.segmentFirst = numberIn(last);
-      this.segment = await fsp.open(path.join(this.dir, last), 'a');
+      this.segment = await fsp.open(path.join(this.dir, last), 'r+');
+      this.segmentEnd = tail.end;
+      this.header = tail.header;
     } else {
+      // No segment yet, or the last one was cut short while it was being created (then it holds nothing).
+      if (segs.length > 0) await fsp.rm(path.join(this.dir, segs[segs.length - 1]!), { force: true });
       await this.startSegment(this.lastIndex + 1);
     }
     this.log.info('log opened', { dir: this.dir, index: this.lastIndex, replayed: this.sinceSnapshot });
@@ -143,14 +214,31 @@ export class FileLog implements ConsensusLog {
     }
   }
 
-  private async replaySegment(name: string, isLast: boolean): Promise<void> {
+  /** Replays one segment; returns where its data ends and its header, or null for a last segment that never got its header. */
+  private async replaySegment(name: string, isLast: boolean): Promise<{ end: number; header: SegHeader } | null> {
     const file = path.join(this.dir, name);
     const buf = fs.readFileSync(file);
     const first = numberIn(name);
     if (first > this.lastIndex + 1) {
-      throw new LogCorruptError(`log is missing entries ${this.lastIndex + 1}..${first - 1} (next segment is ${name})`);
+      throw new LogCorruptError(`log is missing entries ${this.lastIndex + 1}..${first - 1} (next segment is ${file}); refusing to start rather than lose acknowledged writes`);
     }
-    let at = 0;
+    const damaged = (at: number, why: string): LogCorruptError =>
+      new LogCorruptError(`log segment ${file} is corrupt at offset ${at} (${why}); refusing to start rather than lose acknowledged writes`);
+    const header = readHeader(buf);
+    if (buf.length < DATA_START) {
+      // The header is written and synced before anything is appended: a short file with no batch
+      // recorded is a crash while creating the segment.
+      if (isLast && (!header || header.batchAt === DATA_START)) {
+        this.log.warn('log segment was cut short while being created; starting it again', { file });
+        return null;
+      }
+      throw damaged(buf.length, 'shorter than its header');
+    }
+    if (!header) throw damaged(0, 'no valid segment header');
+    if (header.sealed && isLast) {
+      throw new LogCorruptError(`log segment ${file} was sealed when a newer segment was started, but no newer segment exists; refusing to start rather than lose acknowledged writes`);
+    }
+    let at = DATA_START;
     let batch: LogEntry[] = [];
     const flush = (): void => {
       if (batch.length > 0) this.fsm.applyBatch(batch);
@@ -160,6 +248,8 @@ export class FileLog implements ConsensusLog {
       const r = readFrame(buf, at);
       if (r.kind === 'end') break;
       if (r.kind === 'bad') {
+        if (!isLast) throw damaged(r.at, r.reason);
+        if (r.at < header.batchAt) throw damaged(r.at, `${r.reason}, before the last batch written, at offset ${header.batchAt}`);
         const laterBatch = scanFramesAfter(buf, r.at, (p) => {
           try {
             return (decodePayload(p) as unknown[])[2] === 1;
@@ -167,9 +257,7 @@ export class FileLog implements ConsensusLog {
             return false;
           }
         });
-        if (!isLast || laterBatch) {
-          throw new LogCorruptError(`log segment ${file} is corrupt at offset ${r.at} (${r.reason}); refusing to start rather than lose acknowledged writes`);
-        }
+        if (laterBatch) throw damaged(r.at, `${r.reason}, with a later batch after it`);
         this.log.warn('log has a torn tail from an interrupted write; truncating it', { file, offset: r.at, dropped_bytes: buf.length - r.at });
         flush();
         const h = await fsp.open(file, 'r+');
@@ -179,17 +267,34 @@ export class FileLog implements ConsensusLog {
         } finally {
           await h.close();
         }
-        return;
+        return { end: r.at, header };
       }
-      const [index, command] = decodePayload(r.payload) as [number, Command, number];
+      let entry: [number, Command, number];
+      try {
+        entry = decodePayload(r.payload) as [number, Command, number];
+      } catch (e) {
+        throw damaged(at, `undecodable entry: ${(e as Error).message}`);
+      }
+      if (!Array.isArray(entry) || typeof entry[0] !== 'number') throw damaged(at, 'not a log entry');
+      const [index, command, start] = entry;
+      const frameAt = at;
+      if (at === header.batchAt) {
+        if (start !== 1 || index !== header.batchIndex) throw damaged(at, `expected the batch at index ${header.batchIndex} recorded in the header`);
+      } else if (at < header.batchAt && r.next > header.batchAt) {
+        throw damaged(at, `frames do not line up with the last batch recorded at offset ${header.batchAt}`);
+      }
       at = r.next;
       if (index <= this.lastIndex) continue; // already in the snapshot
-      if (index !== this.lastIndex + 1) throw new LogCorruptError(`log segment ${file} skips from index ${this.lastIndex} to ${index}`);
+      if (index !== this.lastIndex + 1) throw damaged(frameAt, `skips from index ${this.lastIndex} to ${index}`);
       this.lastIndex = index;
       batch.push({ index, command });
       if (batch.length >= 4096) flush();
     }
+    // A crash can leave the header ahead of its batch's bytes, but never the file shorter than
+    // where that batch starts.
+    if (at < header.batchAt) throw damaged(at, `segment ends before the last batch written, at offset ${header.batchAt}`);
     flush();
+    return { end: at, header };
   }
 
   // ---------------------------------------------------------------- appends
@@ -233,8 +338,12 @@ export class FileLog implements ConsensusLog {
     }
     if (entries.length === 0) return;
     const buf = frames.length === 1 ? frames[0]! : Buffer.concat(frames);
+    const at = this.segmentEnd;
+    const header: SegHeader = { seq: this.header.seq + 1, batchAt: at, batchIndex: this.lastIndex + 1, sealed: false };
     try {
-      await writeAll(this.segment!, buf);
+      // Batch and header go out under the same fdatasync (see the top of the file); the two
+      // writes touch different pages and run side by side, so the header adds no round trip.
+      await Promise.all([writeAllAt(this.segment!, buf, at), writeAllAt(this.segment!, encodeHeader(header), slotOf(header.seq))]);
       await this.segment!.datasync();
     } catch (e) {
       // The disk refused the write: nothing in this batch is acknowledged, and no later write can
@@ -245,6 +354,8 @@ export class FileLog implements ConsensusLog {
       for (const p of this.queue.splice(0)) p.reject(this.failed);
       return;
     }
+    this.segmentEnd = at + buf.length;
+    this.header = header;
     this.lastIndex += entries.length;
     this.sinceSnapshot += entries.length;
     this.bytesSinceSnapshot += buf.length;
@@ -257,10 +368,33 @@ export class FileLog implements ConsensusLog {
   }
 
   private async startSegment(first: number): Promise<void> {
-    if (this.segment) await this.segment.close();
+    if (this.segment && first === this.segmentFirst) return; // nothing written since the last rotation
+    const header: SegHeader = { seq: 0, batchAt: DATA_START, batchIndex: first, sealed: false };
+    const init = Buffer.alloc(DATA_START);
+    encodeHeader(header).copy(init, 0);
+    encodeHeader(header).copy(init, SLOT);
+    const h = await fsp.open(path.join(this.dir, segName(first)), 'w+');
+    try {
+      await writeAllAt(h, init, 0);
+      await h.datasync();
+      await fsyncDir(this.dir);
+      // Only once the new segment is durable is the old one sealed: a sealed segment that is the
+      // last one on disk means a newer one was lost.
+      const old = this.segment;
+      if (old) {
+        const sealed: SegHeader = { ...this.header, seq: this.header.seq + 1, sealed: true };
+        await writeAllAt(old, encodeHeader(sealed), slotOf(sealed.seq));
+        await old.datasync();
+        await old.close();
+      }
+    } catch (e) {
+      await h.close();
+      throw e;
+    }
+    this.segment = h;
     this.segmentFirst = first;
-    this.segment = await fsp.open(path.join(this.dir, segName(first)), 'a');
-    await fsyncDir(this.dir);
+    this.segmentEnd = DATA_START;
+    this.header = header;
   }
 
   // ---------------------------------------------------------------- snapshots

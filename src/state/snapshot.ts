@@ -8,6 +8,7 @@ import type { CatalogNode, HealthCheck, StoredService } from './catalog-types.js
 import { KVTable } from './kv.js';
 import type { StateImage } from './store.js';
 import type { KVEntry, Session } from './types.js';
+import { checkRow, checkRows, index, indexesRecord, kvRow, nodeRow, serviceRow, sessionRow, tombRow } from './snapshot-rows.js';
 
 const FORMAT = 2;
 
@@ -82,38 +83,50 @@ export class ImageBuilder {
   private readonly checks = new BTree<string, HealthCheck>();
   private readonly sessions = new BTree<string, Session>();
 
+  /** Adds one chunk; throws (changing nothing that matters: a refused builder is dropped) on any malformed row. */
   add(raw: unknown): void {
     if (this.done) throw new Error('data after end of snapshot');
+    if (typeof raw !== 'object' || raw === null || Array.isArray(raw)) throw new Error('snapshot chunk is not an object');
     const c = raw as SnapshotChunk;
     this.seen++;
-    switch (c?.t) {
+    if (c.t !== 'meta' && this.indexes === null) throw new Error('snapshot does not start with its meta chunk');
+    switch (c.t) {
       case 'meta':
-        if (c.format !== FORMAT) throw new Error(`unsupported snapshot format ${c.format}`);
+        if (this.indexes !== null) throw new Error('snapshot has two meta chunks');
+        if (c.format !== FORMAT) throw new Error(`unsupported snapshot format ${String(c.format)}`);
+        index(c.index, 'meta.index');
+        indexesRecord(c.indexes, 'meta.indexes');
         this.index = c.index;
         this.indexes = c.indexes;
         return;
       case 'kv':
+        checkRows(c.rows, kvRow, 'kv');
         for (const [key, flags, value, session, lockIndex, createIndex, modifyIndex] of c.rows) {
           this.entries.set(key, { key, flags, value, session, lockIndex, createIndex, modifyIndex });
         }
         return;
       case 'tomb':
+        checkRows(c.rows, tombRow, 'tombstone');
         for (const [key, idx] of c.rows) this.tombstones.set(key, idx);
         return;
       case 'nodes':
+        checkRows(c.rows, nodeRow, 'node');
         for (const n of c.rows) this.nodes.set(n.Node, n);
         return;
       case 'services':
+        checkRows(c.rows, serviceRow, 'service');
         for (const s of c.rows) this.services.set(s.node + SEP + s.svc.ID, s);
         return;
       case 'checks':
+        checkRows(c.rows, checkRow, 'check');
         for (const ch of c.rows) this.checks.set(ch.Node + SEP + ch.CheckID, ch);
         return;
       case 'sessions':
+        checkRows(c.rows, sessionRow, 'session');
         for (const s of c.rows) this.sessions.set(s.ID, s);
         return;
       case 'end':
-        if (c.count !== this.seen) throw new Error(`snapshot has ${this.seen} chunks, expected ${c.count}`);
+        if (typeof c.count !== 'number' || c.count !== this.seen) throw new Error(`snapshot has ${this.seen} chunks, expected ${c.count}`);
         this.done = true;
         return;
       default:
@@ -123,6 +136,14 @@ export class ImageBuilder {
 
   finish(): StateImage {
     if (!this.done || this.index < 0 || !this.indexes) throw new Error('snapshot is incomplete');
+    // What the tables refer to must exist, as it does in any state built by applying commands.
+    for (const [, s] of this.services.entries()) if (!this.nodes.has(s.node)) throw new Error(`service ${s.svc.ID} is on unknown node ${s.node}`);
+    for (const [, ch] of this.checks.entries()) {
+      if (!this.nodes.has(ch.Node)) throw new Error(`check ${ch.CheckID} is on unknown node ${ch.Node}`);
+      if (ch.ServiceID !== '' && !this.services.has(ch.Node + SEP + ch.ServiceID)) throw new Error(`check ${ch.CheckID} is for unknown service ${ch.ServiceID}`);
+    }
+    for (const [, s] of this.sessions.entries()) if (!this.nodes.has(s.Node)) throw new Error(`session ${s.ID} is on unknown node ${s.Node}`);
+    for (const [, e] of this.entries.entries()) if (e.session !== '' && !this.sessions.has(e.session)) throw new Error(`key ${e.key} is locked by unknown session ${e.session}`);
     const ix = this.indexes;
     return {
       index: this.index,

@@ -173,4 +173,44 @@ EOT
     assert.equal(code, 1);
     assert.match(out, /exit\.json: invalid config key bogus_key/);
   });
+
+  it('malformed configuration exits 1 with one line on stderr, never a stack trace', async () => {
+    const n = 50_000;
+    const run = async (args: string[]): Promise<{ code: number | null; stderr: string }> => {
+      const proc = spawn(process.execPath, [BIN, 'agent', '-server', '-bootstrap', '-http-port', '0', '-dns-port', '-1', ...args], { stdio: ['ignore', 'pipe', 'pipe'] });
+      let stderr = '';
+      proc.stdout.resume();
+      proc.stderr.on('data', (d: Buffer) => (stderr += d.toString()));
+      const code = await new Promise<number | null>((resolve) => proc.once('exit', resolve));
+      return { code, stderr };
+    };
+    const data = path.join(dir, 'malformed-data');
+    const aFile = write('plain-file', 'not a directory');
+    const unreadable = write('unreadable.hcl', `data_dir = ${JSON.stringify(data)}\n`);
+    fs.chmodSync(unreadable, 0o000);
+    const cases: [string, string[], RegExp][] = [
+      ['HCL blocks nested 50,000 deep', ['-data-dir', data, '-config-file', write('deep-blocks.hcl', 'a { '.repeat(n) + '}'.repeat(n))], /deep-blocks\.hcl:1:\d+: nesting too deep/],
+      ['HCL lists nested 50,000 deep', ['-data-dir', data, '-config-file', write('deep-list.hcl', 'a = ' + '['.repeat(n) + ']'.repeat(n))], /deep-list\.hcl:1:\d+: nesting too deep/],
+      ['HCL block labels 50,000 deep', ['-data-dir', data, '-config-file', write('deep-labels.hcl', 'a ' + '"b" '.repeat(n) + '{ }')], /deep-labels\.hcl:1:\d+: nesting too deep/],
+      ['JSON nested 50,000 deep', ['-data-dir', data, '-config-file', write('deep.json', '{"a": '.repeat(n) + '1' + '}'.repeat(n))], /deep\.json:1:\d+: nesting too deep/],
+      ['JSON lists 50,000 deep, over lines', ['-data-dir', data, '-config-file', write('deep-list.json', '{"a":\n' + '[\n'.repeat(n) + ']'.repeat(n) + '}')], /deep-list\.json:\d+:\d+: nesting too deep/],
+      // One argument can only be 128 KiB.
+      ['-hcl nested 30,000 deep', ['-data-dir', data, '-hcl', 'a{'.repeat(30_000) + '}'.repeat(30_000)], /nesting too deep/],
+      ['data_dir naming a regular file', ['-data-dir', aFile], /data_dir ".*plain-file" is not a directory/],
+      ['data_dir that cannot be created', ['-data-dir', path.join(aFile, 'sub')], /ENOTDIR.*plain-file/],
+      ['a config file that does not exist', ['-data-dir', data, '-config-file', path.join(fs.mkdtempSync(path.join(dir, 'd-')), 'x.hcl')], /Error reading .*x\.hcl/],
+      ['a directory given as a config file', ['-data-dir', data, '-config-file', fs.mkdtempSync(path.join(dir, 'cfg-')) + '.hcl'], /Error reading/],
+    ];
+    fs.mkdirSync(cases[9]![1][3]!);
+    // Root reads anything: the unreadable file only counts when the tests run as someone else.
+    if (process.getuid?.() !== 0) cases.push(['an unreadable config file', ['-config-file', unreadable], /Error reading .*unreadable\.hcl: EACCES/]);
+    for (const [what, args, pattern] of cases) {
+      const { code, stderr } = await run(args);
+      assert.equal(code, 1, `${what}: ${stderr}`);
+      const lines = stderr.trimEnd().split('\n');
+      assert.equal(lines.length, 1, `${what}: ${stderr.slice(0, 2000)}`);
+      assert.match(lines[0]!, pattern, what);
+      assert.doesNotMatch(stderr, /^\s+at /m, what);
+    }
+  });
 });

@@ -1,9 +1,11 @@
 // The agent as users run it (bin/tribune, a separate process): every acknowledged write survives
 // kill -9, and SIGTERM shuts down cleanly.
 import assert from 'node:assert/strict';
+import { spawn } from 'node:child_process';
 import fs from 'node:fs';
+import path from 'node:path';
 import { after, describe, it } from 'node:test';
-import { spawnAgent, tempDir } from '../helpers/agent.js';
+import { BIN, spawnAgent, tempDir } from '../helpers/agent.js';
 import { request } from '../helpers/http.js';
 
 const dirs: string[] = [];
@@ -84,5 +86,30 @@ describe('durability across kill -9', () => {
       b.kill('SIGTERM');
       await b.exited;
     }
+  });
+
+  it('refuses to start on a damaged log: exit 1, one line on stderr naming the file and offset', async () => {
+    const dir = tempDir();
+    dirs.push(dir);
+    const a = await spawnAgent(serverArgs(dir));
+    for (let i = 0; i < 20; i++) assert.equal((await request(a.base, 'PUT', `/v1/kv/k${i}`, 'v')).text, 'true');
+    a.kill('SIGKILL');
+    await a.exited;
+    const raft = path.join(dir, 'raft');
+    const seg = path.join(raft, fs.readdirSync(raft).find((f) => f.startsWith('wal-'))!);
+    const size = fs.statSync(seg).size;
+    fs.truncateSync(seg, 8192 + Math.floor((size - 8192) / 2)); // mid-segment, well before the last batch
+
+    const proc = spawn(process.execPath, [BIN, 'agent', ...serverArgs(dir)], { stdio: ['ignore', 'pipe', 'pipe'] });
+    let stderr = '';
+    proc.stderr.on('data', (d: Buffer) => (stderr += d.toString()));
+    proc.stdout.resume();
+    const code = await new Promise<number | null>((r) => proc.once('exit', r));
+    assert.equal(code, 1);
+    const lines = stderr.trimEnd().split('\n');
+    assert.equal(lines.length, 1, stderr);
+    assert.ok(lines[0]!.includes(seg) && /offset \d+/.test(lines[0]!), stderr);
+    assert.doesNotMatch(stderr, /\n\s+at /);
+    assert.equal(fs.statSync(seg).size, 8192 + Math.floor((size - 8192) / 2), 'the damaged log is left as it was');
   });
 });

@@ -6,9 +6,12 @@ import { spawn } from 'node:child_process';
 import fs from 'node:fs';
 import path from 'node:path';
 import zlib from 'node:zlib';
+import { Readable } from 'node:stream';
+import { pipeline } from 'node:stream/promises';
 import { after, describe, it } from 'node:test';
-import { BIN, spawnAgent, tempDir } from '../helpers/agent.js';
-import { request } from '../helpers/http.js';
+import { decodePayload, encodePayload, frame, readFrame } from '../../src/log/codec.js';
+import { BIN, spawnAgent, startAgent, tempDir } from '../helpers/agent.js';
+import { catalogRegister, client, request, type Res } from '../helpers/http.js';
 
 const dirs: string[] = [];
 after(() => {
@@ -89,6 +92,149 @@ describe('snapshot save and restore', () => {
     } finally {
       a.kill('SIGTERM');
       await a.exited;
+    }
+  });
+});
+
+// Hostile archives, against an in-process agent (so its memory can be watched): nothing is buffered
+// whole, inflated without bound, or accepted unless every row is one the agent could have written.
+describe('snapshot restore of hostile archives', () => {
+  const frames = (raw: Buffer): unknown[] => {
+    const out: unknown[] = [];
+    for (let at = 0; ; ) {
+      const f = readFrame(raw, at);
+      if (f.kind !== 'ok') return out;
+      out.push(decodePayload(f.payload));
+      at = f.next;
+    }
+  };
+  const archive = (chunks: unknown[]): Buffer => zlib.gzipSync(Buffer.concat(chunks.map((c) => frame(encodePayload(c)))));
+  /** The state as a restore would see it: the gunzipped frames of GET /v1/snapshot. */
+  const stateOf = async (api: ReturnType<typeof client>): Promise<Buffer> => zlib.gunzipSync((await api.get('/v1/snapshot')).body);
+
+  /** Gzips a stream of generated chunks without holding them, and returns the (small) result. */
+  async function gzipOf(gen: () => Generator<Buffer>): Promise<Buffer> {
+    const out: Buffer[] = [];
+    const z = zlib.createGzip({ level: 1 });
+    z.on('data', (c: Buffer) => out.push(c));
+    await pipeline(Readable.from(gen()), z);
+    return Buffer.concat(out);
+  }
+
+  async function peakRssGrowth(run: () => Promise<void>): Promise<number> {
+    global.gc?.();
+    const before = process.memoryUsage().rss;
+    let peak = before;
+    const t = setInterval(() => (peak = Math.max(peak, process.memoryUsage().rss)), 5);
+    try {
+      await run();
+    } finally {
+      clearInterval(t);
+    }
+    return Math.max(peak, process.memoryUsage().rss) - before;
+  }
+
+  it('refuses gzip bombs with bounded memory, and keeps answering', async () => {
+    const a = await startAgent();
+    try {
+      const api = client(a.base);
+      await api.put('/v1/kv/keep', 'me');
+      const mb = Buffer.alloc(1 << 20);
+      const zeros = await gzipOf(function* () {
+        for (let i = 0; i < 1024; i++) yield mb; // 1 GiB of zeros
+      });
+      let r: Res | undefined;
+      let growth = await peakRssGrowth(async () => {
+        r = await api.put('/v1/snapshot', zeros);
+      });
+      assert.equal(r?.status, 400, r?.text);
+      assert.match(r.text, /^Error restoring snapshot: /);
+      assert.ok(growth < 300 * 1024 * 1024, `RSS grew by ${growth} bytes`);
+
+      // Well-framed this time: a meta chunk, then 1 MiB values until 1 GiB, past the bound.
+      const meta = frames(await stateOf(api))[0];
+      const big = frame(encodePayload({ t: 'kv', rows: [['big', '0', mb, '', 0, 1, 1]] }));
+      const framed = await gzipOf(function* () {
+        yield frame(encodePayload(meta));
+        for (let i = 0; i < 1024; i++) yield big;
+      });
+      growth = await peakRssGrowth(async () => {
+        r = await api.put('/v1/snapshot', framed);
+      });
+      assert.equal(r?.status, 413, r?.text);
+      assert.match(r.text, /^Snapshot too large/);
+      assert.ok(growth < 300 * 1024 * 1024, `RSS grew by ${growth} bytes`);
+
+      assert.equal((await api.get('/v1/kv/keep?raw')).text, 'me');
+      assert.equal((await api.put('/v1/kv/after', 'x')).text, 'true');
+    } finally {
+      await a.stop();
+    }
+  });
+
+  it('refuses archives with bad rows or garbage in a frame, changing nothing', async () => {
+    const a = await startAgent();
+    try {
+      const api = client(a.base);
+      await api.put('/v1/kv/keep', 'me');
+      await api.put('/v1/kv/gone', 'x');
+      await api.del('/v1/kv/gone');
+      await catalogRegister(api, { Node: 'n1', Address: '10.0.0.1', Service: { ID: 'web-1', Service: 'web', Port: 80 }, Check: { CheckID: 'c1', Name: 'c1', ServiceID: 'web-1', Status: 'passing' } });
+      assert.equal((await api.put('/v1/session/create', { Node: 'n1', Checks: [] })).status, 200);
+      const before = await stateOf(api);
+      const good = frames(before) as { t: string; rows?: unknown[] }[];
+      for (const t of ['kv', 'tomb', 'nodes', 'services', 'checks', 'sessions']) assert.ok(good.some((c) => c.t === t), `the state has ${t}`);
+
+      // Replaces the first row of the first chunk of table `t` by what `mutate` makes of a copy.
+      const withRow = (t: string, mutate: (row: never) => unknown): unknown[] => {
+        const copy = structuredClone(good);
+        const c = copy.find((x) => x.t === t)!;
+        c.rows![0] = mutate(structuredClone(c.rows![0]) as never);
+        return copy;
+      };
+      type R = Record<string, unknown>;
+      const cases: [string, unknown[]][] = [
+        ['kv key not a string', withRow('kv', (r: unknown[]) => ((r[0] = 123), r))],
+        ['kv value a string, not bytes', withRow('kv', (r: unknown[]) => ((r[2] = 'not base64!'), r))],
+        ['kv row missing a field', withRow('kv', (r: unknown[]) => r.slice(0, 6))],
+        ['kv flags not a number', withRow('kv', (r: unknown[]) => ((r[1] = 'abc'), r))],
+        ['tombstone index a string', withRow('tomb', (r: unknown[]) => ((r[1] = 'x'), r))],
+        ['node missing Address', withRow('nodes', (r: R) => (delete r.Address, r))],
+        ['node Meta an array', withRow('nodes', (r: R) => ((r.Meta = ['x']), r))],
+        ['node with an unknown field', withRow('nodes', (r: R) => ((r.Evil = 1), r))],
+        ['service Port a string', withRow('services', (r: { svc: R }) => ((r.svc.Port = '80'), r))],
+        ['service on an unknown node', withRow('services', (r: R) => ((r.node = 'nowhere'), r))],
+        ['check Status unknown', withRow('checks', (r: R) => ((r.Status = 'bogus'), r))],
+        ['check CreateIndex negative', withRow('checks', (r: R) => ((r.CreateIndex = -1), r))],
+        ['session Behavior unknown', withRow('sessions', (r: R) => ((r.Behavior = 'explode'), r))],
+        ['session NodeChecks not a list', withRow('sessions', (r: R) => ((r.NodeChecks = 'serfHealth'), r))],
+        ['rows not a list', good.map((c) => (c.t === 'nodes' ? { ...c, rows: 'x' } : c))],
+        ['a chunk that is a number', [good[0], 42, ...good.slice(1)]],
+      ];
+      for (const [what, chunks] of cases) {
+        const r = await api.put('/v1/snapshot', archive(chunks));
+        assert.equal(r.status, 400, `${what}: ${r.status} ${r.text}`);
+        assert.match(r.text, /^Error restoring snapshot: /, what);
+        assert.ok(!r.text.includes('\n    at '), what);
+      }
+
+      // Garbage inside frames: valid checksums around bytes that are not msgpack, and a bad checksum.
+      const raw = Buffer.concat(good.map((c) => frame(encodePayload(c))));
+      const garbage = Buffer.concat([frame(encodePayload(good[0])), frame(Buffer.from([0xc1, 0xc1, 0xc1, 0xff, 0x00])), raw.subarray(frame(encodePayload(good[0])).length)]);
+      const flipped = Buffer.from(raw);
+      flipped[40] = flipped[40]! ^ 0xff;
+      for (const body of [garbage, flipped, Buffer.concat([raw, Buffer.alloc(64)])]) {
+        const r = await api.put('/v1/snapshot', zlib.gzipSync(body));
+        assert.equal(r.status, 400, r.text);
+        assert.match(r.text, /^Error restoring snapshot: /);
+      }
+
+      assert.deepEqual(await stateOf(api), before, 'the state is exactly as before');
+      assert.equal((await api.get('/v1/kv/keep?raw')).text, 'me');
+      // ... and the untouched archive still restores.
+      assert.equal((await api.put('/v1/snapshot', archive(good))).status, 200);
+    } finally {
+      await a.stop();
     }
   });
 });
