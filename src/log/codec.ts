@@ -42,26 +42,28 @@ export type FrameRead =
   /** Not a whole, valid frame at `at`: a torn tail or corruption. */
   | { kind: 'bad'; at: number; reason: string };
 
-/** Reads the frame starting at `at`. */
-export function readFrame(buf: Buffer, at: number): FrameRead {
+/** A frame checksum: `checksum`, or the previous format's (see legacy.ts) when reading old files. */
+export type Checksum = (payload: Buffer) => number;
+
+/** Reads the frame starting at `at`. An empty frame is never valid, whatever `sum`. */
+export function readFrame(buf: Buffer, at: number, sum: Checksum = checksum): FrameRead {
   if (at === buf.length) return { kind: 'end' };
   if (buf.length - at < FRAME_HEADER) return { kind: 'bad', at, reason: 'truncated frame header' };
   const len = buf.readUInt32LE(at);
-  const sum = buf.readUInt32LE(at + 4);
   const start = at + FRAME_HEADER;
   if (len === 0) return { kind: 'bad', at, reason: 'empty frame' };
   if (len > buf.length - start) return { kind: 'bad', at, reason: 'truncated frame' };
   const payload = buf.subarray(start, start + len);
-  if (checksum(payload) !== sum) return { kind: 'bad', at, reason: 'checksum mismatch' };
+  if (sum(payload) !== buf.readUInt32LE(at + 4)) return { kind: 'bad', at, reason: 'checksum mismatch' };
   return { kind: 'ok', payload, next: start + len };
 }
 
 /** Calls `accept` on each valid frame found by scanning byte by byte after `from`; true if it accepts one. */
-export function scanFramesAfter(buf: Buffer, from: number, accept: (payload: Buffer) => boolean): boolean {
+export function scanFramesAfter(buf: Buffer, from: number, accept: (payload: Buffer) => boolean, sum: Checksum = checksum): boolean {
   for (let at = from + 1; at + FRAME_HEADER <= buf.length; at++) {
     const len = buf.readUInt32LE(at);
     if (len === 0 || len > buf.length - at - FRAME_HEADER) continue;
-    const r = readFrame(buf, at);
+    const r = readFrame(buf, at, sum);
     if (r.kind === 'ok' && accept(r.payload)) return true;
   }
   return false;
@@ -73,9 +75,11 @@ export class FrameError extends Error {}
 /**
  * Reads frames from a stream of chunks (a request body after gunzip), holding at most one frame
  * plus one chunk: yields each payload, and throws FrameError on a bad frame, one longer than
- * `maxFrame`, or a cut-off end.
+ * `maxFrame`, or a cut-off end. With `fallback`, a stream whose first frame verifies only under that
+ * checksum is read with it throughout (an archive in the previous format); no mixing.
  */
-export async function* streamFrames(chunks: AsyncIterable<Buffer>, maxFrame: number): AsyncGenerator<Buffer> {
+export async function* streamFrames(chunks: AsyncIterable<Buffer>, maxFrame: number, fallback?: Checksum): AsyncGenerator<Buffer> {
+  let sum: Checksum | null = fallback ? null : checksum; // null until the first frame picks one
   let parts: Buffer[] = [];
   let have = 0; // bytes in parts
   let offset = 0; // stream offset of the first byte in parts, for messages
@@ -99,7 +103,9 @@ export async function* streamFrames(chunks: AsyncIterable<Buffer>, maxFrame: num
           need = FRAME_HEADER + len;
           break;
         }
-        const r = readFrame(buf.subarray(at, at + FRAME_HEADER + len), 0);
+        const whole = buf.subarray(at, at + FRAME_HEADER + len);
+        sum ??= readFrame(whole, 0).kind === 'ok' ? checksum : fallback!;
+        const r = readFrame(whole, 0, sum);
         if (r.kind !== 'ok') throw new FrameError(`${r.kind === 'bad' ? r.reason : 'missing frame'} at byte ${offset + at}`);
         yield r.payload;
         at += FRAME_HEADER + len;

@@ -18,6 +18,14 @@
 // else refuses to start. Across files, indexes must run on without a gap from the snapshot through
 // every segment, and a rotated-away segment is sealed so that losing the newest one shows too.
 // This costs one extra small write per batch and no extra sync.
+//
+// Upgrades. Files from before that format (see legacy.ts) are read with the old rules: a segment
+// is old when it has no valid header, no new-format segment precedes it, and its first frame
+// verifies under the old checksum (or it is empty and the last); a snapshot is old when its first
+// frame verifies only under the old checksum. The old torn-tail rule (damage in the last segment
+// with no batch after it) applies to a last old segment.
+// Old segments must all come before new ones. When any old file was read, the log goes on in a new
+// segment and takes a snapshot before it opens, which retires the old files the usual way.
 
 import fs from 'node:fs';
 import fsp from 'node:fs/promises';
@@ -27,7 +35,8 @@ import { ImageBuilder, imageChunks } from '../state/snapshot.js';
 import { type DirLock, lockDir } from './dir-lock.js';
 import type { StateImage } from '../state/store.js';
 import type { Logger } from '../util/log.js';
-import { checksum, decodePayload, encodePayload, frame, readFrame, scanFramesAfter } from './codec.js';
+import { checksum, type Checksum, decodePayload, encodePayload, frame, readFrame, scanFramesAfter } from './codec.js';
+import { isLegacyFrameAt, legacyChecksum } from './legacy.js';
 import type { Applied, ConsensusLog, FSM, LogEntry } from './types.js';
 
 export class LogCorruptError extends Error {}
@@ -162,9 +171,11 @@ export class FileLog implements ConsensusLog {
 
     const snaps = names.filter((n) => /^snap-\d{20}\.snap$/.test(n)).sort();
     let snapIndex = 0;
+    let legacy = false; // any file read in the previous format
     if (snaps.length > 0) {
       const newest = snaps[snaps.length - 1]!;
-      const img = this.loadSnapshot(path.join(this.dir, newest));
+      const { img, legacy: old } = this.loadSnapshot(path.join(this.dir, newest));
+      legacy = old;
       this.fsm.restore(img);
       snapIndex = img.index;
       this.log.info('restored snapshot', { file: newest, index: snapIndex });
@@ -176,46 +187,61 @@ export class FileLog implements ConsensusLog {
     if (snaps.length > 0 && segs.length === 0) {
       throw new LogCorruptError(`log in ${this.dir} has a snapshot but no log segment after it; refusing to start rather than lose acknowledged writes`);
     }
-    let tail: { end: number; header: SegHeader } | null = null;
+    let tail: { end: number; header: SegHeader | null } | null = null;
+    let seenNew = false;
     for (let i = 0; i < segs.length; i++) {
-      tail = await this.replaySegment(segs[i]!, i === segs.length - 1);
+      tail = await this.replaySegment(segs[i]!, i === segs.length - 1, seenNew);
+      if (tail?.header) seenNew = true;
+      else if (tail && tail.end > 0) legacy = true;
     }
     this.sinceSnapshot = this.lastIndex - snapIndex;
 
-    if (tail) {
+    if (tail?.header) {
       const last = segs[segs.length - 1]!;
       this.segmentFirst = numberIn(last);
       this.segment = await fsp.open(path.join(this.dir, last), 'r+');
       this.segmentEnd = tail.end;
       this.header = tail.header;
     } else {
-      // No segment yet, or the last one was cut short while it was being created (then it holds nothing).
-      if (segs.length > 0) await fsp.rm(path.join(this.dir, segs[segs.length - 1]!), { force: true });
+      // No segment yet, or the last one was cut short while it was being created (then it holds
+      // nothing), or it is an old-format one, never appended to: go on in a new one. (An old one
+      // named for the next index holds nothing either, and is overwritten.)
+      if (segs.length > 0 && !tail) await fsp.rm(path.join(this.dir, segs[segs.length - 1]!), { force: true });
       await this.startSegment(this.lastIndex + 1);
+    }
+    if (legacy) {
+      await this.writeSnapshot(this.fsm.image());
+      this.sinceSnapshot = 0;
+      this.log.info('upgraded the data dir from the previous on-disk format', { dir: this.dir, index: this.lastIndex });
     }
     this.log.info('log opened', { dir: this.dir, index: this.lastIndex, replayed: this.sinceSnapshot });
   }
 
-  private loadSnapshot(file: string): StateImage {
+  private loadSnapshot(file: string): { img: StateImage; legacy: boolean } {
     const buf = fs.readFileSync(file);
     const builder = new ImageBuilder();
+    const legacy = readFrame(buf, 0).kind !== 'ok' && isLegacyFrameAt(buf, 0);
+    const sum = legacy ? legacyChecksum : checksum;
     let at = 0;
     try {
       for (;;) {
-        const r = readFrame(buf, at);
+        const r = readFrame(buf, at, sum);
         if (r.kind === 'end') break;
         if (r.kind === 'bad') throw new Error(`${r.reason} at offset ${r.at}`);
         builder.add(decodePayload(r.payload));
         at = r.next;
       }
-      return builder.finish();
+      return { img: builder.finish(), legacy };
     } catch (e) {
       throw new LogCorruptError(`snapshot ${file} is corrupt: ${(e as Error).message}`);
     }
   }
 
-  /** Replays one segment; returns where its data ends and its header, or null for a last segment that never got its header. */
-  private async replaySegment(name: string, isLast: boolean): Promise<{ end: number; header: SegHeader } | null> {
+  /**
+   * Replays one segment; returns where its data ends and its header (null header: an old-format
+   * segment), or null for a last segment that never got its header.
+   */
+  private async replaySegment(name: string, isLast: boolean, afterNew: boolean): Promise<{ end: number; header: SegHeader | null } | null> {
     const file = path.join(this.dir, name);
     const buf = fs.readFileSync(file);
     const first = numberIn(name);
@@ -225,7 +251,12 @@ export class FileLog implements ConsensusLog {
     const damaged = (at: number, why: string): LogCorruptError =>
       new LogCorruptError(`log segment ${file} is corrupt at offset ${at} (${why}); refusing to start rather than lose acknowledged writes`);
     const header = readHeader(buf);
-    if (buf.length < DATA_START) {
+    // An empty file is an old segment only as the last one (the old build created the next segment
+    // empty when it rotated); elsewhere it is damage, as in the new format.
+    const legacy = !header && !afterNew && (buf.length === 0 ? isLast : isLegacyFrameAt(buf, 0));
+    const sum: Checksum = legacy ? legacyChecksum : checksum;
+    if (!header && afterNew && isLegacyFrameAt(buf, 0)) throw damaged(0, 'a previous-format segment after a new-format one');
+    if (!legacy && buf.length < DATA_START) {
       // The header is written and synced before anything is appended: a short file with no batch
       // recorded is a crash while creating the segment.
       if (isLast && (!header || header.batchAt === DATA_START)) {
@@ -234,29 +265,34 @@ export class FileLog implements ConsensusLog {
       }
       throw damaged(buf.length, 'shorter than its header');
     }
-    if (!header) throw damaged(0, 'no valid segment header');
-    if (header.sealed && isLast) {
+    if (!header && !legacy) throw damaged(0, 'no valid segment header');
+    if (header?.sealed && isLast) {
       throw new LogCorruptError(`log segment ${file} was sealed when a newer segment was started, but no newer segment exists; refusing to start rather than lose acknowledged writes`);
     }
-    let at = DATA_START;
+    let at = header ? DATA_START : 0;
     let batch: LogEntry[] = [];
     const flush = (): void => {
       if (batch.length > 0) this.fsm.applyBatch(batch);
       batch = [];
     };
     for (;;) {
-      const r = readFrame(buf, at);
+      const r = readFrame(buf, at, sum);
       if (r.kind === 'end') break;
       if (r.kind === 'bad') {
         if (!isLast) throw damaged(r.at, r.reason);
-        if (r.at < header.batchAt) throw damaged(r.at, `${r.reason}, before the last batch written, at offset ${header.batchAt}`);
-        const laterBatch = scanFramesAfter(buf, r.at, (p) => {
-          try {
-            return (decodePayload(p) as unknown[])[2] === 1;
-          } catch {
-            return false;
-          }
-        });
+        if (header && r.at < header.batchAt) throw damaged(r.at, `${r.reason}, before the last batch written, at offset ${header.batchAt}`);
+        const laterBatch = scanFramesAfter(
+          buf,
+          r.at,
+          (p) => {
+            try {
+              return (decodePayload(p) as unknown[])[2] === 1;
+            } catch {
+              return false;
+            }
+          },
+          sum,
+        );
         if (laterBatch) throw damaged(r.at, `${r.reason}, with a later batch after it`);
         this.log.warn('log has a torn tail from an interrupted write; truncating it', { file, offset: r.at, dropped_bytes: buf.length - r.at });
         flush();
@@ -278,9 +314,10 @@ export class FileLog implements ConsensusLog {
       if (!Array.isArray(entry) || typeof entry[0] !== 'number') throw damaged(at, 'not a log entry');
       const [index, command, start] = entry;
       const frameAt = at;
-      if (at === header.batchAt) {
+      // (An old-format segment records no batch: only the torn-tail rule above applies to it.)
+      if (header && at === header.batchAt) {
         if (start !== 1 || index !== header.batchIndex) throw damaged(at, `expected the batch at index ${header.batchIndex} recorded in the header`);
-      } else if (at < header.batchAt && r.next > header.batchAt) {
+      } else if (header && at < header.batchAt && r.next > header.batchAt) {
         throw damaged(at, `frames do not line up with the last batch recorded at offset ${header.batchAt}`);
       }
       at = r.next;
@@ -292,7 +329,7 @@ export class FileLog implements ConsensusLog {
     }
     // A crash can leave the header ahead of its batch's bytes, but never the file shorter than
     // where that batch starts.
-    if (at < header.batchAt) throw damaged(at, `segment ends before the last batch written, at offset ${header.batchAt}`);
+    if (header && at < header.batchAt) throw damaged(at, `segment ends before the last batch written, at offset ${header.batchAt}`);
     flush();
     return { end: at, header };
   }

@@ -2,10 +2,12 @@
 // embedded log writes its snapshots in); PUT restores one through the log, after which every
 // blocked query answers and clients start over from the restored indexes, as with Consul.
 // The archive is Tribune's own: Consul's snapshot files do not load here, nor ours in Consul.
+// Archives saved before the frame format changed (see log/legacy.ts) restore too.
 
 import { promisify } from 'node:util';
 import zlib from 'node:zlib';
 import { decodePayload, encodePayload, frame, FrameError, streamFrames } from '../../log/codec.js';
+import { legacyChecksum } from '../../log/legacy.js';
 import { ImageBuilder, imageChunks, type SnapshotChunk } from '../../state/snapshot.js';
 import type { ApiDeps, EndpointGroup } from '../api.js';
 import type { Ctx } from '../context.js';
@@ -80,7 +82,7 @@ async function decodeArchive(ctx: Ctx): Promise<SnapshotChunk[]> {
   const chunks: SnapshotChunk[] = [];
   const check = new ImageBuilder();
   try {
-    for await (const payload of streamFrames(bounded(gunzip), MAX_RESTORE_BYTES)) {
+    for await (const payload of streamFrames(bounded(gunzip), MAX_RESTORE_BYTES, legacyChecksum)) {
       let chunk: unknown;
       try {
         chunk = decodePayload(payload);
