@@ -13,6 +13,7 @@ import { DNS_TCP_MAX_CONNS, DNS_TCP_MAX_CONNS_PER_IP, DNS_TCP_MAX_QUERIES, DnsSe
 import type { RegisterRequest } from '../../src/state/catalog-types.js';
 import type { Logger } from '../../src/util/log.js';
 import { startAgent, type TestAgent } from '../helpers/agent.js';
+import { udpRaw } from '../helpers/dns.js';
 import { catalogRegister, client } from '../helpers/http.js';
 
 type Reply = DecodedPacket & { rcode: string };
@@ -29,23 +30,6 @@ function query(name: string, type: QType, id = 4242): Buffer {
 function dnsPort(t: TestAgent): number {
   const a = t.agent.dnsAddrs[0]!;
   return Number(a.slice(a.lastIndexOf(':') + 1));
-}
-
-/** Sends raw bytes over UDP; resolves with the raw reply, or null when none comes in time. */
-function udpRaw(port: number, msg: Buffer, waitMs = 2000): Promise<Buffer | null> {
-  return new Promise((resolve) => {
-    const s = dgram.createSocket('udp4');
-    const timer = setTimeout(() => {
-      s.close();
-      resolve(null);
-    }, waitMs);
-    s.on('message', (m) => {
-      clearTimeout(timer);
-      s.close();
-      resolve(m);
-    });
-    s.send(msg, port, '127.0.0.1');
-  });
 }
 
 async function udp(port: number, name: string, type: QType): Promise<Reply> {

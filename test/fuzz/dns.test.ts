@@ -11,6 +11,7 @@ import dnsPacket from 'dns-packet';
 import { Agent } from '../../src/agent/agent.js';
 import { createLogger } from '../../src/util/log.js';
 import { testConfig } from '../helpers/agent.js';
+import { udpRaw } from '../helpers/dns.js';
 import { catalogRegister, client } from '../helpers/http.js';
 import { Rng, STRINGS } from './gen.js';
 
@@ -54,22 +55,6 @@ function packet(r: Rng): Buffer {
     return b;
   }
   return r.bytes(r.int(r.chance(0.5) ? 16 : 600));
-}
-
-function udpAsk(port: number, msg: Buffer, waitMs: number): Promise<Buffer | null> {
-  return new Promise((resolve) => {
-    const s = dgram.createSocket('udp4');
-    const timer = setTimeout(() => {
-      s.close();
-      resolve(null);
-    }, waitMs);
-    s.on('message', (m) => {
-      clearTimeout(timer);
-      s.close();
-      resolve(m);
-    });
-    s.send(msg, port, '127.0.0.1');
-  });
 }
 
 /** Sends a wave of datagrams from one socket; resolves with the number of replies once quiet. */
@@ -136,7 +121,7 @@ describe('fuzz: DNS', () => {
       }
       lag.disable();
       const maxLagMs = lag.max / 1e6;
-      const control = await udpAsk(port, dnsPacket.encode({ type: 'query', id: 1, questions: [{ type: 'SRV', name: 'web.service.consul' }] }), 2000);
+      const control = await udpRaw(port, dnsPacket.encode({ type: 'query', id: 1, questions: [{ type: 'SRV', name: 'web.service.consul' }] }), 2000);
       assert.ok(control, 'the agent stopped answering DNS');
       assert.ok((dnsPacket.decode(control).answers?.length ?? 0) > 0, 'no answer for web.service.consul');
       assert.ok((await tcpBurst(port, [dnsPacket.encode({ type: 'query', id: 2, questions: [{ type: 'A', name: 'node1.node.consul' }] })])) > 0, 'no TCP answer');
