@@ -1,13 +1,10 @@
 // `tribune agent` flags, with Consul's single-dash syntax (`-dev`, `-data-dir=/x`, `-node web`);
 // double dashes work too. Each flag maps onto a configuration key, applied after every file.
 
+import { type FlagDef, FlagError, FlagHelpRequested, flagsHelp, scanFlags } from '../util/go-flags.js';
 import { ConfigError } from './build.js';
 
-type Kind = 'bool' | 'string' | 'int' | 'list';
-
-interface FlagSpec {
-  kind: Kind;
-  help: string;
+interface FlagSpec extends FlagDef {
   /** Sets the flag's value into the flags source (as config keys). */
   set?: (data: Record<string, unknown>, v: string) => void;
 }
@@ -76,26 +73,19 @@ export interface ParsedFlags {
 
 export function parseFlags(argv: string[]): ParsedFlags {
   const out: ParsedFlags = { dev: false, configPaths: [], configFormat: null, hcl: [], data: {}, ignored: [] };
-  for (let i = 0; i < argv.length; i++) {
-    const arg = argv[i]!;
-    const m = /^--?([a-z][a-z0-9-]*)(?:=(.*))?$/s.exec(arg);
-    if (!m) throw new ConfigError(`unexpected argument ${JSON.stringify(arg)}`);
-    const name = m[1]!;
-    const spec = FLAGS[name];
-    if (!spec) throw new ConfigError(`flag provided but not defined: -${name}`);
-    let value = m[2];
-    if (spec.kind === 'bool') {
-      if (value !== undefined && value !== 'true' && value !== 'false') throw new ConfigError(`invalid boolean value ${JSON.stringify(value)} for -${name}`);
-      if (value === 'false') continue;
-    } else if (value === undefined) {
-      if (i + 1 >= argv.length) throw new ConfigError(`flag needs an argument: -${name}`);
-      value = argv[++i]!;
-    }
-    if (spec.kind === 'int' && !/^-?\d+$/.test(value ?? '')) throw new ConfigError(`invalid value ${JSON.stringify(value)} for flag -${name}: parse error`);
-    const v = value ?? 'true';
+  let scanned: ReturnType<typeof scanFlags>;
+  try {
+    scanned = scanFlags(argv, FLAGS);
+  } catch (e) {
+    if (e instanceof FlagError || e instanceof FlagHelpRequested) throw new ConfigError(e instanceof FlagError ? e.message : 'flag: help requested');
+    throw e;
+  }
+  const extra = scanned.args[0];
+  if (extra !== undefined) throw new ConfigError(`unexpected argument ${JSON.stringify(extra)}`);
+  for (const { name, value: v } of scanned.uses) {
     switch (name) {
       case 'dev':
-        out.dev = true;
+        out.dev = v === 'true';
         break;
       case 'config-file':
         out.configPaths.push({ kind: 'file', path: v });
@@ -115,16 +105,13 @@ export function parseFlags(argv: string[]): ParsedFlags {
         out.ignored.push(`-${name}=${v}`);
         break;
       default:
-        spec.set!(out.data, v);
+        // A boolean flag given as false sets nothing: Consul's defaults stand.
+        if (FLAGS[name]!.kind !== 'bool' || v === 'true') FLAGS[name]!.set!(out.data, v);
     }
   }
   return out;
 }
 
 export function agentUsage(): string {
-  const lines = ['Usage: tribune agent [options]', '', '  Starts the Tribune agent and runs until an interrupt is received.', '', 'Options:', ''];
-  for (const [name, spec] of Object.entries(FLAGS)) {
-    lines.push(`  -${name}${spec.kind === 'bool' ? '' : '=<value>'}`, `     ${spec.help}`, '');
-  }
-  return lines.join('\n');
+  return ['Usage: tribune agent [options]', '', '  Starts the Tribune agent and runs until an interrupt is received.', '', flagsHelp(FLAGS)].join('\n');
 }
