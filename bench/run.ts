@@ -1,6 +1,6 @@
 // `npm run bench [-- section...]`: measures Tribune and prints what it measured.
 // Sections: startup, http-baseline, kv-put, kv-get, fanout, catalog-register, health-read, health-fanout,
-// dns, locks, restart, restart-snapshot, fuzz-lag, idle-clients (default: all). Needs wrk (apt-get install wrk).
+// dns, locks, restart, restart-snapshot, register-scale, fuzz-lag, idle-clients (default: all). Needs wrk (apt-get install wrk).
 
 import { spawn } from 'node:child_process';
 import fs from 'node:fs';
@@ -231,6 +231,39 @@ async function registerInstances(a: BenchAgent, name: string, n: number): Promis
   }
 }
 
+/**
+ * Registrations of one service on ever more nodes (16 clients, one passing check each): the
+ * rate over the first and the last thousand shows whether a write costs O(what it changes).
+ */
+async function registerScale(): Promise<void> {
+  for (const total of (process.env.BENCH_SCALE ?? '10000').split(',').map(Number)) {
+    await withDurableAgent(async (a) => {
+      let next = 0;
+      const stamps: number[] = new Array<number>(total);
+      const t0 = performance.now();
+      await Promise.all(
+        Array.from({ length: 16 }, async () => {
+          for (let i = next++; i < total; i = next++) {
+            const body = {
+              Node: `scale-${i}`,
+              Address: `10.2.${Math.floor(i / 250) % 250}.${i % 250}`,
+              Service: { ID: 'web', Service: 'web', Port: 8080 },
+              Check: { CheckID: 'web-ok', Name: 'web', Status: 'passing', ServiceID: 'web' },
+            };
+            const r = await request(a.base, 'PUT', '/v1/catalog/register', JSON.stringify(body));
+            if (r.status !== 200) throw new Error(`register failed: ${r.status} ${r.body}`);
+            stamps[i] = performance.now();
+          }
+        }),
+      );
+      const rate = (from: number, to: number): number => (to - from) / (((stamps[to - 1] ?? 0) - (from === 0 ? t0 : (stamps[from - 1] ?? 0))) / 1000);
+      report(
+        `register-scale ${total} nodes running service web (16 clients): first 1,000 at ${fmt(rate(0, 1000))}/s, last 1,000 at ${fmt(rate(total - 1000, total))}/s, overall ${fmt(total / (((stamps[total - 1] ?? 0) - t0) / 1000))}/s`,
+      );
+    });
+  }
+}
+
 async function healthRead(): Promise<void> {
   await withDurableAgent(async (a) => {
     await registerInstances(a, 'web', 50);
@@ -356,6 +389,7 @@ const SECTIONS: Record<string, () => Promise<void>> = {
   locks,
   restart: () => restart(),
   'restart-snapshot': () => restart(4096),
+  'register-scale': registerScale,
   'fuzz-lag': () => fuzzLag(report, SECONDS),
   'idle-clients': () => idleClients(report),
 };

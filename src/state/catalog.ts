@@ -67,6 +67,11 @@ export class CatalogTables {
   private byDestination = new Map<string, Set<string>>();
   /** Index of the last change to a service's connect-capable instances (derived; not in snapshots). */
   private perConnect = new Map<string, number>();
+  /**
+   * For each (lower-cased) service name, the destinations its proxy instances front, counted: a
+   * change to a name touches those connect indexes without walking every instance of the name.
+   */
+  private destsOfName = new Map<string, Map<string, number>>();
 
   constructor(
     readonly nodes: BTree<string, CatalogNode> = new BTree<string, CatalogNode>(),
@@ -77,6 +82,7 @@ export class CatalogTables {
     for (const [k, s] of services.entries()) {
       this.indexName(s.svc.Service, k);
       this.indexDestination(undefined, s.svc, k);
+      this.countDest(s.svc, 1);
     }
     for (const [, n] of nodes.entries()) if (n.ID) this.nodeByID.set(n.ID, n.Node);
     for (const [k, c] of checks.entries()) this.indexStatus(k, undefined, c.Status);
@@ -120,12 +126,22 @@ export class CatalogTables {
     // Native instances answer connect queries under their own name; proxies under their
     // destination's: a change to either moves that connect index.
     this.touchConnect(idx, ch, n);
-    const keys = this.byName.get(n);
-    if (keys) {
-      for (const k of keys) {
-        const dest = destinationOf(this.services.get(k)?.svc);
-        if (dest !== null) this.touchConnect(idx, ch, dest);
-      }
+    const dests = this.destsOfName.get(n);
+    if (dests) for (const dest of dests.keys()) this.touchConnect(idx, ch, dest);
+  }
+
+  /** Adds (+1) or removes (-1) an instance's destination from its name's count. */
+  private countDest(svc: NodeService | undefined, delta: 1 | -1): void {
+    const dest = destinationOf(svc);
+    if (dest === null || !svc) return;
+    const n = svc.Service.toLowerCase();
+    let m = this.destsOfName.get(n);
+    if (!m) this.destsOfName.set(n, (m = new Map<string, number>()));
+    const left = (m.get(dest) ?? 0) + delta;
+    if (left > 0) m.set(dest, left);
+    else {
+      m.delete(dest);
+      if (m.size === 0) this.destsOfName.delete(n);
     }
   }
 
@@ -290,6 +306,8 @@ export class CatalogTables {
     }
     const stored: NodeService = { ...svc, CreateIndex: existing?.CreateIndex ?? idx, ModifyIndex: idx };
     this.services.set(k, { node, svc: stored });
+    this.countDest(existing, -1);
+    this.countDest(stored, 1);
     if (existing && existing.Service.toLowerCase() !== svc.Service.toLowerCase()) this.unindexName(idx, ch, existing.Service, k);
     this.indexName(svc.Service, k);
     // A proxy that changes destination leaves the old one's connect answer too.
@@ -381,6 +399,7 @@ export class CatalogTables {
     const dest = destinationOf(s.svc);
     if (dest !== null) this.touchConnect(idx, ch, dest);
     this.indexDestination(s.svc, undefined, k);
+    this.countDest(s.svc, -1);
     this.unindexName(idx, ch, s.svc.Service, k);
   }
 
