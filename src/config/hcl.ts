@@ -98,7 +98,12 @@ class Lexer {
     return ch;
   }
 
-  private skipSpaceAndComments(): void {
+  /** Offset of the next unread character (tokenizeHCL slices raw token text with it). */
+  get offset(): number {
+    return this.pos;
+  }
+
+  skipSpaceAndComments(): void {
     for (;;) {
       const ch = this.peek();
       if (ch === ' ' || ch === '\t' || ch === '\r' || ch === '\n' || ch === '\uFEFF') {
@@ -466,6 +471,22 @@ export function parseJSONObject(text: string, filename?: string): Record<string,
   }
   if (!isPlainObject(value)) throw new HCLParseError('the top-level value must be a JSON object', 1, 1, filename);
   return value;
+}
+
+/** A token with its source text, for tools that print HCL back (acl/translate.ts). */
+export type HCLToken = Token & { raw: string; start: number };
+
+/** The HCL1 tokens of `text`, comments and whitespace dropped, ending with an `eof` token. */
+export function tokenizeHCL(text: string, filename?: string): HCLToken[] {
+  const lexer = new Lexer(text, filename);
+  const out: HCLToken[] = [];
+  for (;;) {
+    lexer.skipSpaceAndComments();
+    const start = lexer.offset;
+    const t = lexer.next();
+    out.push({ ...t, raw: text.slice(start, lexer.offset), start });
+    if (t.type === 'eof') return out;
+  }
 }
 
 /** Parses HCL1 text into a plain object. Throws HCLParseError naming the file, line and column. */
