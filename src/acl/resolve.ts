@@ -55,7 +55,7 @@ function isManagement(reader: ACLReader, token: ACLToken): boolean {
 }
 
 function compile(reader: ACLReader, token: ACLToken, defaultPolicy: 'allow' | 'deny', dc: string): Authorizer {
-  if (isManagement(reader, token)) return manageAll();
+  if (isManagement(reader, token)) return manageAll;
   return compileAuthorizer(tokenRules(reader, token, dc), defaultAuthorizer(defaultPolicy));
 }
 
