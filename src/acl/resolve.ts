@@ -4,7 +4,7 @@
 // is dropped when the ACL tables change (their index moves, or a restore replaces them).
 
 import { compileAuthorizer, defaultAuthorizer, manageAll } from './authorizer.js';
-import { nodeIdentityRules, serviceIdentityRules } from './identities.js';
+import { identityRulesIn } from './identities.js';
 import { parseRules } from './rules.js';
 import { ANONYMOUS_TOKEN_ID, GLOBAL_MANAGEMENT_POLICY_ID, type ACLReader, type ACLToken, type Authorizer, type PolicyRules } from './types.js';
 
@@ -34,8 +34,7 @@ function tokenRules(reader: ACLReader, token: ACLToken, dc: string): PolicyRules
     if (p && inDC(p.Datacenters, dc)) out.push(parseRules(p.Rules, 'current'));
   };
   const identities = (svc: ACLToken['ServiceIdentities'], nodes: ACLToken['NodeIdentities']): void => {
-    for (const s of svc) if (inDC(s.Datacenters, dc)) out.push(parseRules(serviceIdentityRules(s.ServiceName), 'current'));
-    for (const n of nodes) if (n.Datacenter === dc) out.push(parseRules(nodeIdentityRules(n.NodeName), 'current'));
+    out.push(...identityRulesIn(svc, nodes, dc));
   };
   for (const l of token.Policies) addPolicy(l.ID);
   for (const l of token.Roles) {
