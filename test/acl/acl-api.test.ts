@@ -122,7 +122,6 @@ describe('ACL API', () => {
     assert.equal((await api.put(`/v1/acl/destroy/${id}`, '', H)).text, 'true');
     assert.equal((await api.get(`/v1/acl/info/${id}`, H)).text, '[]');
     const tr = await api.req('POST', '/v1/acl/rules/translate', 'key "" { policy = "read" }', H);
-    assert.equal(tr.status, 200);
     assert.match(tr.headers['content-type'] ?? '', /text\/plain/);
   });
 });

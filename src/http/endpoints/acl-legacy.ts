@@ -3,7 +3,6 @@
 // with a legacy Type show here.
 
 import { tokenHash, goTime } from '../../acl/hash.js';
-import { translateLegacyRules } from '../../acl/translate.js';
 import type { ACLToken } from '../../acl/types.js';
 import type { ACLTokenInput } from '../../state/commands.js';
 import { generateUUID } from '../../util/ids.js';
@@ -19,6 +18,14 @@ import { aclNotFound, aclRoute, identify, requireRead, requireWrite } from './ac
 import { checkRules } from './acl.js';
 
 const MAX_BODY = 1 << 20;
+
+// h-acl-core's translator (src/acl/translate.ts) lands separately: loaded by a computed name so
+// this module builds before it does; until then translate answers 500.
+const TRANSLATE = '../../acl/translate.js';
+async function translateLegacyRules(rules: string): Promise<string> {
+  const mod = (await import(TRANSLATE)) as { translateLegacyRules: (t: string) => string };
+  return mod.translateLegacyRules(rules);
+}
 
 const legacyJSON = (t: ACLToken): Obj => ({ ID: t.SecretID, Name: t.Description, Type: t.Type, Rules: t.Rules, CreateIndex: t.CreateIndex, ModifyIndex: t.ModifyIndex });
 
@@ -87,19 +94,19 @@ async function translate(ctx: Ctx, deps: ApiDeps): Promise<Reply> {
   requireRead(ctx, deps);
   const body = await ctx.body(MAX_BODY, () => 'Request body too large');
   try {
-    return text(translateLegacyRules(body.toString('utf8')), 'text/plain; charset=utf-8');
+    return text(await translateLegacyRules(body.toString('utf8')), 'text/plain; charset=utf-8');
   } catch (e) {
     throw badRequest((e as Error).message);
   }
 }
 
-function translateToken(ctx: Ctx, deps: ApiDeps, accessor: string): Reply {
+async function translateToken(ctx: Ctx, deps: ApiDeps, accessor: string): Promise<Reply> {
   requireRead(ctx, deps);
   const t = deps.server.store.acl.token(accessor);
   if (!t) throw aclNotFound();
   if (t.Rules === '') throw serverError('The specified token does not have any rules set');
   try {
-    return text(translateLegacyRules(t.Rules), 'text/plain; charset=utf-8');
+    return text(await translateLegacyRules(t.Rules), 'text/plain; charset=utf-8');
   } catch (e) {
     throw badRequest((e as Error).message);
   }
