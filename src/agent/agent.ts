@@ -3,6 +3,7 @@
 import fs from 'node:fs';
 import type { RuntimeConfig } from '../config/types.js';
 import { HttpApi, type EndpointGroup } from '../http/api.js';
+import { aclEndpoints } from '../http/endpoints/acl.js';
 import { agentEndpoints } from '../http/endpoints/agent.js';
 import { catalogEndpoints } from '../http/endpoints/catalog.js';
 import { operatorEndpoints } from '../http/endpoints/operator.js';
@@ -34,6 +35,7 @@ export const ENDPOINT_GROUPS: EndpointGroup[] = [
   eventEndpoints,
   operatorEndpoints,
   snapshotEndpoints,
+  aclEndpoints,
 ];
 
 export interface AgentOptions {

@@ -10,6 +10,8 @@ import type { Command } from '../state/commands.js';
 import type { ResultOf, StateStore } from '../state/store.js';
 import type { WatchHub } from '../state/watch.js';
 import type { Logger } from '../util/log.js';
+import { ACLResolver } from '../acl/resolve.js';
+import { ACLLeader } from './acl-leader.js';
 import { StateFSM } from './fsm.js';
 import { LockDelays, TombstoneGC } from './leader-duties.js';
 import { SessionTimers } from './session-timers.js';
@@ -23,6 +25,11 @@ export interface ServerOptions {
   /** Session TTL floor (Consul's session_ttl_min, default 10s) and grace multiplier (default 2). */
   sessionTTLMinMs?: number;
   sessionTTLMultiplier?: number;
+  /** How often the leader looks for expired ACL tokens (default 30s). */
+  aclReapIntervalMs?: number;
+  /** Bounds of a token's ExpirationTTL (Consul's acl.token_min/max_expiration_ttl: 1m, 24h). */
+  aclTokenMinExpirationTTLMs?: number;
+  aclTokenMaxExpirationTTLMs?: number;
 }
 
 export class Server {
@@ -31,6 +38,9 @@ export class Server {
   readonly lockDelays = new LockDelays();
   readonly sessionTimers: SessionTimers;
   private readonly tombstones: TombstoneGC;
+  /** Resolves request tokens against the ACL tables (one per server, cached). */
+  readonly acl: ACLResolver;
+  private readonly aclLeader: ACLLeader | null;
   private readonly logger: Logger;
 
   constructor(private readonly opts: ServerOptions) {
@@ -57,6 +67,10 @@ export class Server {
       ...(opts.sessionTTLMinMs !== undefined ? { ttlMinMs: opts.sessionTTLMinMs } : config.sessionTTLMinMs > 0 ? { ttlMinMs: config.sessionTTLMinMs } : {}),
       ...(opts.sessionTTLMultiplier !== undefined ? { multiplier: opts.sessionTTLMultiplier } : {}),
     });
+    this.acl = new ACLResolver({ reader: () => this.store.acl, defaultPolicy: config.acl.defaultPolicy, datacenter: config.datacenter });
+    this.aclLeader = config.acl.enabled
+      ? new ACLLeader({ config, acl: () => this.store.acl, propose: (c) => this.propose(c), logger: this.logger, ...(opts.aclReapIntervalMs !== undefined ? { reapIntervalMs: opts.aclReapIntervalMs } : {}) })
+      : null;
     this.fsm.onApplied((entries, _outcomes, changes) => {
       for (const e of entries) {
         if (e.command.type !== 'noop' && e.command.type !== 'tombstone-reap') this.tombstones.hint(e.index);
@@ -101,6 +115,8 @@ export class Server {
     await this.propose({ type: 'noop' });
     // As a new leader: every TTL session gets a fresh timer.
     this.sessionTimers.start(this.store.sessions.list());
+    // As a new leader with ACLs on: the builtin policy and tokens, then token reaping.
+    await this.aclLeader?.start();
     this.logger.info('server ready', { index: this.store.index, ms: Date.now() - t, durable: this.log.durable });
   }
 
@@ -109,7 +125,13 @@ export class Server {
     return { index: applied.index, result: applied.result as ResultOf<C> };
   }
 
+  /** Token expiry bounds (ms) for ACL token writes. */
+  get aclTokenTTLBounds(): { min: number; max: number } {
+    return { min: this.opts.aclTokenMinExpirationTTLMs ?? 60_000, max: this.opts.aclTokenMaxExpirationTTLMs ?? 24 * 3600_000 };
+  }
+
   async stop(): Promise<void> {
+    this.aclLeader?.stop();
     this.tombstones.stop();
     this.sessionTimers.stop();
     await this.log.close();

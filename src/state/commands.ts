@@ -3,6 +3,7 @@
 import type { CatalogNode, DeregisterRequest, HealthCheck, NodeService, RegisterRequest } from './catalog-types.js';
 import type { SnapshotChunk } from './snapshot.js';
 import type { Session } from './types.js';
+import type { ACLPolicy, ACLRole, ACLToken } from '../acl/types.js';
 
 export type KVVerb = 'set' | 'cas' | 'lock' | 'unlock' | 'delete' | 'delete-cas' | 'delete-tree';
 
@@ -49,6 +50,21 @@ export type Command =
   | { type: 'session-create'; session: Omit<Session, 'CreateIndex' | 'ModifyIndex'> }
   | { type: 'session-destroy'; id: string }
   /** PUT /v1/snapshot: the whole state replaced by a saved one, through the log. */
-  | { type: 'restore'; chunks: SnapshotChunk[] };
+  | { type: 'restore'; chunks: SnapshotChunk[] }
+  // ACLs: IDs, secrets, times and hashes are decided before proposing; indexes are the log's.
+  | { type: 'acl-token-set'; token: ACLTokenInput }
+  | { type: 'acl-token-delete'; accessorIDs: string[] }
+  /** Refused once a bootstrap happened; records the index it happened at. */
+  | { type: 'acl-bootstrap'; token: ACLTokenInput }
+  /** Deletes tokens expired before `now` (RFC 3339, the leader's clock: apply reads none). */
+  | { type: 'acl-tokens-reap'; now: string }
+  | { type: 'acl-policy-set'; policy: ACLPolicyInput }
+  | { type: 'acl-policy-delete'; ids: string[] }
+  | { type: 'acl-role-set'; role: ACLRoleInput }
+  | { type: 'acl-role-delete'; ids: string[] };
+
+export type ACLTokenInput = Omit<ACLToken, 'CreateIndex' | 'ModifyIndex'>;
+export type ACLPolicyInput = Omit<ACLPolicy, 'CreateIndex' | 'ModifyIndex'>;
+export type ACLRoleInput = Omit<ACLRole, 'CreateIndex' | 'ModifyIndex'>;
 
 export type CommandType = Command['type'];

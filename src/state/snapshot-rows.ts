@@ -168,10 +168,86 @@ export const kvRow = tuple(nonEmpty, flags, value, str, index, index, index);
 /** [key, index] */
 export const tombRow = tuple(str, index);
 
-export const indexesRecord = record({
-  kv: index,
-  sessions: index,
-  catalog: record({ nodes: index, services: index, checks: index, extinction: index, perService: listOf(tuple(str, index)) }),
+const aclIndexes = record({ tokens: index, policies: index, roles: index, authMethods: index, bindingRules: index, bootstrap: index });
+
+export const indexesRecord = record(
+  {
+    kv: index,
+    sessions: index,
+    catalog: record({ nodes: index, services: index, checks: index, extinction: index, perService: listOf(tuple(str, index)) }),
+  },
+  { acl: aclIndexes },
+);
+
+// ACL rows: exactly the stored shapes of acl/types.ts.
+const link = record({ ID: nonEmpty, Name: str });
+const serviceIdentity = record({ ServiceName: nonEmpty }, { Datacenters: listOf(str) });
+const nodeIdentity = record({ NodeName: nonEmpty, Datacenter: str });
+
+export const aclTokenRow = record({
+  AccessorID: nonEmpty,
+  SecretID: nonEmpty,
+  Description: str,
+  Policies: listOf(link),
+  Roles: listOf(link),
+  ServiceIdentities: listOf(serviceIdentity),
+  NodeIdentities: listOf(nodeIdentity),
+  Local: bool,
+  AuthMethod: str,
+  ExpirationTime: str,
+  ExpirationTTL: str,
+  CreateTime: str,
+  Hash: str,
+  Type: oneOf('', 'client', 'management'),
+  Rules: str,
+  CreateIndex: index,
+  ModifyIndex: index,
+});
+
+export const aclPolicyRow = record({
+  ID: nonEmpty,
+  Name: nonEmpty,
+  Description: str,
+  Rules: str,
+  Datacenters: listOf(str),
+  Hash: str,
+  CreateIndex: index,
+  ModifyIndex: index,
+});
+
+export const aclRoleRow = record({
+  ID: nonEmpty,
+  Name: nonEmpty,
+  Description: str,
+  Policies: listOf(link),
+  ServiceIdentities: listOf(serviceIdentity),
+  NodeIdentities: listOf(nodeIdentity),
+  Hash: str,
+  CreateIndex: index,
+  ModifyIndex: index,
+});
+
+export const aclAuthMethodRow = record({
+  Name: nonEmpty,
+  Type: nonEmpty,
+  DisplayName: str,
+  Description: str,
+  MaxTokenTTL: str,
+  TokenLocality: str,
+  Config: obj,
+  CreateIndex: index,
+  ModifyIndex: index,
+});
+
+export const aclBindingRuleRow = record({
+  ID: nonEmpty,
+  Description: str,
+  AuthMethod: nonEmpty,
+  Selector: str,
+  BindType: oneOf('service', 'node', 'role'),
+  BindName: nonEmpty,
+  CreateIndex: index,
+  ModifyIndex: index,
 });
 
 /** Checks that `rows` is an array of rows each passing `row`. */

@@ -5,10 +5,12 @@
 import { BTree } from '../util/btree.js';
 import { SEP, type CatalogIndexes } from './catalog.js';
 import type { CatalogNode, HealthCheck, StoredService } from './catalog-types.js';
+import type { ACLAuthMethod, ACLBindingRule, ACLPolicy, ACLRole, ACLToken } from '../acl/types.js';
+import { emptyACLIndexes, type ACLIndexes } from './acl.js';
 import { KVTable } from './kv.js';
 import type { StateImage } from './store.js';
 import type { KVEntry, Session } from './types.js';
-import { checkRow, checkRows, index, indexesRecord, kvRow, nodeRow, serviceRow, sessionRow, tombRow } from './snapshot-rows.js';
+import { aclAuthMethodRow, aclBindingRuleRow, aclPolicyRow, aclRoleRow, aclTokenRow, checkRow, checkRows, index, indexesRecord, kvRow, nodeRow, serviceRow, sessionRow, tombRow } from './snapshot-rows.js';
 
 const FORMAT = 2;
 
@@ -19,6 +21,8 @@ interface Indexes {
   kv: number;
   sessions: number;
   catalog: Omit<CatalogIndexes, 'perService'> & { perService: [string, number][] };
+  /** Absent in snapshots from before ACLs: empty tables then. */
+  acl?: ACLIndexes;
 }
 
 export type SnapshotChunk =
@@ -29,6 +33,11 @@ export type SnapshotChunk =
   | { t: 'services'; rows: StoredService[] }
   | { t: 'checks'; rows: HealthCheck[] }
   | { t: 'sessions'; rows: Session[] }
+  | { t: 'acl-tokens'; rows: ACLToken[] }
+  | { t: 'acl-policies'; rows: ACLPolicy[] }
+  | { t: 'acl-roles'; rows: ACLRole[] }
+  | { t: 'acl-auth-methods'; rows: ACLAuthMethod[] }
+  | { t: 'acl-binding-rules'; rows: ACLBindingRule[] }
   | { t: 'end'; count: number };
 
 function* chunked<T>(items: Iterable<T>, size: number): Generator<T[]> {
@@ -54,6 +63,7 @@ export function* imageChunks(img: StateImage, rowsPerChunk = 8192): Generator<Sn
     kv: img.kv.index,
     sessions: img.sessions.index,
     catalog: { ...catalog.idx, perService: [...catalog.idx.perService.entries()].sort() },
+    acl: { ...img.acl.idx },
   };
   let count = 0;
   const emit = function* <T extends SnapshotChunk>(c: T): Generator<SnapshotChunk> {
@@ -67,6 +77,12 @@ export function* imageChunks(img: StateImage, rowsPerChunk = 8192): Generator<Sn
   for (const rows of chunked(catalog.services.values(), rowsPerChunk)) yield* emit({ t: 'services', rows });
   for (const rows of chunked(catalog.checks.values(), rowsPerChunk)) yield* emit({ t: 'checks', rows });
   for (const rows of chunked(img.sessions.sessions.values(), rowsPerChunk)) yield* emit({ t: 'sessions', rows });
+  const { acl } = img;
+  for (const rows of chunked(acl.tokens.values(), rowsPerChunk)) yield* emit({ t: 'acl-tokens', rows });
+  for (const rows of chunked(acl.policies.values(), rowsPerChunk)) yield* emit({ t: 'acl-policies', rows });
+  for (const rows of chunked(acl.roles.values(), rowsPerChunk)) yield* emit({ t: 'acl-roles', rows });
+  for (const rows of chunked(acl.authMethods.values(), rowsPerChunk)) yield* emit({ t: 'acl-auth-methods', rows });
+  for (const rows of chunked(acl.bindingRules.values(), rowsPerChunk)) yield* emit({ t: 'acl-binding-rules', rows });
   yield { t: 'end', count: count + 1 };
 }
 
@@ -82,6 +98,11 @@ export class ImageBuilder {
   private readonly services = new BTree<string, StoredService>();
   private readonly checks = new BTree<string, HealthCheck>();
   private readonly sessions = new BTree<string, Session>();
+  private readonly aclTokens = new BTree<string, ACLToken>();
+  private readonly aclPolicies = new BTree<string, ACLPolicy>();
+  private readonly aclRoles = new BTree<string, ACLRole>();
+  private readonly aclAuthMethods = new BTree<string, ACLAuthMethod>();
+  private readonly aclBindingRules = new BTree<string, ACLBindingRule>();
 
   /** Adds one chunk; throws (changing nothing that matters: a refused builder is dropped) on any malformed row. */
   add(raw: unknown): void {
@@ -125,6 +146,26 @@ export class ImageBuilder {
         checkRows(c.rows, sessionRow, 'session');
         for (const s of c.rows) this.sessions.set(s.ID, s);
         return;
+      case 'acl-tokens':
+        checkRows(c.rows, aclTokenRow, 'acl token');
+        for (const t of c.rows) this.aclTokens.set(t.AccessorID, t);
+        return;
+      case 'acl-policies':
+        checkRows(c.rows, aclPolicyRow, 'acl policy');
+        for (const p of c.rows) this.aclPolicies.set(p.ID, p);
+        return;
+      case 'acl-roles':
+        checkRows(c.rows, aclRoleRow, 'acl role');
+        for (const r of c.rows) this.aclRoles.set(r.ID, r);
+        return;
+      case 'acl-auth-methods':
+        checkRows(c.rows, aclAuthMethodRow, 'acl auth method');
+        for (const m of c.rows) this.aclAuthMethods.set(m.Name, m);
+        return;
+      case 'acl-binding-rules':
+        checkRows(c.rows, aclBindingRuleRow, 'acl binding rule');
+        for (const b of c.rows) this.aclBindingRules.set(b.ID, b);
+        return;
       case 'end':
         if (typeof c.count !== 'number' || c.count !== this.seen) throw new Error(`snapshot has ${this.seen} chunks, expected ${c.count}`);
         this.done = true;
@@ -144,12 +185,33 @@ export class ImageBuilder {
     }
     for (const [, s] of this.sessions.entries()) if (!this.nodes.has(s.Node)) throw new Error(`session ${s.ID} is on unknown node ${s.Node}`);
     for (const [, e] of this.entries.entries()) if (e.session !== '' && !this.sessions.has(e.session)) throw new Error(`key ${e.key} is locked by unknown session ${e.session}`);
+    // Secrets and names are unique, as the state store's indexes keep them.
+    const secrets = new Set<string>();
+    for (const [, t] of this.aclTokens.entries()) {
+      if (secrets.has(t.SecretID)) throw new Error(`two acl tokens share a SecretID (${t.AccessorID})`);
+      secrets.add(t.SecretID);
+    }
+    for (const [what, tree] of [['policy', this.aclPolicies], ['role', this.aclRoles]] as const) {
+      const names = new Set<string>();
+      for (const [, x] of tree.entries()) {
+        if (names.has(x.Name)) throw new Error(`two acl ${what} rows are named ${x.Name}`);
+        names.add(x.Name);
+      }
+    }
     const ix = this.indexes;
     return {
       index: this.index,
       kv: new KVTable(this.entries, this.tombstones, ix.kv),
       catalog: { nodes: this.nodes, services: this.services, checks: this.checks, idx: { ...ix.catalog, perService: new Map(ix.catalog.perService) } },
       sessions: { sessions: this.sessions, index: ix.sessions },
+      acl: {
+        tokens: this.aclTokens,
+        policies: this.aclPolicies,
+        roles: this.aclRoles,
+        authMethods: this.aclAuthMethods,
+        bindingRules: this.aclBindingRules,
+        idx: ix.acl ? { ...ix.acl } : emptyACLIndexes(),
+      },
     };
   }
 }

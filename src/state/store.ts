@@ -1,6 +1,8 @@
 // The state machine. apply(index, command) is deterministic: no clocks, no randomness, no I/O, so
 // every server replaying the same log reaches the same state. Reads return {index, value}.
 
+import { ACLTables, type ACLImage } from './acl.js';
+import type { ACLPolicy, ACLRole, ACLToken } from '../acl/types.js';
 import { type CatalogEffects, type CatalogImage, CatalogTables } from './catalog.js';
 import { type Command, isCatalogOp } from './commands.js';
 import { KVTable } from './kv.js';
@@ -21,6 +23,14 @@ export interface ResultMap {
   'session-create': Session;
   'session-destroy': boolean;
   restore: null;
+  'acl-token-set': ACLToken;
+  'acl-token-delete': number;
+  'acl-bootstrap': ACLToken;
+  'acl-tokens-reap': number;
+  'acl-policy-set': ACLPolicy;
+  'acl-policy-delete': number;
+  'acl-role-set': ACLRole;
+  'acl-role-delete': number;
 }
 
 export type ResultOf<C extends Command> = ResultMap[C['type']];
@@ -31,6 +41,7 @@ export interface StateImage {
   kv: KVTable;
   catalog: CatalogImage;
   sessions: SessionsImage;
+  acl: ACLImage;
 }
 
 export class StateStore {
@@ -39,6 +50,7 @@ export class StateStore {
   kv = new KVTable();
   catalog = new CatalogTables();
   sessions = new SessionTables();
+  acl = new ACLTables();
 
   /**
    * Applies one command at `idx`, recording what it touched in `changes`.
@@ -119,6 +131,22 @@ export class StateStore {
         changes.restored = true;
         return null;
       }
+      case 'acl-token-set':
+        return this.acl.setToken(idx, changes, { ...cmd.token, CreateIndex: 0, ModifyIndex: 0 });
+      case 'acl-token-delete':
+        return this.acl.deleteTokens(idx, changes, cmd.accessorIDs);
+      case 'acl-bootstrap':
+        return this.acl.bootstrap(idx, changes, { ...cmd.token, CreateIndex: 0, ModifyIndex: 0 });
+      case 'acl-tokens-reap':
+        return this.acl.reapExpired(idx, changes, cmd.now);
+      case 'acl-policy-set':
+        return this.acl.setPolicy(idx, changes, { ...cmd.policy, CreateIndex: 0, ModifyIndex: 0 });
+      case 'acl-policy-delete':
+        return this.acl.deletePolicies(idx, changes, cmd.ids);
+      case 'acl-role-set':
+        return this.acl.setRole(idx, changes, { ...cmd.role, CreateIndex: 0, ModifyIndex: 0 });
+      case 'acl-role-delete':
+        return this.acl.deleteRoles(idx, changes, cmd.ids);
     }
   }
 
@@ -135,7 +163,7 @@ export class StateStore {
    * event loop; safe to serialise while applies continue.
    */
   image(): StateImage {
-    return { index: this.index, kv: this.kv.clone(), catalog: this.catalog.image(), sessions: this.sessions.image() };
+    return { index: this.index, kv: this.kv.clone(), catalog: this.catalog.image(), sessions: this.sessions.image(), acl: this.acl.image() };
   }
 
   /**
@@ -151,6 +179,7 @@ export class StateStore {
     this.kv = img.kv;
     this.catalog = CatalogTables.fromImage(img.catalog);
     this.sessions = new SessionTables(img.sessions.sessions, img.sessions.index);
+    this.acl = new ACLTables(img.acl);
   }
 }
 
