@@ -8,7 +8,9 @@
 import { createHash, timingSafeEqual } from 'node:crypto';
 import fs from 'node:fs';
 import path from 'node:path';
+import type { Authorizer } from '../acl/types.js';
 import type { ACLConfig } from '../config/types.js';
+import type { Resolved, TokenResolver } from '../http/acl.js';
 
 export type AgentTokenName = 'default' | 'agent' | 'agent_master' | 'replication';
 
@@ -104,4 +106,35 @@ export class AgentTokens {
     fs.writeFileSync(tmp, JSON.stringify(out), { mode: 0o600 });
     fs.renameSync(tmp, this.file);
   }
+}
+
+/**
+ * What the agent_master token may do, resolved by the agent itself so it works even when the
+ * servers cannot resolve tokens (Consul's agentMasterAuthorizer): agent write on this agent's
+ * node and read on every node; nothing else.
+ */
+export function agentMasterAuthorizer(node: string): Authorizer {
+  return { ...DENY_ALL, agentRead: (n) => n === node, agentWrite: (n) => n === node, nodeRead: () => true, nodeReadAll: () => true };
+}
+
+const no = (): boolean => false;
+/** Allows nothing: the base of the agent's own authorizers, and what DNS falls back to. */
+export const DENY_ALL: Authorizer = {
+  aclRead: no, aclWrite: no,
+  agentRead: no, agentWrite: no,
+  eventRead: no, eventWrite: no,
+  keyRead: no, keyList: no, keyWrite: no, keyWritePrefix: no,
+  keyringRead: no, keyringWrite: no,
+  nodeRead: no, nodeReadAll: no, nodeWrite: no,
+  operatorRead: no, operatorWrite: no,
+  preparedQueryRead: no, preparedQueryWrite: no,
+  serviceRead: no, serviceReadAll: no, serviceWrite: no,
+  sessionRead: no, sessionWrite: no,
+  snapshot: no,
+};
+
+/** The agent's view of tokens: its agent_master token locally, everything else through the ACL tables. */
+export function agentResolver(tokens: AgentTokens, node: string, tables: TokenResolver): TokenResolver {
+  const master: Resolved = { token: null, authz: agentMasterAuthorizer(node) };
+  return { resolve: (secret) => (tokens.isAgentMaster(secret) ? master : tables.resolve(secret)) };
 }

@@ -9,6 +9,7 @@ import { fileURLToPath } from 'node:url';
 import { Agent } from '../../src/agent/agent.js';
 import { defaults } from '../../src/config/build.js';
 import type { RuntimeConfig } from '../../src/config/types.js';
+import type { TokenResolver } from '../../src/http/acl.js';
 import type { ServerOptions } from '../../src/server/server.js';
 import { silentLogger } from '../../src/util/log.js';
 
@@ -41,8 +42,8 @@ export interface TestAgent {
   stop(): Promise<void>;
 }
 
-export async function startAgent(overrides: Partial<RuntimeConfig> = {}, server: Partial<Omit<ServerOptions, 'config' | 'logger'>> = {}): Promise<TestAgent> {
-  const agent = new Agent({ config: testConfig(overrides), logger: silentLogger, server });
+export async function startAgent(overrides: Partial<RuntimeConfig> = {}, server: Partial<Omit<ServerOptions, 'config' | 'logger'>> = {}, aclResolver?: TokenResolver): Promise<TestAgent> {
+  const agent = new Agent({ config: testConfig(overrides), logger: silentLogger, server, ...(aclResolver ? { aclResolver } : {}) });
   await agent.start();
   const addr = agent.httpAddrs[0]!;
   const port = Number(addr.slice(addr.lastIndexOf(':') + 1));
