@@ -27,7 +27,7 @@ export function testAuthorizer(rules: TestRules, dflt: Level): Authorizer {
   };
   const read = (t: keyof TestRules) => (n: string): boolean => level(rules[t] as Record<string, Level>, n) !== 'deny';
   const write = (t: keyof TestRules) => (n: string): boolean => level(rules[t] as Record<string, Level>, n) === 'write';
-  const all = (t: keyof TestRules) => (): boolean => dflt !== 'deny' && Object.values(rules[t] ?? {}).every((l) => l !== 'deny');
+  const all = (t: keyof TestRules) => (): boolean => level(rules[t] as Record<string, Level>, '') !== 'deny' && Object.values(rules[t] ?? {}).every((l) => l !== 'deny');
   const global = (l: Level | undefined, w: boolean): boolean => (l ?? dflt) === 'write' || (!w && (l ?? dflt) === 'read');
   const management = rules.acl === 'write';
   return {
