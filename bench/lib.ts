@@ -63,8 +63,9 @@ export function hasWrk(): boolean {
 }
 
 /** Runs wrk and returns requests per second. */
-export function wrk(url: string, opts: { connections: number; seconds: number; script?: string }): Promise<{ rps: number; latencyP99: string; raw: string }> {
+export function wrk(url: string, opts: { connections: number; seconds: number; script?: string; headers?: Record<string, string> }): Promise<{ rps: number; latencyP99: string; raw: string }> {
   const args = ['-t1', `-c${opts.connections}`, `-d${opts.seconds}s`, '--latency'];
+  for (const [k, v] of Object.entries(opts.headers ?? {})) args.push('-H', `${k}: ${v}`);
   let scriptFile: string | undefined;
   if (opts.script) {
     scriptFile = path.join(os.tmpdir(), `tribune-wrk-${process.pid}-${Date.now()}.lua`);
@@ -87,10 +88,10 @@ export function wrk(url: string, opts: { connections: number; seconds: number; s
 
 const agent = new http.Agent({ keepAlive: true, maxSockets: 100_000 });
 
-export function request(base: string, method: string, p: string, body?: string | Buffer): Promise<{ status: number; headers: http.IncomingHttpHeaders; body: string }> {
+export function request(base: string, method: string, p: string, body?: string | Buffer, headers: Record<string, string> = {}): Promise<{ status: number; headers: http.IncomingHttpHeaders; body: string }> {
   const url = new URL(p, base);
   return new Promise((resolve, reject) => {
-    const req = http.request({ host: url.hostname, port: url.port, path: url.pathname + url.search, method, agent }, (res) => {
+    const req = http.request({ host: url.hostname, port: url.port, path: url.pathname + url.search, method, agent, headers }, (res) => {
       let data = '';
       res.setEncoding('utf8');
       res.on('data', (c: string) => (data += c));

@@ -1,6 +1,6 @@
 // `npm run bench [-- section...]`: measures Tribune and prints what it measured.
 // Sections: startup, http-baseline, kv-put, kv-get, fanout, catalog-register, health-read, health-fanout,
-// dns, locks, restart, restart-snapshot, register-scale, fuzz-lag, idle-clients (default: all). Needs wrk (apt-get install wrk).
+// dns, locks, restart, restart-snapshot, register-scale, fuzz-lag, idle-clients, acl (default: all). Needs wrk (apt-get install wrk).
 
 import { spawn } from 'node:child_process';
 import fs from 'node:fs';
@@ -11,6 +11,7 @@ import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { fuzzLag, idleClients } from './hardening.js';
 import { lockBench } from './locks.js';
+import { aclBench } from './acl.js';
 import { fmt, hasWrk, request, sleep, startAgent, tmpDir, wrk, type BenchAgent } from './lib.js';
 
 const HERE = path.dirname(fileURLToPath(import.meta.url));
@@ -392,6 +393,7 @@ const SECTIONS: Record<string, () => Promise<void>> = {
   'register-scale': registerScale,
   'fuzz-lag': () => fuzzLag(report, SECONDS),
   'idle-clients': () => idleClients(report),
+  acl: () => aclBench(report, CONNS, SECONDS),
 };
 
 async function main(): Promise<void> {

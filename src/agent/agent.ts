@@ -20,9 +20,13 @@ import { ServerCatalogWriter } from './catalog-writer.js';
 import { LocalAgent, type LocalAgentOptions } from './local-agent.js';
 import { DnsServer, type DnsStats } from '../dns/server.js';
 import type { HealthCheck } from '../state/catalog-types.js';
+import type { Authorizer } from '../acl/types.js';
 import type { AliasSource } from './checks/index.js';
 import { type Gauge, Metrics } from '../telemetry/metrics.js';
 import { checkRunners } from './runners.js';
+import type { TokenResolver } from '../http/acl.js';
+import { AgentTokens, agentResolver } from './tokens.js';
+import { denyAll } from '../acl/authorizer.js';
 
 export const ENDPOINT_GROUPS: EndpointGroup[] = [
   kvEndpoints,
@@ -69,6 +73,10 @@ export class Agent {
   private stopping: Promise<void> | null = null;
   /** Telemetry for /v1/agent/metrics. */
   readonly metrics = new Metrics();
+  /** The agent's own ACL tokens (default, agent, agent_master, replication). */
+  readonly tokens: AgentTokens;
+  /** null with ACLs off: nothing is resolved then. */
+  private readonly resolver: TokenResolver | null;
 
   constructor(private readonly opts: AgentOptions) {
     this.logger = opts.logger.named('agent');
@@ -79,8 +87,12 @@ export class Agent {
       this.metrics.sample('consul.raft.commitNumLogs', {}, entries.length);
       for (const e of entries) this.metrics.count(`consul.fsm.${e.command.type}`);
     });
+    this.tokens = new AgentTokens(opts.config.acl, opts.config.dataDir);
+    // Tokens resolve through the server's ACL tables; agent_master is the agent's own.
+    this.resolver = opts.config.acl.enabled ? agentResolver(this.tokens, opts.config.nodeName, this.server.acl) : null;
+    const acl = this.resolver ? { resolver: this.resolver, defaultToken: () => this.tokens.userToken } : undefined;
     this.http = new HttpApi(
-      { server: this.server, config: opts.config, logger: opts.logger, agent: this.local, leave: () => this.leave(), reload: () => this.reload(), metrics: this.metrics, gauges: () => this.gauges() },
+      { server: this.server, config: opts.config, logger: opts.logger, agent: this.local, leave: () => this.leave(), reload: () => this.reload(), metrics: this.metrics, gauges: () => this.gauges(), tokens: this.tokens, ...(acl ? { acl } : {}) },
       ENDPOINT_GROUPS,
     );
   }
@@ -107,6 +119,16 @@ export class Agent {
     ];
   }
 
+  /**
+   * DNS answers with the agent's default token, as Consul; an unknown default token answers
+   * nothing (Consul's DNS fails those lookups too).
+   */
+  private dnsAuthz(): Authorizer | null {
+    const r = this.resolver;
+    if (!r) return null;
+    return r.resolve(this.tokens.userToken)?.authz ?? denyAll;
+  }
+
   /** What alias checks read: this agent's local state for its own node, the catalog for others. */
   private aliasSource(): AliasSource {
     const own = this.opts.config.nodeName;
@@ -129,13 +151,6 @@ export class Agent {
   async start(): Promise<void> {
     const { config } = this.opts;
     if (config.pidFile) fs.writeFileSync(config.pidFile, `${process.pid}`);
-    // ACLs are not enforced yet. Serving without the protection an operator asked for would be
-    // worse than not serving: with default_policy deny, refuse to start; with allow (where
-    // every request is allowed anyway) say so.
-    if (config.acl.enabled && config.acl.defaultPolicy === 'deny') {
-      throw new Error('acl.enabled with default_policy "deny" asks for ACL enforcement, which this build does not have yet: refusing to start rather than serve without it');
-    }
-    if (config.acl.enabled) this.logger.warn('ACLs are not enforced yet: with default_policy "allow" every request is allowed');
     // Say plainly where this build differs from a Consul cluster rather than pretend.
     if (!config.server) {
       this.logger.warn('client agents cannot join servers yet: this agent keeps the catalog in its own local store');
@@ -153,7 +168,7 @@ export class Agent {
         port: config.ports.dns,
         logger: this.logger.named('dns'),
         recursors: config.recursors,
-        context: () => ({ catalog: this.server.store.catalog, datacenter: config.datacenter, domain: config.domain, dns: config.dns }),
+        context: () => ({ catalog: this.server.store.catalog, datacenter: config.datacenter, domain: config.domain, dns: config.dns, authz: this.dnsAuthz() }),
       });
       this.dnsAddrs = await this.dns.listen();
       for (const a of this.dnsAddrs) this.logger.info('DNS listening', { address: a });

@@ -58,7 +58,17 @@ export function defaults(): RuntimeConfig {
     raftSnapshotThreshold: 0,
     sessionTTLMinMs: 0,
     connectEnabled: false,
-    acl: { enabled: false, defaultPolicy: 'allow', downPolicy: 'extend-cache', enableTokenPersistence: false, tokens: {} },
+    acl: {
+      enabled: false,
+      defaultPolicy: 'allow',
+      downPolicy: 'extend-cache',
+      enableTokenPersistence: false,
+      enableTokenReplication: false,
+      enableKeyListPolicy: false,
+      policyTTL: '30s',
+      tokenTTL: '30s',
+      tokens: {},
+    },
     nodeMeta: {},
     services: [],
     checks: [],
@@ -160,6 +170,18 @@ const PORT_KEYS = { http: 'http', https: 'https', dns: 'dns', serf_lan: 'serfLan
 
 function logLevel(r: Reader, key: string, v: unknown): RuntimeConfig['logLevel'] {
   return parseLogLevel(r.str(key, v)) ?? r.fail(key, `invalid log level ${JSON.stringify(v)} (use trace, debug, info, warn or err)`);
+}
+
+/** A token from configuration; JSON null is the same as leaving it out (a later source may clear one). */
+function setToken(r: Reader, c: RuntimeConfig, which: keyof RuntimeConfig['acl']['tokens'], key: string, v: unknown): void {
+  if (v === null || v === undefined) delete c.acl.tokens[which];
+  else c.acl.tokens[which] = r.str(key, v);
+}
+
+/** A TTL such as "30s": validated as a Go duration, kept as written. */
+function ttl(r: Reader, key: string, v: unknown): string {
+  r.duration(key, v);
+  return r.str(key, v);
 }
 
 /** Applies one source over `c`. Unknown keys stop startup; known-unimplemented ones warn. */
@@ -276,34 +298,50 @@ export function applySource(c: RuntimeConfig, src: Source, warnings: string[]): 
             enabled: (x) => (c.acl.enabled = r.bool('acl.enabled', x)),
             default_policy: (x) => (c.acl.defaultPolicy = policy(r, 'acl.default_policy', x)),
             down_policy: (x) => (c.acl.downPolicy = r.str('acl.down_policy', x)),
+            policy_ttl: (x) => (c.acl.policyTTL = ttl(r, 'acl.policy_ttl', x)),
+            token_ttl: (x) => (c.acl.tokenTTL = ttl(r, 'acl.token_ttl', x)),
             enable_token_persistence: (x) => (c.acl.enableTokenPersistence = r.bool('acl.enable_token_persistence', x)),
+            enable_token_replication: (x) => (c.acl.enableTokenReplication = r.bool('acl.enable_token_replication', x)),
+            enable_key_list_policy: (x) => (c.acl.enableKeyListPolicy = r.bool('acl.enable_key_list_policy', x)),
             tokens: (x) =>
               r.nested('acl.tokens', x, {
-                master: (t) => (c.acl.tokens.master = r.str('acl.tokens.master', t)),
-                initial_management: (t) => (c.acl.tokens.master = r.str('acl.tokens.initial_management', t)),
-                agent: (t) => (c.acl.tokens.agent = r.str('acl.tokens.agent', t)),
-                agent_master: (t) => (c.acl.tokens.agentMaster = r.str('acl.tokens.agent_master', t)),
-                default: (t) => (c.acl.tokens.default = r.str('acl.tokens.default', t)),
-                replication: (t) => (c.acl.tokens.replication = r.str('acl.tokens.replication', t)),
+                master: (t) => setToken(r, c, 'master', 'acl.tokens.master', t),
+                initial_management: (t) => setToken(r, c, 'master', 'acl.tokens.initial_management', t),
+                agent: (t) => setToken(r, c, 'agent', 'acl.tokens.agent', t),
+                agent_master: (t) => setToken(r, c, 'agentMaster', 'acl.tokens.agent_master', t),
+                default: (t) => setToken(r, c, 'default', 'acl.tokens.default', t),
+                replication: (t) => setToken(r, c, 'replication', 'acl.tokens.replication', t),
               }),
           },
-          ['policy_ttl', 'role_ttl', 'token_ttl', 'enable_key_list_policy', 'enable_token_replication', 'msp_disable_bootstrap'],
+          ['role_ttl', 'msp_disable_bootstrap'],
         );
         break;
       case 'acl_default_policy':
         c.acl.defaultPolicy = policy(r, key, v);
         break;
+      case 'acl_down_policy':
+        c.acl.downPolicy = r.str(key, v);
+        break;
+      case 'acl_ttl':
+        c.acl.tokenTTL = ttl(r, key, v);
+        break;
+      case 'acl_enable_key_list_policy':
+        c.acl.enableKeyListPolicy = r.bool(key, v);
+        break;
       case 'acl_master_token':
-        c.acl.tokens.master = r.str(key, v);
+        setToken(r, c, 'master', key, v);
         break;
       case 'acl_token':
-        c.acl.tokens.default = r.str(key, v);
+        setToken(r, c, 'default', key, v);
         break;
       case 'acl_agent_token':
-        c.acl.tokens.agent = r.str(key, v);
+        setToken(r, c, 'agent', key, v);
         break;
       case 'acl_agent_master_token':
-        c.acl.tokens.agentMaster = r.str(key, v);
+        setToken(r, c, 'agentMaster', key, v);
+        break;
+      case 'acl_replication_token':
+        setToken(r, c, 'replication', key, v);
         break;
       case 'service':
       case 'services':

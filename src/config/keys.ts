@@ -2,7 +2,6 @@
 // They load with a warning, so existing Consul configuration files keep working.
 
 export const ACCEPTED_UNIMPLEMENTED = new Set([
-  'acl_down_policy', 'acl_enable_key_list_policy', 'acl_replication_token', 'acl_ttl',
   'acl_enforce_version_8', 'addresses', 'advertise_addr_ipv4', 'advertise_addr_ipv6', 'advertise_reconnect_timeout', 'ae_interval',
   'audit', 'auto_config', 'auto_encrypt', 'autopilot', 'bind_addr_ipv4', 'bind_addr_ipv6', 'ca_file', 'ca_path', 'cert_file',
   'check_output_max_size', 'check_update_interval', 'cloud', 'config_entries', 'disable_anonymous_signature',

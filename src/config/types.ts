@@ -22,6 +22,12 @@ export interface ACLConfig {
   defaultPolicy: 'allow' | 'deny';
   downPolicy: string;
   enableTokenPersistence: boolean;
+  enableTokenReplication: boolean;
+  /** acl.enable_key_list_policy: KV ?keys / ?recurse need `list` on the prefix. */
+  enableKeyListPolicy: boolean;
+  /** Go duration text, as configured (cache lifetimes of resolved policies and tokens). */
+  policyTTL: string;
+  tokenTTL: string;
   tokens: {
     master?: string;
     agent?: string;

@@ -5,6 +5,7 @@
 
 import { isIP } from 'node:net';
 import type { Answer, RecordType, SoaAnswer } from 'dns-packet';
+import type { Authorizer } from '../acl/types.js';
 import type { DNSConfig } from '../config/types.js';
 import type { CatalogNode, HealthCheck, NodeService } from '../state/catalog-types.js';
 import type { CatalogTables } from '../state/catalog.js';
@@ -17,6 +18,11 @@ export interface DnsContext {
   domain: string;
   /** dns_config: only_passing, TTLs, record limits, SOA. */
   dns: DNSConfig;
+  /**
+   * With ACLs on, the Authorizer of the agent's default token (else anonymous): as in Consul,
+   * nodes and services it may not read are not answered. null with ACLs off.
+   */
+  authz?: Authorizer | null;
   /** Clock for the SOA serial; tests pin it. */
   now?: () => number;
 }
@@ -140,6 +146,7 @@ function healthyInstances(ctx: DnsContext, service: string, tag: string, connect
   for (const { node: nodeName, svc } of connect ? cat.connectInstances(service) : cat.instances(service)) {
     const node = cat.node(nodeName);
     if (!node) continue;
+    if (ctx.authz && !(ctx.authz.serviceRead(svc.Service) && ctx.authz.nodeRead(nodeName))) continue;
     if (tag !== '' && !svc.Tags.some((t) => t.toLowerCase() === tag)) continue;
     const checks = instanceChecks(cat, nodeName, svc.ID);
     const healthy = checks.every((c) => c.Status === 'passing' || (!ctx.dns.onlyPassing && c.Status === 'warning'));
@@ -185,7 +192,7 @@ function serviceLookup(ctx: DnsContext, qname: string, qtype: QType, service: st
 
 function nodeLookup(ctx: DnsContext, qname: string, qtype: QType, nodeName: string): Resolution {
   const node = ctx.catalog.node(nodeName) ?? ctx.catalog.nodes.valuesArray().find((n) => n.Node.toLowerCase() === nodeName);
-  if (!node) return empty('NXDOMAIN', ctx);
+  if (!node || (ctx.authz && !ctx.authz.nodeRead(node.Node))) return empty('NXDOMAIN', ctx);
   const answers: Answer[] = [];
   const additionals: Answer[] = [];
   const ttl = goUint32(ctx.dns.nodeTTL);
@@ -205,11 +212,13 @@ function reverseLookup(ctx: DnsContext, qname: string, ip: string): Resolution {
   // Stored addresses are whatever clients registered (hostnames, junk): sameIP skips what
   // does not parse as an IP.
   for (const n of cat.nodes.values()) {
-    if (sameIP(n.Address, ip)) answers.push({ type: 'PTR', name: qname, ttl: goUint32(ctx.dns.nodeTTL), data: `${n.Node}.node.${ctx.datacenter}.${domain}` });
+    if (sameIP(n.Address, ip) && (!ctx.authz || ctx.authz.nodeRead(n.Node))) answers.push({ type: 'PTR', name: qname, ttl: goUint32(ctx.dns.nodeTTL), data: `${n.Node}.node.${ctx.datacenter}.${domain}` });
   }
   if (answers.length === 0) {
     const names = new Set<string>();
-    for (const { svc } of cat.services.values()) if (svc.Address !== '' && sameIP(svc.Address, ip)) names.add(svc.Service);
+    for (const { node, svc } of cat.services.values()) {
+      if (svc.Address !== '' && sameIP(svc.Address, ip) && (!ctx.authz || (ctx.authz.serviceRead(svc.Service) && ctx.authz.nodeRead(node)))) names.add(svc.Service);
+    }
     for (const s of names) answers.push({ type: 'PTR', name: qname, ttl: goUint32(serviceTTL(ctx.dns, s)), data: `${s}.service.${ctx.datacenter}.${domain}` });
   }
   return answers.length === 0 ? empty('NXDOMAIN', ctx) : found(ctx, answers);

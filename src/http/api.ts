@@ -4,6 +4,7 @@
 import http, { type IncomingMessage, type ServerResponse } from 'node:http';
 import type { AddressInfo, Socket } from 'node:net';
 import type { LocalAgent } from '../agent/local-agent.js';
+import type { AgentTokens } from '../agent/tokens.js';
 import type { RuntimeConfig } from '../config/types.js';
 import type { Server } from '../server/server.js';
 import { ApplyError } from '../state/store.js';
@@ -12,6 +13,7 @@ import { Ctx } from './context.js';
 import { HttpError } from './errors.js';
 import type { Reply } from './reply.js';
 import { Router } from './router.js';
+import { authorize, type TokenResolver } from './acl.js';
 import type { Gauge, Metrics } from '../telemetry/metrics.js';
 
 export interface ApiDeps {
@@ -28,6 +30,10 @@ export interface ApiDeps {
   metrics?: Metrics;
   /** Gauges read at scrape time. */
   gauges?: () => Gauge[];
+  /** The agent's own tokens (PUT /v1/agent/token/*). */
+  tokens?: AgentTokens;
+  /** Token resolution, when ACLs are enabled (required then). */
+  acl?: { resolver: TokenResolver; defaultToken: () => string };
   /** Aborted when the HTTP API starts closing: streaming answers (monitor) end then. */
   closing?: AbortSignal;
 }
@@ -47,11 +53,15 @@ export class HttpApi {
   private idle: (() => void) | null = null;
 
   private readonly deps: ApiDeps;
+  /** null with ACLs disabled: no token is resolved at all then. */
+  private readonly acl: ApiDeps['acl'] | null;
   private readonly closing = new AbortController();
 
   constructor(deps: ApiDeps, groups: EndpointGroup[]) {
     this.deps = { ...deps, closing: this.closing.signal };
     this.logger = deps.logger.named('http');
+    if (deps.config.acl.enabled && !deps.acl) throw new Error('acl.enabled needs a token resolver');
+    this.acl = deps.config.acl.enabled ? (deps.acl ?? null) : null;
     for (const g of groups) g(this.router, this.deps);
   }
 
@@ -116,7 +126,9 @@ export class HttpApi {
       }
       ctx.params = found.params;
       ctx.route = found.pattern;
-      out = found.handler(ctx);
+      const { acl } = this;
+      if (acl) authorize(ctx, found.endpoint.acl, acl.resolver, acl.defaultToken);
+      out = found.endpoint.handler(ctx);
     } catch (e) {
       this.fail(ctx, e);
       return;

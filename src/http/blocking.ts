@@ -34,6 +34,7 @@ export async function blockingQuery<T>(ctx: Ctx, hub: WatchHub, opts: QueryOptio
     const signal = ctx.signal;
     const changed = await hub.wait(ws, left, signal);
     if (signal.aborted) return null;
+    ctx.recheck?.();
     if (!changed) return clamp(read(undefined));
   }
 }

@@ -2,6 +2,7 @@
 // when the client goes away (blocking queries stop waiting then).
 
 import type { IncomingMessage, ServerResponse } from 'node:http';
+import type { ACLToken, Authorizer } from '../acl/types.js';
 import { parseJSON } from '../util/json.js';
 import { HttpError, tooLarge } from './errors.js';
 
@@ -17,6 +18,12 @@ export class Ctx {
   route = '';
   /** performance.now() at dispatch, when request timings are kept (0 otherwise). */
   started = 0;
+  /** The token's Authorizer once resolved; null with ACLs disabled (everything allowed) or on `'none'` routes. */
+  authz: Authorizer | null = null;
+  /** The token those rights come from (null when locally managed, such as agent_master, or unresolved). */
+  aclToken: ACLToken | null = null;
+  /** Resolves and checks the token again (blocking queries call it on every wake). */
+  recheck: (() => void) | null = null;
   private _query: URLSearchParams | undefined;
   private _abort: AbortController | undefined;
 

@@ -5,14 +5,15 @@ import assert from 'node:assert/strict';
 import { after, before, describe, it } from 'node:test';
 import { startAgent, tempDir, type TestAgent } from '../helpers/agent.js';
 import { client } from '../helpers/http.js';
+import { aclConfig, AS_MASTER, MASTER } from '../helpers/acl.js';
+import type { ACLConfig } from '../../src/config/types.js';
 import { ACLResolver, resolveToken } from '../../src/acl/resolve.js';
 import { ACLTables } from '../../src/state/acl.js';
 import { ChangeSet } from '../../src/state/watch.js';
 import { newToken } from '../../src/server/acl-leader.js';
 
-const MASTER = 'root-secret-0000';
-const H = { 'X-Consul-Token': MASTER };
-const acl = (extra: object = {}) => ({ acl: { enabled: true, defaultPolicy: 'allow' as const, downPolicy: 'extend-cache', enableTokenPersistence: false, tokens: { master: MASTER }, ...extra } });
+const H = AS_MASTER;
+const acl = (extra: Partial<ACLConfig> = {}) => ({ acl: aclConfig({ defaultPolicy: 'allow', ...extra }) });
 
 describe('ACLs disabled', () => {
   it('every /v1/acl route answers 401', async () => {
@@ -123,6 +124,8 @@ describe('ACL API', () => {
     assert.equal((await api.get(`/v1/acl/info/${id}`, H)).text, '[]');
     const tr = await api.req('POST', '/v1/acl/rules/translate', 'key "" { policy = "read" }', H);
     assert.match(tr.headers['content-type'] ?? '', /text\/plain/);
+    assert.equal(tr.status, 200);
+    assert.equal(tr.text, 'key_prefix "" {\n  policy = "read"\n}');
   });
 });
 

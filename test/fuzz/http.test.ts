@@ -54,8 +54,8 @@ describe('fuzz: HTTP', () => {
     router.find = (method, rawPath) => {
       const found = find(method, rawPath);
       if (!found) return found;
-      const handler = found.handler;
-      return { ...found, handler: (ctx) => als.run(Number(ctx.req.headers['x-fuzz-id'] ?? 0), () => handler(ctx)) };
+      const { handler, acl } = found.endpoint;
+      return { ...found, endpoint: { acl, handler: (ctx) => als.run(Number(ctx.req.headers['x-fuzz-id'] ?? 0), () => handler(ctx)) } };
     };
     const lag = monitorEventLoopDelay({ resolution: 10 });
     lag.enable();

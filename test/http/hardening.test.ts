@@ -73,12 +73,15 @@ describe('hardening: HTTP', () => {
     const t = await startAgent();
     try {
       const { router } = t.agent.http;
-      router.on('/test/bad-header', { GET: () => ({ status: 200, headers: { 'X-Bad': 'a\nb' }, body: 'x' }) });
-      router.on('/test/bad-json', { GET: () => ({ status: 200, json: { n: 1n } }) });
-      router.on('/test/rejects', { GET: () => Promise.reject(new TypeError('boom')) });
+      router.on('/test/bad-header', { GET: { acl: 'none', handler: () => ({ status: 200, headers: { 'X-Bad': 'a\nb' }, body: 'x' }) } });
+      router.on('/test/bad-json', { GET: { acl: 'none', handler: () => ({ status: 200, json: { n: 1n } }) } });
+      router.on('/test/rejects', { GET: { acl: 'none', handler: () => Promise.reject(new TypeError('boom')) } });
       router.on('/test/throws', {
-        GET: () => {
-          throw new RangeError('Maximum call stack size exceeded');
+        GET: {
+          acl: 'none',
+          handler: () => {
+            throw new RangeError('Maximum call stack size exceeded');
+          },
         },
       });
       const api = client(t.base);

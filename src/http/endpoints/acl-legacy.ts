@@ -2,6 +2,8 @@
 // translator, as Consul 1.10 still serves them. A legacy token's `ID` is its SecretID; only tokens
 // with a legacy Type show here.
 
+import { translateLegacyRules } from '../../acl/translate.js';
+import { type AclRule, aclRead, aclWrite } from '../acl.js';
 import { tokenHash, goTime } from '../../acl/hash.js';
 import type { ACLToken } from '../../acl/types.js';
 import type { ACLTokenInput } from '../../state/commands.js';
@@ -14,18 +16,11 @@ import { checkDatacenter } from '../query-options.js';
 import { answerRead } from '../read.js';
 import { json, text, type Reply } from '../reply.js';
 import { decodeWith } from '../acl-json.js';
-import { aclNotFound, aclRoute, identify, requireRead, requireWrite } from './acl-auth.js';
+import { aclNotFound, aclRoute, caller } from './acl-auth.js';
 import { checkRules } from './acl.js';
 
 const MAX_BODY = 1 << 20;
 
-// h-acl-core's translator (src/acl/translate.ts) lands separately: loaded by a computed name so
-// this module builds before it does; until then translate answers 500.
-const TRANSLATE = '../../acl/translate.js';
-async function translateLegacyRules(rules: string): Promise<string> {
-  const mod = (await import(TRANSLATE)) as { translateLegacyRules: (t: string) => string };
-  return mod.translateLegacyRules(rules);
-}
 
 const legacyJSON = (t: ACLToken): Obj => ({ ID: t.SecretID, Name: t.Description, Type: t.Type, Rules: t.Rules, CreateIndex: t.CreateIndex, ModifyIndex: t.ModifyIndex });
 
@@ -34,7 +29,7 @@ async function legacySet(ctx: Ctx, deps: ApiDeps, update: boolean): Promise<Repl
   const raw = await ctx.jsonBody(MAX_BODY);
   const b = decodeWith('Request decode failed', raw, (o) => ({ ID: str(o, 'ID'), Name: str(o, 'Name'), Type: str(o, 'Type', 'client'), Rules: str(o, 'Rules') }));
   if (update && b.ID === '') throw badRequest('ACL ID must be set');
-  requireWrite(ctx, deps);
+  caller(ctx);
   if (b.Type !== 'client' && b.Type !== 'management') throw serverError('Invalid ACL Type');
   const acl = deps.server.store.acl;
   const prev = b.ID !== '' ? acl.tokenBySecret(b.ID) : undefined;
@@ -71,7 +66,7 @@ async function legacySet(ctx: Ctx, deps: ApiDeps, update: boolean): Promise<Repl
 
 async function legacyDestroy(ctx: Ctx, deps: ApiDeps, id: string): Promise<Reply> {
   checkDatacenter(ctx, deps.config.datacenter);
-  requireWrite(ctx, deps);
+  caller(ctx);
   if (id === '') throw serverError('Missing ACL ID');
   if (id === 'anonymous') throw new HttpError(403, 'Permission denied: Cannot delete anonymous token');
   const t = deps.server.store.acl.tokenBySecret(id);
@@ -81,7 +76,7 @@ async function legacyDestroy(ctx: Ctx, deps: ApiDeps, id: string): Promise<Reply
 
 async function legacyClone(ctx: Ctx, deps: ApiDeps, id: string): Promise<Reply> {
   checkDatacenter(ctx, deps.config.datacenter);
-  requireWrite(ctx, deps);
+  caller(ctx);
   const src = deps.server.store.acl.tokenBySecret(id);
   if (!src || src.Type === '') return text('Target ACL not found', 'text/plain; charset=utf-8', undefined, 404);
   const t: ACLTokenInput = { ...src, AccessorID: generateUUID(), SecretID: generateUUID(), CreateTime: goTime(Date.now()) };
@@ -90,23 +85,23 @@ async function legacyClone(ctx: Ctx, deps: ApiDeps, id: string): Promise<Reply> 
   return json({ ID: t.SecretID });
 }
 
-async function translate(ctx: Ctx, deps: ApiDeps): Promise<Reply> {
-  requireRead(ctx, deps);
+async function translate(ctx: Ctx): Promise<Reply> {
+  caller(ctx);
   const body = await ctx.body(MAX_BODY, () => 'Request body too large');
   try {
-    return text(await translateLegacyRules(body.toString('utf8')), 'text/plain; charset=utf-8');
+    return text(translateLegacyRules(body.toString('utf8')), 'text/plain; charset=utf-8');
   } catch (e) {
     throw badRequest((e as Error).message);
   }
 }
 
 async function translateToken(ctx: Ctx, deps: ApiDeps, accessor: string): Promise<Reply> {
-  requireRead(ctx, deps);
+  caller(ctx);
   const t = deps.server.store.acl.token(accessor);
   if (!t) throw aclNotFound();
   if (t.Rules === '') throw serverError('The specified token does not have any rules set');
   try {
-    return text(await translateLegacyRules(t.Rules), 'text/plain; charset=utf-8');
+    return text(translateLegacyRules(t.Rules), 'text/plain; charset=utf-8');
   } catch (e) {
     throw badRequest((e as Error).message);
   }
@@ -115,13 +110,13 @@ async function translateToken(ctx: Ctx, deps: ApiDeps, accessor: string): Promis
 const param = (ctx: Ctx, name: string): string => ctx.params[name] ?? '';
 
 export const aclLegacyEndpoints: EndpointGroup = (router, deps) => {
-  const r = (fn: (ctx: Ctx) => Promise<Reply | null> | Reply) => aclRoute(deps, fn);
-  router.on('/v1/acl/create', { PUT: r((ctx) => legacySet(ctx, deps, false)) });
-  router.on('/v1/acl/update', { PUT: r((ctx) => legacySet(ctx, deps, true)) });
-  router.on('/v1/acl/destroy/:id', { PUT: r((ctx) => legacyDestroy(ctx, deps, param(ctx, 'id'))) });
-  router.on('/v1/acl/clone/:id', { PUT: r((ctx) => legacyClone(ctx, deps, param(ctx, 'id'))) });
+  const r = (rule: AclRule, fn: (ctx: Ctx) => Promise<Reply | null> | Reply) => aclRoute(deps, rule, fn);
+  router.on('/v1/acl/create', { PUT: r(aclWrite, (ctx) => legacySet(ctx, deps, false)) });
+  router.on('/v1/acl/update', { PUT: r(aclWrite, (ctx) => legacySet(ctx, deps, true)) });
+  router.on('/v1/acl/destroy/:id', { PUT: r(aclWrite, (ctx) => legacyDestroy(ctx, deps, param(ctx, 'id'))) });
+  router.on('/v1/acl/clone/:id', { PUT: r(aclWrite, (ctx) => legacyClone(ctx, deps, param(ctx, 'id'))) });
   router.on('/v1/acl/info/:id', {
-    GET: r((ctx) =>
+    GET: r(aclRead, (ctx) =>
       answerRead(ctx, deps, () => (ws) => {
         const acl = deps.server.store.acl;
         const index = acl.watchTokens(ws);
@@ -131,9 +126,9 @@ export const aclLegacyEndpoints: EndpointGroup = (router, deps) => {
     ),
   });
   router.on('/v1/acl/list', {
-    GET: r((ctx) =>
+    GET: r(aclRead, (ctx) =>
       answerRead(ctx, deps, () => {
-        const me = identify(ctx, deps);
+        const me = caller(ctx);
         if (!me.authz.aclWrite()) throw permissionDenied();
         return (ws) => {
           const { index, value } = deps.server.store.acl.tokenList(ws);
@@ -142,6 +137,6 @@ export const aclLegacyEndpoints: EndpointGroup = (router, deps) => {
       }),
     ),
   });
-  router.on('/v1/acl/rules/translate', { POST: r((ctx) => translate(ctx, deps)) });
-  router.on('/v1/acl/rules/translate/:accessor', { GET: r((ctx) => translateToken(ctx, deps, param(ctx, 'accessor'))) });
+  router.on('/v1/acl/rules/translate', { POST: r(aclRead, (ctx) => translate(ctx)) });
+  router.on('/v1/acl/rules/translate/:accessor', { GET: r(aclRead, (ctx) => translateToken(ctx, deps, param(ctx, 'accessor'))) });
 };

@@ -2,6 +2,7 @@
 // clone, self and list, with Consul 1.10's validation and texts. IDs, secrets, times and the hash
 // are decided here, before the command reaches the log.
 
+import { type AclRule, aclRead, aclWrite } from '../acl.js';
 import { goTime, tokenHash } from '../../acl/hash.js';
 import { ANONYMOUS_TOKEN_ID, GLOBAL_MANAGEMENT_POLICY_ID, type ACLToken, type PolicyLink } from '../../acl/types.js';
 import { newToken } from '../../server/acl-leader.js';
@@ -17,7 +18,7 @@ import { badRequest, HttpError, serverError } from '../errors.js';
 import { checkDatacenter } from '../query-options.js';
 import { answerRead } from '../read.js';
 import { json, type Reply } from '../reply.js';
-import { aclNotFound, aclRoute, identify, requireRead, requireWrite } from './acl-auth.js';
+import { aclNotFound, aclRoute, caller } from './acl-auth.js';
 
 const MAX_BODY = 1 << 20;
 const RESERVED_PREFIX = '00000000-0000-0000-0000-0000000000';
@@ -141,7 +142,7 @@ function prepareToken(deps: ApiDeps, body: TokenBody, create: boolean): ACLToken
 
 async function setToken(ctx: Ctx, deps: ApiDeps, create: boolean, urlID: string): Promise<Reply> {
   checkDatacenter(ctx, deps.config.datacenter);
-  requireWrite(ctx, deps);
+  caller(ctx);
   const body = decodeWith('Token decoding failed', await ctx.jsonBody(MAX_BODY, 'Token decoding failed'), decodeToken);
   if (!create) {
     if (body.AccessorID !== '' && body.AccessorID !== urlID) throw badRequest('Token Accessor ID in URL and payload do not match');
@@ -154,7 +155,7 @@ async function setToken(ctx: Ctx, deps: ApiDeps, create: boolean, urlID: string)
 
 async function cloneToken(ctx: Ctx, deps: ApiDeps, accessor: string): Promise<Reply> {
   checkDatacenter(ctx, deps.config.datacenter);
-  requireWrite(ctx, deps);
+  caller(ctx);
   const body = decodeWith('Token decoding failed', await ctx.jsonBody(MAX_BODY, 'Token decoding failed'), decodeToken);
   const acl = deps.server.store.acl;
   const src = acl.token(accessor);
@@ -177,7 +178,7 @@ async function cloneToken(ctx: Ctx, deps: ApiDeps, accessor: string): Promise<Re
 
 async function deleteToken(ctx: Ctx, deps: ApiDeps, accessor: string): Promise<Reply> {
   checkDatacenter(ctx, deps.config.datacenter);
-  const me = requireWrite(ctx, deps);
+  const me = caller(ctx);
   if (!isUUID(accessor)) throw fail('Accessor ID is missing or an invalid UUID');
   if (accessor === ANONYMOUS_TOKEN_ID) throw fail('Delete operation not permitted on the anonymous token');
   const t = deps.server.store.acl.token(accessor);
@@ -188,7 +189,7 @@ async function deleteToken(ctx: Ctx, deps: ApiDeps, accessor: string): Promise<R
 
 function readToken(ctx: Ctx, deps: ApiDeps, accessor: string): Promise<Reply | null> {
   return answerRead(ctx, deps, () => {
-    const { authz } = requireRead(ctx, deps);
+    const { authz } = caller(ctx);
     return (ws) => {
       const acl = deps.server.store.acl;
       const index = acl.watchTokens(ws);
@@ -201,7 +202,7 @@ function readToken(ctx: Ctx, deps: ApiDeps, accessor: string): Promise<Reply | n
 
 function selfToken(ctx: Ctx, deps: ApiDeps): Promise<Reply | null> {
   return answerRead(ctx, deps, () => {
-    identify(ctx, deps);
+    caller(ctx);
     return (ws) => {
       const acl = deps.server.store.acl;
       const index = acl.watchTokens(ws);
@@ -214,7 +215,7 @@ function selfToken(ctx: Ctx, deps: ApiDeps): Promise<Reply | null> {
 
 function listTokens(ctx: Ctx, deps: ApiDeps): Promise<Reply | null> {
   return answerRead(ctx, deps, () => {
-    const { authz } = requireRead(ctx, deps);
+    const { authz } = caller(ctx);
     const policy = ctx.get('policy') ?? '';
     const role = ctx.get('role') ?? '';
     const method = ctx.get('authmethod') ?? '';
@@ -255,15 +256,15 @@ async function bootstrap(ctx: Ctx, deps: ApiDeps): Promise<Reply> {
 const param = (ctx: Ctx, name: string): string => ctx.params[name] ?? '';
 
 export const aclTokenEndpoints: EndpointGroup = (router, deps) => {
-  const r = (fn: (ctx: Ctx) => Promise<Reply | null>) => aclRoute(deps, fn);
-  router.on('/v1/acl/bootstrap', { PUT: r((ctx) => bootstrap(ctx, deps)) });
-  router.on('/v1/acl/token', { PUT: r((ctx) => setToken(ctx, deps, true, '')) });
-  router.on('/v1/acl/token/self', { GET: r((ctx) => selfToken(ctx, deps)) });
+  const r = (rule: AclRule, fn: (ctx: Ctx) => Promise<Reply | null>) => aclRoute(deps, rule, fn);
+  router.on('/v1/acl/bootstrap', { PUT: r('none', (ctx) => bootstrap(ctx, deps)) });
+  router.on('/v1/acl/token', { PUT: r(aclWrite, (ctx) => setToken(ctx, deps, true, '')) });
+  router.on('/v1/acl/token/self', { GET: r('filtered', (ctx) => selfToken(ctx, deps)) });
   router.on('/v1/acl/token/:id', {
-    GET: r((ctx) => readToken(ctx, deps, param(ctx, 'id'))),
-    PUT: r((ctx) => setToken(ctx, deps, false, param(ctx, 'id'))),
-    DELETE: r((ctx) => deleteToken(ctx, deps, param(ctx, 'id'))),
+    GET: r(aclRead, (ctx) => readToken(ctx, deps, param(ctx, 'id'))),
+    PUT: r(aclWrite, (ctx) => setToken(ctx, deps, false, param(ctx, 'id'))),
+    DELETE: r(aclWrite, (ctx) => deleteToken(ctx, deps, param(ctx, 'id'))),
   });
-  router.on('/v1/acl/token/:id/clone', { PUT: r((ctx) => cloneToken(ctx, deps, param(ctx, 'id'))) });
-  router.on('/v1/acl/tokens', { GET: r((ctx) => listTokens(ctx, deps)) });
+  router.on('/v1/acl/token/:id/clone', { PUT: r(aclWrite, (ctx) => cloneToken(ctx, deps, param(ctx, 'id'))) });
+  router.on('/v1/acl/tokens', { GET: r(aclRead, (ctx) => listTokens(ctx, deps)) });
 };

@@ -2,6 +2,7 @@
 // 1.10's validation and texts; the token routes are in acl-tokens.ts, the legacy API in
 // acl-legacy.ts. Every route checks its own permission (acl-auth.ts).
 
+import { type AclRule, aclRead, aclWrite } from '../acl.js';
 import { policyHash, roleHash } from '../../acl/hash.js';
 import { ACLRuleError, parseRules } from '../../acl/rules.js';
 import { GLOBAL_MANAGEMENT_POLICY_ID, type ACLPolicy } from '../../acl/types.js';
@@ -15,7 +16,7 @@ import { str, strList } from '../decode.js';
 import { checkDatacenter } from '../query-options.js';
 import { answerRead } from '../read.js';
 import { empty, json, type Reply } from '../reply.js';
-import { aclRoute, requireRead, requireWrite } from './acl-auth.js';
+import { aclRoute, caller } from './acl-auth.js';
 import { aclTokenEndpoints, checkIdentities, resolveLinks } from './acl-tokens.js';
 import { aclLegacyEndpoints } from './acl-legacy.js';
 
@@ -35,7 +36,7 @@ export function checkRules(text: string, syntax: 'current' | 'legacy' = 'current
 
 async function setPolicy(ctx: Ctx, deps: ApiDeps, urlID: string | null): Promise<Reply> {
   checkDatacenter(ctx, deps.config.datacenter);
-  requireWrite(ctx, deps);
+  caller(ctx);
   const raw = await ctx.jsonBody(MAX_BODY, 'Policy decoding failed');
   const p = decodeWith('Policy decoding failed', raw, (o) => ({
     ID: str(o, 'ID'),
@@ -75,7 +76,7 @@ async function setPolicy(ctx: Ctx, deps: ApiDeps, urlID: string | null): Promise
 
 async function deletePolicy(ctx: Ctx, deps: ApiDeps, id: string): Promise<Reply> {
   checkDatacenter(ctx, deps.config.datacenter);
-  requireWrite(ctx, deps);
+  caller(ctx);
   const p = deps.server.store.acl.policy(id);
   if (p) {
     if (p.ID === GLOBAL_MANAGEMENT_POLICY_ID) throw serverError('Delete operation not permitted on the builtin global-management policy');
@@ -86,7 +87,7 @@ async function deletePolicy(ctx: Ctx, deps: ApiDeps, id: string): Promise<Reply>
 
 function readPolicy(ctx: Ctx, deps: ApiDeps, find: () => ACLPolicy | undefined): Promise<Reply | null> {
   return answerRead(ctx, deps, () => {
-    requireRead(ctx, deps);
+    caller(ctx);
     return (ws) => {
       const { index } = deps.server.store.acl.policyList(ws);
       const p = find();
@@ -103,7 +104,7 @@ function notFoundOnNull(r: Reply | null): Reply | null {
 
 async function setRole(ctx: Ctx, deps: ApiDeps, urlID: string | null): Promise<Reply> {
   checkDatacenter(ctx, deps.config.datacenter);
-  requireWrite(ctx, deps);
+  caller(ctx);
   const raw = await ctx.jsonBody(MAX_BODY, 'Role decoding failed');
   const b = decodeWith('Role decoding failed', raw, (o) => ({
     ID: str(o, 'ID'),
@@ -140,14 +141,14 @@ async function setRole(ctx: Ctx, deps: ApiDeps, urlID: string | null): Promise<R
 
 async function deleteRole(ctx: Ctx, deps: ApiDeps, id: string): Promise<Reply> {
   checkDatacenter(ctx, deps.config.datacenter);
-  requireWrite(ctx, deps);
+  caller(ctx);
   if (deps.server.store.acl.role(id)) await deps.server.propose({ type: 'acl-role-delete', ids: [id] });
   return json(true);
 }
 
 function readRole(ctx: Ctx, deps: ApiDeps, byName: boolean, key: string): Promise<Reply | null> {
   return answerRead(ctx, deps, () => {
-    requireRead(ctx, deps);
+    caller(ctx);
     return (ws) => {
       const acl = deps.server.store.acl;
       const { index } = acl.roleList(ws);
@@ -178,21 +179,21 @@ function replication(ctx: Ctx, deps: ApiDeps): Reply {
 const param = (ctx: Ctx, name: string): string => ctx.params[name] ?? '';
 
 export const aclEndpoints: EndpointGroup = (router, deps) => {
-  const r = (fn: (ctx: Ctx) => Promise<Reply | null> | Reply) => aclRoute(deps, fn);
+  const r = (rule: AclRule, fn: (ctx: Ctx) => Promise<Reply | null> | Reply) => aclRoute(deps, rule, fn);
   const acl = (): typeof deps.server.store.acl => deps.server.store.acl;
   aclTokenEndpoints(router, deps);
   aclLegacyEndpoints(router, deps);
-  router.on('/v1/acl/policy', { PUT: r((ctx) => setPolicy(ctx, deps, null)) });
+  router.on('/v1/acl/policy', { PUT: r(aclWrite, (ctx) => setPolicy(ctx, deps, null)) });
   router.on('/v1/acl/policy/:id', {
-    GET: r((ctx) => readPolicy(ctx, deps, () => acl().policy(param(ctx, 'id')))),
-    PUT: r((ctx) => setPolicy(ctx, deps, param(ctx, 'id'))),
-    DELETE: r((ctx) => deletePolicy(ctx, deps, param(ctx, 'id'))),
+    GET: r(aclRead, (ctx) => readPolicy(ctx, deps, () => acl().policy(param(ctx, 'id')))),
+    PUT: r(aclWrite, (ctx) => setPolicy(ctx, deps, param(ctx, 'id'))),
+    DELETE: r(aclWrite, (ctx) => deletePolicy(ctx, deps, param(ctx, 'id'))),
   });
-  router.on('/v1/acl/policy/name/:name', { GET: r((ctx) => readPolicy(ctx, deps, () => acl().policyNamed(param(ctx, 'name')))) });
+  router.on('/v1/acl/policy/name/:name', { GET: r(aclRead, (ctx) => readPolicy(ctx, deps, () => acl().policyNamed(param(ctx, 'name')))) });
   router.on('/v1/acl/policies', {
-    GET: r((ctx) =>
+    GET: r(aclRead, (ctx) =>
       answerRead(ctx, deps, () => {
-        requireRead(ctx, deps);
+        caller(ctx);
         return (ws) => {
           const { index, value } = acl().policyList(ws);
           return { index, value: value.map(policyStubJSON) };
@@ -200,17 +201,17 @@ export const aclEndpoints: EndpointGroup = (router, deps) => {
       }),
     ),
   });
-  router.on('/v1/acl/role', { PUT: r((ctx) => setRole(ctx, deps, null)) });
+  router.on('/v1/acl/role', { PUT: r(aclWrite, (ctx) => setRole(ctx, deps, null)) });
   router.on('/v1/acl/role/:id', {
-    GET: r((ctx) => readRole(ctx, deps, false, param(ctx, 'id'))),
-    PUT: r((ctx) => setRole(ctx, deps, param(ctx, 'id'))),
-    DELETE: r((ctx) => deleteRole(ctx, deps, param(ctx, 'id'))),
+    GET: r(aclRead, (ctx) => readRole(ctx, deps, false, param(ctx, 'id'))),
+    PUT: r(aclWrite, (ctx) => setRole(ctx, deps, param(ctx, 'id'))),
+    DELETE: r(aclWrite, (ctx) => deleteRole(ctx, deps, param(ctx, 'id'))),
   });
-  router.on('/v1/acl/role/name/:name', { GET: r((ctx) => readRole(ctx, deps, true, param(ctx, 'name'))) });
+  router.on('/v1/acl/role/name/:name', { GET: r(aclRead, (ctx) => readRole(ctx, deps, true, param(ctx, 'name'))) });
   router.on('/v1/acl/roles', {
-    GET: r((ctx) =>
+    GET: r(aclRead, (ctx) =>
       answerRead(ctx, deps, () => {
-        requireRead(ctx, deps);
+        caller(ctx);
         const policy = ctx.get('policy') ?? '';
         return (ws) => {
           const { index, value } = acl().roleList(ws);
@@ -219,5 +220,5 @@ export const aclEndpoints: EndpointGroup = (router, deps) => {
       }),
     ),
   });
-  router.on('/v1/acl/replication', { GET: r((ctx) => replication(ctx, deps)) });
+  router.on('/v1/acl/replication', { GET: r(aclRead, (ctx) => replication(ctx, deps)) });
 };

@@ -29,6 +29,9 @@ import { parseFilter } from '../filter.js';
 import type { LocalCheck } from '../../agent/local-state.js';
 import type { ApiDeps, EndpointGroup } from '../api.js';
 import { waitBudgetMs } from '../blocking.js';
+import type { Authorizer } from '../../acl/types.js';
+import { TOKEN_PATHS } from '../../agent/tokens.js';
+import { aclWrite, agentRead, agentWrite, demand, may, nodeWrite, operatorWrite, serviceRead, visible } from '../acl.js';
 import type { Ctx } from '../context.js';
 import { HttpError, badRequest, notFound, serverError } from '../errors.js';
 import { parseWait } from '../query-options.js';
@@ -178,7 +181,7 @@ function services(ctx: Ctx, deps: ApiDeps): Reply {
   const dc = deps.config.datacenter;
   const filter = parseFilter(ctx, agentServiceSchema);
   const list = filterList(
-    agent.state.allServices().map((s) => agentServiceJSON(s, dc)),
+    visible(ctx, agent.state.allServices(), (a, s) => a.serviceRead(s.Service)).map((s) => agentServiceJSON(s, dc)),
     filter,
   );
   return jsonText(JSON.stringify(sortedMap(list.map((s) => [s.ID as string, s]))));
@@ -186,7 +189,9 @@ function services(ctx: Ctx, deps: ApiDeps): Reply {
 
 function checks(ctx: Ctx, deps: ApiDeps): Reply {
   const agent = localAgent(deps);
-  const list = filterList(agent.state.allChecks().map(checkJSON), parseFilter(ctx, healthCheckSchema));
+  const node = deps.config.nodeName;
+  const mine = visible(ctx, agent.state.allChecks(), (a, c) => mayReadLocalCheck(a, node, c));
+  const list = filterList(mine.map(checkJSON), parseFilter(ctx, healthCheckSchema));
   return jsonText(JSON.stringify(sortedMap(list.map((c) => [c.CheckID as string, c]))));
 }
 
@@ -202,6 +207,7 @@ async function service(ctx: Ctx, deps: ApiDeps): Promise<Reply | null> {
   const read = (): { hash: string; body: Record<string, unknown> } => {
     const svc = agent.state.service(id);
     if (!svc) throw notFound(`unknown service ID: ${id}`);
+    demand(ctx, (a) => a.serviceRead(svc.Service));
     const body = agentServiceJSON(svc, dc);
     const h = contentHash(body);
     return { hash: h, body: agentServiceJSON(svc, dc, h) };
@@ -230,6 +236,7 @@ async function service(ctx: Ctx, deps: ApiDeps): Promise<Reply | null> {
       });
       if (signal.aborted) return null;
       if (!changed) break;
+      ctx.recheck?.();
       out = read();
     }
   }
@@ -242,6 +249,7 @@ function healthByID(ctx: Ctx, deps: ApiDeps): Reply {
   if (id === '') throw badRequest('Missing serviceID');
   const svc = agent.state.service(id);
   if (svc) {
+    demand(ctx, (a) => a.serviceRead(svc.Service));
     const { code, status, checks } = serviceHealth(agent, id);
     return payloadReply(ctx, code, status, {
       AggregatedStatus: status,
@@ -284,10 +292,10 @@ function members(ctx: Ctx, deps: ApiDeps): Reply {
   if (wan) {
     if (segment !== '' && segment !== '_all') throw badRequest('Cannot provide a segment with wan=true');
     if (!deps.config.server) return jsonText('null');
-    return json([localMember(deps.config, agent.nodeID, true)]);
+    return json(may(ctx, (a) => a.nodeRead(deps.config.nodeName)) ? [localMember(deps.config, agent.nodeID, true)] : []);
   }
   if (segment !== '' && segment !== '_all') return json([]);
-  return json([localMember(deps.config, agent.nodeID)]);
+  return json(may(ctx, (a) => a.nodeRead(deps.config.nodeName)) ? [localMember(deps.config, agent.nodeID)] : []);
 }
 
 // ------------------------------------------------------------------ writes
@@ -336,6 +344,8 @@ async function registerService(ctx: Ctx, deps: ApiDeps): Promise<Reply> {
       throw badRequest(`Invalid SidecarService: ${(e as Error).message}`);
     }
   }
+  vetServiceRegister(ctx, agent, ns);
+  if (sidecar) vetServiceRegister(ctx, agent, sidecar.svc);
   const replace = ctx.has('replace-existing-checks') && ['', 'true'].includes(ctx.get('replace-existing-checks') ?? '');
   const opts = { persist: true, token: def.Token || ctx.token, source: 'remote' as const, replaceExistingChecks: replace };
   try {
@@ -348,19 +358,47 @@ async function registerService(ctx: Ctx, deps: ApiDeps): Promise<Reply> {
   return empty();
 }
 
-/** vetServiceUpdate / vetCheckUpdate: with ACLs on, unknown IDs are refused (Consul 1.10). */
-function vetServiceUpdate(deps: ApiDeps, agent: LocalAgent, id: string): void {
-  if (deps.config.acl.enabled && !agent.state.service(id)) throw serverError(`Unknown service ${JSON.stringify(id)}`);
+/** filterChecksWithAuthorizer: a node check needs node read, a service check service read. */
+function mayReadLocalCheck(a: Authorizer, node: string, c: LocalCheck): boolean {
+  return c.ServiceID === '' ? a.nodeRead(node) : a.serviceRead(c.ServiceName);
 }
 
-function vetCheckUpdate(deps: ApiDeps, agent: LocalAgent, id: string): void {
-  if (deps.config.acl.enabled && !agent.state.check(id)) throw serverError(`Unknown check ${JSON.stringify(id)}`);
+/** Writing a local check: service write for a service check, node write on this node otherwise. */
+function mayWriteLocalCheck(a: Authorizer, node: string, serviceID: string, serviceName: string): boolean {
+  return serviceID === '' ? a.nodeWrite(node) : a.serviceWrite(serviceName);
+}
+
+/** vetServiceRegister: write on the service, on the one it replaces, and on a proxy's destination. */
+function vetServiceRegister(ctx: Ctx, agent: LocalAgent, ns: { ID: string; Service: string; Kind: string; Proxy: Record<string, unknown> }): void {
+  demand(ctx, (a) => {
+    if (!a.serviceWrite(ns.Service)) return false;
+    const old = agent.state.service(ns.ID);
+    if (old && !a.serviceWrite(old.Service)) return false;
+    const dest = ns.Kind === 'connect-proxy' ? ns.Proxy['DestinationServiceName'] : undefined;
+    return typeof dest !== 'string' || dest === '' || a.serviceWrite(dest);
+  });
+}
+
+/** vetServiceUpdate: with ACLs on, unknown IDs are refused (Consul 1.10); a known one needs service write. */
+function vetServiceUpdate(ctx: Ctx, deps: ApiDeps, agent: LocalAgent, id: string): void {
+  if (!deps.config.acl.enabled) return;
+  const svc = agent.state.service(id);
+  if (!svc) throw serverError(`Unknown service ${JSON.stringify(id)}`);
+  demand(ctx, (a) => a.serviceWrite(svc.Service));
+}
+
+/** vetCheckUpdate: as vetServiceUpdate, with the check's service (or this node) as the resource. */
+function vetCheckUpdate(ctx: Ctx, deps: ApiDeps, agent: LocalAgent, id: string): void {
+  if (!deps.config.acl.enabled) return;
+  const c = agent.state.check(id);
+  if (!c) throw serverError(`Unknown check ${JSON.stringify(id)}`);
+  demand(ctx, (a) => mayWriteLocalCheck(a, deps.config.nodeName, c.ServiceID, c.ServiceName));
 }
 
 async function deregisterService(ctx: Ctx, deps: ApiDeps): Promise<Reply> {
   const agent = localAgent(deps);
   const id = rest(ctx, '/v1/agent/service/deregister/');
-  vetServiceUpdate(deps, agent, id);
+  vetServiceUpdate(ctx, deps, agent, id);
   try {
     agent.removeService(id, true);
   } catch (e) {
@@ -383,7 +421,7 @@ async function serviceMaintenance(ctx: Ctx, deps: ApiDeps): Promise<Reply> {
   const id = rest(ctx, '/v1/agent/service/maintenance/');
   if (id === '') throw badRequest('Missing service ID');
   const enable = enableParam(ctx);
-  vetServiceUpdate(deps, agent, id);
+  vetServiceUpdate(ctx, deps, agent, id);
   try {
     if (enable) agent.enableServiceMaintenance(id, ctx.get('reason') ?? '', ctx.token);
     else agent.disableServiceMaintenance(id);
@@ -415,6 +453,12 @@ async function registerCheck(ctx: Ctx, deps: ApiDeps): Promise<Reply> {
   const { check, chkType } = checkFromDefinition(def, deps.config.nodeName);
   const err = validateCheckType(chkType);
   if (err) throw badRequest(`Invalid check: ${err}`);
+  // vetCheckRegister: the new check's resource, and the one of a check it replaces.
+  const node = deps.config.nodeName;
+  const svcName = check.ServiceID === '' ? '' : (agent.state.service(check.ServiceID)?.Service ?? check.ServiceName);
+  demand(ctx, (a) => mayWriteLocalCheck(a, node, check.ServiceID, svcName));
+  const old = agent.state.check(check.CheckID);
+  if (old) demand(ctx, (a) => mayWriteLocalCheck(a, node, old.ServiceID, old.ServiceName));
   try {
     agent.addCheck(check, chkType, true, def.Token || ctx.token, 'remote');
   } catch (e) {
@@ -427,7 +471,7 @@ async function registerCheck(ctx: Ctx, deps: ApiDeps): Promise<Reply> {
 async function deregisterCheck(ctx: Ctx, deps: ApiDeps): Promise<Reply> {
   const agent = localAgent(deps);
   const id = rest(ctx, '/v1/agent/check/deregister/');
-  vetCheckUpdate(deps, agent, id);
+  vetCheckUpdate(ctx, deps, agent, id);
   try {
     agent.removeCheck(id, true);
   } catch (e) {
@@ -437,9 +481,9 @@ async function deregisterCheck(ctx: Ctx, deps: ApiDeps): Promise<Reply> {
   return empty();
 }
 
-async function ttlUpdate(deps: ApiDeps, id: string, status: string, output: string): Promise<Reply> {
+async function ttlUpdate(ctx: Ctx, deps: ApiDeps, id: string, status: string, output: string): Promise<Reply> {
   const agent = localAgent(deps);
-  vetCheckUpdate(deps, agent, id);
+  vetCheckUpdate(ctx, deps, agent, id);
   try {
     agent.updateTTLCheck(id, status, output);
   } catch (e) {
@@ -475,7 +519,7 @@ async function checkUpdate(ctx: Ctx, deps: ApiDeps): Promise<Reply> {
   const update = await decodeBody(ctx, decodeCheckUpdate);
   if (!validStatus(update.Status)) throw badRequest(`Invalid check status: '${update.Status}'`);
   const id = rest(ctx, '/v1/agent/check/update/');
-  return ttlUpdate(deps, id, update.Status, truncateOutput(update.Output, CHECK_OUTPUT_MAX));
+  return ttlUpdate(ctx, deps, id, update.Status, truncateOutput(update.Output, CHECK_OUTPUT_MAX));
 }
 
 async function join(ctx: Ctx, deps: ApiDeps): Promise<Reply> {
@@ -571,28 +615,50 @@ function metrics(ctx: Ctx, deps: ApiDeps): Reply {
   return json(deps.metrics.json(gauges));
 }
 
+/** PUT /v1/agent/token/<name>: replaces one of the agent's tokens at once (Consul's AgentToken). */
+async function setToken(ctx: Ctx, deps: ApiDeps): Promise<Reply> {
+  localAgent(deps);
+  const tokens = deps.tokens;
+  if (!tokens) throw serverError('this agent keeps no ACL tokens');
+  const target = rest(ctx, '/v1/agent/token/');
+  const body = await ctx.jsonBody(MAX_BODY);
+  const raw = body !== null && typeof body === 'object' ? (body as Record<string, unknown>)['Token'] : undefined;
+  if (raw !== undefined && raw !== null && typeof raw !== 'string') throw badRequest('Request decode failed: json: cannot unmarshal into Go struct field AgentToken.Token of type string');
+  const name = TOKEN_PATHS[target];
+  if (!name) throw notFound(`Token "${target}" is unknown`);
+  tokens.set(name, raw ?? '');
+  // The secret itself is never logged.
+  deps.logger.named('agent').info('Updated agent\'s ACL token', { token: target });
+  return empty();
+}
+
 export const agentEndpoints: EndpointGroup = (router, deps) => {
-  router.on('/v1/agent/metrics', { GET: (ctx) => metrics(ctx, deps) });
-  router.on('/v1/agent/monitor', { GET: (ctx) => monitor(ctx, deps) });
-  router.on('/v1/agent/leave', { PUT: (ctx) => leave(ctx, deps) });
-  router.on('/v1/agent/reload', { PUT: () => reload(deps) });
-  router.on('/v1/agent/self', { GET: () => self(deps) });
-  router.on('/v1/agent/members', { GET: (ctx) => members(ctx, deps) });
-  router.on('/v1/agent/join/*', { PUT: (ctx) => join(ctx, deps) });
-  router.on('/v1/agent/force-leave/*', { PUT: (ctx) => leaveForce(ctx, deps) });
-  router.on('/v1/agent/services', { GET: (ctx) => services(ctx, deps) });
-  router.on('/v1/agent/service/*', { GET: (ctx) => service(ctx, deps) });
-  router.on('/v1/agent/service/register', { PUT: (ctx) => registerService(ctx, deps) });
-  router.on('/v1/agent/service/deregister/*', { PUT: (ctx) => deregisterService(ctx, deps) });
-  router.on('/v1/agent/service/maintenance/*', { PUT: (ctx) => serviceMaintenance(ctx, deps) });
-  router.on('/v1/agent/maintenance', { PUT: (ctx) => nodeMaintenance(ctx, deps) });
-  router.on('/v1/agent/checks', { GET: (ctx) => checks(ctx, deps) });
-  router.on('/v1/agent/check/register', { PUT: (ctx) => registerCheck(ctx, deps) });
-  router.on('/v1/agent/check/deregister/*', { PUT: (ctx) => deregisterCheck(ctx, deps) });
-  router.on('/v1/agent/check/pass/*', { PUT: (ctx) => ttlUpdate(deps, rest(ctx, '/v1/agent/check/pass/'), 'passing', ctx.get('note') ?? '') });
-  router.on('/v1/agent/check/warn/*', { PUT: (ctx) => ttlUpdate(deps, rest(ctx, '/v1/agent/check/warn/'), 'warning', ctx.get('note') ?? '') });
-  router.on('/v1/agent/check/fail/*', { PUT: (ctx) => ttlUpdate(deps, rest(ctx, '/v1/agent/check/fail/'), 'critical', ctx.get('note') ?? '') });
-  router.on('/v1/agent/check/update/*', { PUT: (ctx) => checkUpdate(ctx, deps) });
-  router.on('/v1/agent/health/service/id/*', { GET: (ctx) => healthByID(ctx, deps) });
-  router.on('/v1/agent/health/service/name/*', { GET: (ctx) => healthByName(ctx, deps) });
+  const node = deps.config.nodeName;
+  const ttl = (status: string, prefix: string) => (ctx: Ctx) => ttlUpdate(ctx, deps, rest(ctx, prefix), status, ctx.get('note') ?? '');
+  // Consul's agent rules: agent read/write on this node; service and check writes are vetted
+  // against the stored entries (vetServiceUpdate / vetCheckUpdate) or the body (vet*Register).
+  router.on('/v1/agent/metrics', { GET: { acl: agentRead(node), handler: (ctx) => metrics(ctx, deps) } });
+  router.on('/v1/agent/monitor', { GET: { acl: agentRead(node), handler: (ctx) => monitor(ctx, deps) } });
+  router.on('/v1/agent/leave', { PUT: { acl: agentWrite(node), handler: (ctx) => leave(ctx, deps) } });
+  router.on('/v1/agent/reload', { PUT: { acl: agentWrite(node), handler: () => reload(deps) } });
+  router.on('/v1/agent/self', { GET: { acl: agentRead(node), handler: () => self(deps) } });
+  router.on('/v1/agent/members', { GET: { acl: 'filtered', handler: (ctx) => members(ctx, deps) } });
+  router.on('/v1/agent/join/*', { PUT: { acl: agentWrite(node), handler: (ctx) => join(ctx, deps) } });
+  router.on('/v1/agent/force-leave/*', { PUT: { acl: operatorWrite, handler: (ctx) => leaveForce(ctx, deps) } });
+  router.on('/v1/agent/token/*', { PUT: { acl: aclWrite, handler: (ctx) => setToken(ctx, deps) } });
+  router.on('/v1/agent/services', { GET: { acl: 'filtered', handler: (ctx) => services(ctx, deps) } });
+  router.on('/v1/agent/service/*', { GET: { acl: 'in-handler', handler: (ctx) => service(ctx, deps) } });
+  router.on('/v1/agent/service/register', { PUT: { acl: 'in-handler', handler: (ctx) => registerService(ctx, deps) } });
+  router.on('/v1/agent/service/deregister/*', { PUT: { acl: 'in-handler', handler: (ctx) => deregisterService(ctx, deps) } });
+  router.on('/v1/agent/service/maintenance/*', { PUT: { acl: 'in-handler', handler: (ctx) => serviceMaintenance(ctx, deps) } });
+  router.on('/v1/agent/maintenance', { PUT: { acl: nodeWrite(node), handler: (ctx) => nodeMaintenance(ctx, deps) } });
+  router.on('/v1/agent/checks', { GET: { acl: 'filtered', handler: (ctx) => checks(ctx, deps) } });
+  router.on('/v1/agent/check/register', { PUT: { acl: 'in-handler', handler: (ctx) => registerCheck(ctx, deps) } });
+  router.on('/v1/agent/check/deregister/*', { PUT: { acl: 'in-handler', handler: (ctx) => deregisterCheck(ctx, deps) } });
+  router.on('/v1/agent/check/pass/*', { PUT: { acl: 'in-handler', handler: ttl('passing', '/v1/agent/check/pass/') } });
+  router.on('/v1/agent/check/warn/*', { PUT: { acl: 'in-handler', handler: ttl('warning', '/v1/agent/check/warn/') } });
+  router.on('/v1/agent/check/fail/*', { PUT: { acl: 'in-handler', handler: ttl('critical', '/v1/agent/check/fail/') } });
+  router.on('/v1/agent/check/update/*', { PUT: { acl: 'in-handler', handler: (ctx) => checkUpdate(ctx, deps) } });
+  router.on('/v1/agent/health/service/id/*', { GET: { acl: 'in-handler', handler: (ctx) => healthByID(ctx, deps) } });
+  router.on('/v1/agent/health/service/name/*', { GET: { acl: serviceRead((ctx) => rest(ctx, '/v1/agent/health/service/name/')), handler: (ctx) => healthByName(ctx, deps) } });
 };

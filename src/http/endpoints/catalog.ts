@@ -9,6 +9,8 @@ import { topic } from '../../state/catalog.js';
 import type { ApiDeps, EndpointGroup } from '../api.js';
 import { decodeDeregister, decodeRegister } from '../catalog-decode.js';
 import { hasTags, nodeMetaMatches, nodeServiceJSON, parseNodeMeta, serviceNode } from '../catalog-json.js';
+import { demand, may, visible } from '../acl.js';
+import { mayDeregister, mayRegister } from '../acl-catalog.js';
 import type { Ctx } from '../context.js';
 import { badRequest, serverError } from '../errors.js';
 import { parseFilter } from '../filter.js';
@@ -30,6 +32,7 @@ async function register(ctx: Ctx, { server, config }: ApiDeps): Promise<Reply> {
   checkDatacenter(ctx, config.datacenter);
   if (req.Datacenter === '') req.Datacenter = config.datacenter;
   else if (req.Datacenter !== config.datacenter) throw serverError('No path to datacenter');
+  demand(ctx, (a) => mayRegister(a, server.store.catalog, req));
   await server.propose({ type: 'register', req });
   return jsonText('true');
 }
@@ -37,6 +40,7 @@ async function register(ctx: Ctx, { server, config }: ApiDeps): Promise<Reply> {
 async function deregister(ctx: Ctx, { server, config }: ApiDeps): Promise<Reply> {
   const req = decodeDeregister(await ctx.jsonBody(MAX_BODY));
   checkDatacenter(ctx, config.datacenter);
+  demand(ctx, (a) => mayDeregister(a, server.store.catalog, req));
   await server.propose({ type: 'deregister', req });
   return jsonText('true');
 }
@@ -56,7 +60,7 @@ function nodes(ctx: Ctx, deps: ApiDeps): Promise<Reply | null> {
         const cat = deps.server.store.catalog;
         ws?.topic(topic.nodes);
         const out: CatalogNode[] = [];
-        for (const n of cat.nodes.values()) if (nodeMetaMatches(n, meta)) out.push(n);
+        for (const n of cat.nodes.values()) if (nodeMetaMatches(n, meta) && may(ctx, (a) => a.nodeRead(n.Node))) out.push(n);
         return { index: cat.idx.nodes, value: filterList(out, filter) };
       };
     },
@@ -84,6 +88,7 @@ function services(ctx: Ctx, deps: ApiDeps): Promise<Reply | null> {
         for (const { node, svc } of cat.services.values()) {
           const n = cat.node(node);
           if (!n || !nodeMetaMatches(n, meta)) continue;
+          if (!may(ctx, (a) => a.serviceRead(svc.Service) && a.nodeRead(node))) continue;
           if (filter && !filter.matches(serviceNode(n, svc))) continue;
           const tags = (out[svc.Service] ??= []);
           for (const t of svc.Tags) if (!tags.includes(t)) tags.push(t);
@@ -123,7 +128,10 @@ function service(ctx: Ctx, deps: ApiDeps, connect = false): Promise<Reply | null
       return (ws) => {
         const cat = deps.server.store.catalog;
         const index = connect ? cat.connectIndex(name, ws) : cat.serviceIndex(name, false, ws);
-        const list = matchingInstances(deps, name, tags, meta, connect).map(({ node, inst }) => serviceNode(node, inst.svc));
+        // Instances on nodes the token may not read are dropped; without read on the service, none.
+        const readable = may(ctx, (a) => a.serviceRead(name));
+        const found = readable ? visible(ctx, matchingInstances(deps, name, tags, meta, connect), (a, { node, inst }) => a.nodeRead(node.Node) && a.serviceRead(inst.svc.Service)) : [];
+        const list = found.map(({ node, inst }) => serviceNode(node, inst.svc));
         return { index, value: filterList(list, filter) };
       };
     },
@@ -143,9 +151,12 @@ function nodeRead(ctx: Ctx, deps: ApiDeps, prefix: string, shape: 'map' | 'list'
         const cat = deps.server.store.catalog;
         ws?.topic(topic.node(name));
         const index = Math.max(cat.idx.nodes, cat.idx.services);
-        const node = cat.node(name);
+        // A node the token may not read is answered as if it did not exist (filterNodeServices).
+        const node = may(ctx, (a) => a.nodeRead(name)) ? cat.node(name) : undefined;
         const list: Record<string, unknown>[] = [];
-        cat.forNodeServices(name, (s) => list.push(nodeServiceJSON(s.svc)));
+        if (node) cat.forNodeServices(name, (s) => {
+          if (may(ctx, (a) => a.serviceRead(s.svc.Service))) list.push(nodeServiceJSON(s.svc));
+        });
         const kept = filterList(list, filter);
         if (shape === 'list') return { index, value: { Node: node ?? null, Services: kept } };
         if (!node) return { index, value: null };
@@ -159,13 +170,15 @@ function nodeRead(ctx: Ctx, deps: ApiDeps, prefix: string, shape: 'map' | 'list'
 }
 
 export const catalogEndpoints: EndpointGroup = (router, deps) => {
-  router.on('/v1/catalog/register', { PUT: (ctx) => register(ctx, deps) });
-  router.on('/v1/catalog/deregister', { PUT: (ctx) => deregister(ctx, deps) });
-  router.on('/v1/catalog/datacenters', { GET: (ctx) => datacenters(ctx, deps) });
-  router.on('/v1/catalog/nodes', { GET: (ctx) => nodes(ctx, deps) });
-  router.on('/v1/catalog/services', { GET: (ctx) => services(ctx, deps) });
-  router.on('/v1/catalog/service/*', { GET: (ctx) => service(ctx, deps) });
-  router.on('/v1/catalog/connect/*', { GET: (ctx) => service(ctx, deps, true) });
-  router.on('/v1/catalog/node/*', { GET: (ctx) => nodeRead(ctx, deps, '/v1/catalog/node/', 'map') });
-  router.on('/v1/catalog/node-services/*', { GET: (ctx) => nodeRead(ctx, deps, '/v1/catalog/node-services/', 'list') });
+  // Writes are vetted against the body (mayRegister / mayDeregister); reads filter per node and service.
+  router.on('/v1/catalog/register', { PUT: { acl: 'in-handler', handler: (ctx) => register(ctx, deps) } });
+  router.on('/v1/catalog/deregister', { PUT: { acl: 'in-handler', handler: (ctx) => deregister(ctx, deps) } });
+  // Consul lists datacenters to any caller.
+  router.on('/v1/catalog/datacenters', { GET: { acl: 'none', handler: (ctx) => datacenters(ctx, deps) } });
+  router.on('/v1/catalog/nodes', { GET: { acl: 'filtered', handler: (ctx) => nodes(ctx, deps) } });
+  router.on('/v1/catalog/services', { GET: { acl: 'filtered', handler: (ctx) => services(ctx, deps) } });
+  router.on('/v1/catalog/service/*', { GET: { acl: 'filtered', handler: (ctx) => service(ctx, deps) } });
+  router.on('/v1/catalog/connect/*', { GET: { acl: 'filtered', handler: (ctx) => service(ctx, deps, true) } });
+  router.on('/v1/catalog/node/*', { GET: { acl: 'filtered', handler: (ctx) => nodeRead(ctx, deps, '/v1/catalog/node/', 'map') } });
+  router.on('/v1/catalog/node-services/*', { GET: { acl: 'filtered', handler: (ctx) => nodeRead(ctx, deps, '/v1/catalog/node-services/', 'list') } });
 };

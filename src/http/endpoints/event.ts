@@ -9,6 +9,7 @@ import { LocalEventBus, UserEventError, UserEvents } from '../../events/user-eve
 import { WatchSet } from '../../state/watch.js';
 import { parseUint64Text } from '../../util/uint64.js';
 import type { ApiDeps, EndpointGroup } from '../api.js';
+import { eventWrite, visible } from '../acl.js';
 import type { Ctx } from '../context.js';
 import { badRequest, HttpError, serverError } from '../errors.js';
 import { checkDatacenter, MAX_WAIT_MS, parseWaitMs } from '../query-options.js';
@@ -83,7 +84,8 @@ async function list(ctx: Ctx, deps: ApiDeps, events: UserEvents): Promise<Reply 
   const { minIndex, waitMs } = parseEventWait(ctx);
   const name = ctx.get('name') ?? '';
   const read = (): EventRead => {
-    const evs = events.list(name);
+    // Events the token may not read are dropped before the index is taken, as Consul's EventList.
+    const evs = visible(ctx, events.list(name), (a, e) => a.eventRead(e.Name));
     const last = evs[evs.length - 1];
     // A non-zero index even with no events, so watches do not spin.
     return { events: evs, index: last ? uuidToUint64(last.ID) : 1n };
@@ -99,6 +101,7 @@ async function list(ctx: Ctx, deps: ApiDeps, events: UserEvents): Promise<Reply 
       const changed = await waitForEvent(ctx, deps, events, left);
       if (ctx.signal.aborted) return null;
       if (!changed) break;
+      ctx.recheck?.();
       out = read();
     }
   }
@@ -121,6 +124,6 @@ async function waitForEvent(ctx: Ctx, { server }: ApiDeps, events: UserEvents, m
 
 export const eventEndpoints: EndpointGroup = (router, deps) => {
   const events = agentUserEvents(deps);
-  router.on('/v1/event/fire/*', { PUT: (ctx) => fire(ctx, deps, events) });
-  router.on('/v1/event/list', { GET: (ctx) => list(ctx, deps, events) });
+  router.on('/v1/event/fire/*', { PUT: { acl: eventWrite((ctx) => ctx.path.slice(FIRE_PREFIX.length)), handler: (ctx) => fire(ctx, deps, events) } });
+  router.on('/v1/event/list', { GET: { acl: 'filtered', handler: (ctx) => list(ctx, deps, events) } });
 };

@@ -8,6 +8,8 @@ import { topic } from '../../state/catalog.js';
 import { goBool } from '../../util/strconv.js';
 import type { ApiDeps, EndpointGroup } from '../api.js';
 import { type CheckServiceNode, checkServiceNode, nodeMetaMatches, parseNodeMeta } from '../catalog-json.js';
+import { may, visible } from '../acl.js';
+import { mayReadCheck } from '../acl-catalog.js';
 import type { Ctx } from '../context.js';
 import { badRequest } from '../errors.js';
 import { parseFilter } from '../filter.js';
@@ -41,7 +43,7 @@ function nodeChecks(ctx: Ctx, deps: ApiDeps): Promise<Reply | null> {
         ws?.topic(topic.node(node));
         const out: HealthCheck[] = [];
         cat.forNodeChecks(node, (c) => out.push(c));
-        return { index: cat.idx.checks, value: filterList(out, filter) };
+        return { index: cat.idx.checks, value: filterList(visible(ctx, out, mayReadCheck), filter) };
       };
     },
     { catalog: true },
@@ -72,7 +74,7 @@ function serviceChecks(ctx: Ctx, deps: ApiDeps): Promise<Reply | null> {
             if (ids.has(c.ServiceID)) out.push(c);
           });
         }
-        return { index, value: filterList(out, filter) };
+        return { index, value: filterList(visible(ctx, out, mayReadCheck), filter) };
       };
     },
     { catalog: true },
@@ -95,12 +97,18 @@ function serviceNodes(ctx: Ctx, deps: ApiDeps, cache: ResultCache, connect = fal
       return (ws) => {
         const cat = deps.server.store.catalog;
         const index = connect ? cat.connectIndex(name, ws) : cat.serviceIndex(name, true, ws);
-        const text = cache.get(`${deps.server.store.generation}\u0000${key}`, index, () => {
-          let out: CheckServiceNode[] = matchingInstances(deps, name, tags, meta, connect).map(({ node, inst }) => checkServiceNode(cat, node, inst.svc));
+        const build = (): string => {
+          let found = matchingInstances(deps, name, tags, meta, connect);
+          if (!fullView) found = may(ctx, (a) => a.serviceRead(name)) ? visible(ctx, found, (a, { node, inst }) => a.nodeRead(node.Node) && a.serviceRead(inst.svc.Service)) : [];
+          let out: CheckServiceNode[] = found.map(({ node, inst }) => checkServiceNode(cat, node, inst.svc));
           // filterNonPassing: an instance with any check not passing (warning too) is dropped.
           if (passingOnly) out = out.filter((e) => e.Checks.every((c) => c.Status === 'passing'));
           return JSON.stringify(filterList(out, filter));
-        });
+        };
+        // A token that reads the service and every node sees the full answer, so it shares the
+        // cache; a narrower one gets its own filtered answer.
+        const fullView = may(ctx, (a) => a.serviceRead(name) && a.nodeReadAll());
+        const text = fullView ? cache.get(`${deps.server.store.generation}\u0000${key}`, index, build) : Buffer.from(build(), 'utf8');
         return { index, value: new Encoded(text) };
       };
     },
@@ -133,7 +141,7 @@ function checksInState(ctx: Ctx, deps: ApiDeps): Promise<Reply | null> {
           }
           out.push(c);
         }
-        return { index, value: filterList(out, filter) };
+        return { index, value: filterList(visible(ctx, out, mayReadCheck), filter) };
       };
     },
     { catalog: true },
@@ -142,9 +150,10 @@ function checksInState(ctx: Ctx, deps: ApiDeps): Promise<Reply | null> {
 
 export const healthEndpoints: EndpointGroup = (router, deps) => {
   const serviceCache = new ResultCache();
-  router.on('/v1/health/node/*', { GET: (ctx) => nodeChecks(ctx, deps) });
-  router.on('/v1/health/checks/*', { GET: (ctx) => serviceChecks(ctx, deps) });
-  router.on('/v1/health/service/*', { GET: (ctx) => serviceNodes(ctx, deps, serviceCache) });
-  router.on('/v1/health/connect/*', { GET: (ctx) => serviceNodes(ctx, deps, serviceCache, true) });
-  router.on('/v1/health/state/*', { GET: (ctx) => checksInState(ctx, deps) });
+  // Every health read drops what the token may not read: node read, and service read for service data.
+  router.on('/v1/health/node/*', { GET: { acl: 'filtered', handler: (ctx) => nodeChecks(ctx, deps) } });
+  router.on('/v1/health/checks/*', { GET: { acl: 'filtered', handler: (ctx) => serviceChecks(ctx, deps) } });
+  router.on('/v1/health/service/*', { GET: { acl: 'filtered', handler: (ctx) => serviceNodes(ctx, deps, serviceCache) } });
+  router.on('/v1/health/connect/*', { GET: { acl: 'filtered', handler: (ctx) => serviceNodes(ctx, deps, serviceCache, true) } });
+  router.on('/v1/health/state/*', { GET: { acl: 'filtered', handler: (ctx) => checksInState(ctx, deps) } });
 };

@@ -5,6 +5,7 @@ import type { KVOp } from '../../state/commands.js';
 import { parseUint64Text } from '../../util/uint64.js';
 import type { ApiDeps, EndpointGroup } from '../api.js';
 import { blockingQuery } from '../blocking.js';
+import { type Check, visible } from '../acl.js';
 import type { Ctx } from '../context.js';
 import { badRequest } from '../errors.js';
 import { kvEntriesJSON } from '../kv-json.js';
@@ -41,14 +42,20 @@ async function get(ctx: Ctx, { server, config }: ApiDeps): Promise<Reply | null>
 
   if (ctx.has('keys')) {
     const sep = ctx.get('separator') ?? ctx.get('seperator') ?? '';
-    const out = await blockingQuery(ctx, server.hub, opts, (ws) => kv().readKeys(key, sep, ws));
+    const out = await blockingQuery(ctx, server.hub, opts, (ws) => {
+      const r = kv().readKeys(key, sep, ws);
+      return { index: r.index, value: visible(ctx, r.value, (a, k) => a.keyRead(k)) };
+    });
     if (!out) return null;
     if (out.value.length === 0 && key !== '') return empty(404, queryMeta(server, out.index));
     return jsonText(JSON.stringify(out.value), queryMeta(server, out.index));
   }
 
   if (ctx.has('recurse')) {
-    const out = await blockingQuery(ctx, server.hub, opts, (ws) => kv().readPrefix(key, ws));
+    const out = await blockingQuery(ctx, server.hub, opts, (ws) => {
+      const r = kv().readPrefix(key, ws);
+      return { index: r.index, value: visible(ctx, r.value, (a, e) => a.keyRead(e.key)) };
+    });
     if (!out) return null;
     if (out.value.length === 0) return empty(404, queryMeta(server, out.index));
     return jsonText(kvEntriesJSON(out.value), queryMeta(server, out.index));
@@ -115,11 +122,24 @@ async function del(ctx: Ctx, { server, config }: ApiDeps): Promise<Reply> {
   return jsonText(op.verb !== 'delete-cas' || result ? 'true' : 'false');
 }
 
-export const kvEndpoints: EndpointGroup = (router, deps) => {
-  const methods = {
-    GET: (ctx: Ctx) => get(ctx, deps),
-    PUT: (ctx: Ctx) => put(ctx, deps),
-    DELETE: (ctx: Ctx) => del(ctx, deps),
+/**
+ * Consul's KVS rules: a single key needs key read; ?keys and ?recurse drop the keys the token may
+ * not read (and, with acl.enable_key_list_policy, need list on the prefix first).
+ */
+function readRule(listPolicy: boolean): Check {
+  return (a, ctx) => {
+    if (ctx.has('keys') || ctx.has('recurse')) return !listPolicy || a.keyList(keyOf(ctx));
+    return a.keyRead(keyOf(ctx));
   };
-  router.on('/v1/kv/*', methods);
+}
+
+/** Writes need key write; a recursive delete needs write on everything under the prefix. */
+const writeRule: Check = (a, ctx) => (ctx.method === 'DELETE' && ctx.has('recurse') ? a.keyWritePrefix(keyOf(ctx)) : a.keyWrite(keyOf(ctx)));
+
+export const kvEndpoints: EndpointGroup = (router, deps) => {
+  router.on('/v1/kv/*', {
+    GET: { acl: readRule(deps.config.acl.enableKeyListPolicy), handler: (ctx) => get(ctx, deps) },
+    PUT: { acl: writeRule, handler: (ctx) => put(ctx, deps) },
+    DELETE: { acl: writeRule, handler: (ctx) => del(ctx, deps) },
+  });
 };

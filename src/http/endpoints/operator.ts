@@ -3,6 +3,7 @@
 
 import type { ApiDeps, EndpointGroup } from '../api.js';
 import type { Ctx } from '../context.js';
+import { operatorRead } from '../acl.js';
 import { leaderMeta } from '../meta.js';
 import { parseQueryOptions } from '../query-options.js';
 import { json, type Reply } from '../reply.js';
@@ -21,5 +22,5 @@ function raftConfiguration(ctx: Ctx, { server, config, agent }: ApiDeps): Reply 
 }
 
 export const operatorEndpoints: EndpointGroup = (router, deps) => {
-  router.on('/v1/operator/raft/configuration', { GET: (ctx) => raftConfiguration(ctx, deps) });
+  router.on('/v1/operator/raft/configuration', { GET: { acl: operatorRead, handler: (ctx) => raftConfiguration(ctx, deps) } });
 };

@@ -11,6 +11,7 @@ import { durationFromNumber, formatDuration, parseDuration } from '../../util/du
 import { generateUUID } from '../../util/ids.js';
 import type { ApiDeps, EndpointGroup } from '../api.js';
 import { blockingQuery, type Indexed } from '../blocking.js';
+import { demand, visible } from '../acl.js';
 import type { Ctx } from '../context.js';
 import { badRequest, notFound, serverError } from '../errors.js';
 import { queryMeta } from '../meta.js';
@@ -193,6 +194,7 @@ async function create(ctx: Ctx, { server, config }: ApiDeps): Promise<Reply> {
   fixupChecks(req);
   checkDatacenter(ctx, config.datacenter);
   const Behavior = validateCreate(req, server.sessionTimers.ttlMinMs);
+  demand(ctx, (a) => a.sessionWrite(req.Node));
 
   let ID = generateUUID();
   while (server.store.sessions.get(ID)) ID = generateUUID();
@@ -221,6 +223,8 @@ function idFrom(ctx: Ctx, prefix: string, missing = 'Missing session'): string {
 async function destroy(ctx: Ctx, { server, config }: ApiDeps): Promise<Reply> {
   checkDatacenter(ctx, config.datacenter);
   const id = idFrom(ctx, '/v1/session/destroy/');
+  const existing = server.store.sessions.get(id);
+  if (existing) demand(ctx, (a) => a.sessionWrite(existing.Node));
   // Destroying an unknown session succeeds, as in Consul. The timer goes with the session (see Server).
   await server.propose({ type: 'session-destroy', id });
   return jsonText('true');
@@ -231,6 +235,7 @@ async function renew(ctx: Ctx, { server, config }: ApiDeps): Promise<Reply> {
   const id = idFrom(ctx, '/v1/session/renew/');
   const s = server.store.sessions.get(id);
   if (!s) throw notFound(`Session id '${id}' not found`);
+  demand(ctx, (a) => a.sessionWrite(s.Node));
   server.sessionTimers.reset(s);
   return jsonText(JSON.stringify([s]));
 }
@@ -241,7 +246,12 @@ function reader(read: SessionRead): (ctx: Ctx, deps: ApiDeps) => Promise<Reply |
   return async (ctx, deps) => {
     const { server, config } = deps;
     const opts = parseQueryOptions(ctx, config.datacenter);
-    const out = await blockingQuery(ctx, server.hub, opts, read(deps, ctx));
+    const run = read(deps, ctx);
+    // Sessions on nodes the token may not read (session read) are dropped.
+    const out = await blockingQuery(ctx, server.hub, opts, (ws) => {
+      const r = run(ws);
+      return { index: r.index, value: visible(ctx, r.value, (a, s) => a.sessionRead(s.Node)) };
+    });
     if (!out) return null;
     return jsonText(JSON.stringify(out.value), queryMeta(server, out.index));
   };
@@ -270,10 +280,11 @@ const listAll = reader(({ server }) => (ws) => {
 });
 
 export const sessionEndpoints: EndpointGroup = (router, deps) => {
-  router.on('/v1/session/create', { PUT: (ctx) => create(ctx, deps) });
-  router.on('/v1/session/destroy/*', { PUT: (ctx) => destroy(ctx, deps) });
-  router.on('/v1/session/renew/*', { PUT: (ctx) => renew(ctx, deps) });
-  router.on('/v1/session/info/*', { GET: (ctx) => info(ctx, deps) });
-  router.on('/v1/session/node/*', { GET: (ctx) => onNode(ctx, deps) });
-  router.on('/v1/session/list', { GET: (ctx) => listAll(ctx, deps) });
+  // Writes need session write on the session's node (known from the body or the stored session).
+  router.on('/v1/session/create', { PUT: { acl: 'in-handler', handler: (ctx) => create(ctx, deps) } });
+  router.on('/v1/session/destroy/*', { PUT: { acl: 'in-handler', handler: (ctx) => destroy(ctx, deps) } });
+  router.on('/v1/session/renew/*', { PUT: { acl: 'in-handler', handler: (ctx) => renew(ctx, deps) } });
+  router.on('/v1/session/info/*', { GET: { acl: 'filtered', handler: (ctx) => info(ctx, deps) } });
+  router.on('/v1/session/node/*', { GET: { acl: 'filtered', handler: (ctx) => onNode(ctx, deps) } });
+  router.on('/v1/session/list', { GET: { acl: 'filtered', handler: (ctx) => listAll(ctx, deps) } });
 };

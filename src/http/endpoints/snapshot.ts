@@ -12,6 +12,7 @@ import { ImageBuilder, imageChunks, type SnapshotChunk } from '../../state/snaps
 import type { ApiDeps, EndpointGroup } from '../api.js';
 import type { Ctx } from '../context.js';
 import { badRequest, HttpError, tooLarge } from '../errors.js';
+import { management } from '../acl.js';
 import { leaderMeta } from '../meta.js';
 import { checkDatacenter, parseQueryOptions } from '../query-options.js';
 import { empty, type Reply, text } from '../reply.js';
@@ -121,5 +122,5 @@ async function restore(ctx: Ctx, { server, config }: ApiDeps): Promise<Reply> {
 }
 
 export const snapshotEndpoints: EndpointGroup = (router, deps) => {
-  router.on('/v1/snapshot', { GET: (ctx) => save(ctx, deps), PUT: (ctx) => restore(ctx, deps) });
+  router.on('/v1/snapshot', { GET: { acl: management, handler: (ctx) => save(ctx, deps) }, PUT: { acl: management, handler: (ctx) => restore(ctx, deps) } });
 };

@@ -4,17 +4,25 @@ import type { EndpointGroup } from '../api.js';
 import { checkDatacenter } from '../query-options.js';
 import { json } from '../reply.js';
 
+// Consul answers status with no token at all (agent/status_endpoint.go checks none).
+
 export const statusEndpoints: EndpointGroup = (router, { server, config }) => {
   router.on('/v1/status/leader', {
-    GET: (ctx) => {
-      checkDatacenter(ctx, config.datacenter);
-      return json(server.knownLeader ? server.leaderAddress : '');
+    GET: {
+      acl: 'none',
+      handler: (ctx) => {
+        checkDatacenter(ctx, config.datacenter);
+        return json(server.knownLeader ? server.leaderAddress : '');
+      },
     },
   });
   router.on('/v1/status/peers', {
-    GET: (ctx) => {
-      checkDatacenter(ctx, config.datacenter);
-      return json(server.peers);
+    GET: {
+      acl: 'none',
+      handler: (ctx) => {
+        checkDatacenter(ctx, config.datacenter);
+        return json(server.peers);
+      },
     },
   });
 };

@@ -11,6 +11,11 @@ import { nodeServiceJSON } from '../catalog-json.js';
 import { ChangeSet } from '../../state/watch.js';
 import { flagsFromJSON } from '../../util/uint64.js';
 import type { ApiDeps, EndpointGroup } from '../api.js';
+import type { Authorizer } from '../../acl/types.js';
+import type { TxnResult } from '../../state/txn.js';
+import type { SessionTables } from '../../state/sessions.js';
+import { visible } from '../acl.js';
+import { mayReadCheck } from '../acl-catalog.js';
 import type { Ctx } from '../context.js';
 import { badRequest, HttpError, tooLarge } from '../errors.js';
 import { kvEntryJSON } from '../kv-json.js';
@@ -111,6 +116,49 @@ function decodeOps(body: unknown, kvMax: number): TxnOp[] {
   return ops;
 }
 
+/** Consul's txn pre-check: what each operation needs (kvsPreApply, vetNodeTxnOp, vetServiceTxnOp, vetCheckTxnOp). */
+function mayApply(a: Authorizer, op: TxnOp, sessions: SessionTables): boolean {
+  if (!('kind' in op)) {
+    switch (op.verb) {
+      case 'delete-tree':
+        return a.keyWritePrefix(op.key);
+      case 'get':
+      case 'get-tree':
+        return true; // the results are filtered instead
+      case 'check-session':
+      case 'check-index':
+      case 'check-not-exists':
+        return a.keyRead(op.key);
+      default:
+        return a.keyWrite(op.key);
+    }
+  }
+  switch (op.kind) {
+    case 'node':
+      return a.nodeWrite(op.node.Node);
+    case 'service':
+      return a.serviceWrite(op.service.Service);
+    case 'check':
+      return op.check.ServiceID === '' ? a.nodeWrite(op.check.Node) : a.serviceWrite(op.check.ServiceName);
+    case 'session': {
+      const s = sessions.get(op.id);
+      return !s || a.sessionWrite(s.Node);
+    }
+  }
+}
+
+/** FilterTxnResults: results the token may not read are left out. */
+function mayRead(a: Authorizer, r: TxnResult): boolean {
+  if ('KV' in r) return a.keyRead(r.KV.entry.key);
+  if ('Node' in r) return a.nodeRead(r.Node.Node);
+  if ('Service' in r) return a.serviceRead(r.Service.Service);
+  return mayReadCheck(a, r.Check);
+}
+
+function filterOutcome(ctx: Ctx, out: TxnOutcome): TxnOutcome {
+  return out.results === null ? out : { results: visible(ctx, out.results, mayRead), errors: out.errors };
+}
+
 function resultJSON(r: NonNullable<TxnOutcome['results']>[number]): string {
   if ('KV' in r) return `{"KV":${kvEntryJSON(r.KV.entry, r.KV.withValue)}}`;
   if ('Service' in r) return JSON.stringify({ Service: nodeServiceJSON(r.Service) });
@@ -136,10 +184,16 @@ async function txn(ctx: Ctx, { server, config }: ApiDeps): Promise<Reply> {
   }
   if (Array.isArray(body) && body.length > MAX_TXN_OPS) throw tooLarge(`Transaction contains too many operations (${body.length} > ${MAX_TXN_OPS})`);
   const ops = decodeOps(body, kvMax);
+  const authz = ctx.authz;
+  if (authz) {
+    // Every operation is vetted before any runs; the denied ones are reported, nothing is applied.
+    const denied = ops.flatMap((o, i) => (mayApply(authz, o, server.store.sessions) ? [] : [{ OpIndex: i, What: 'Permission denied' }]));
+    if (denied.length > 0) return jsonText(`{${outcomeJSON({ results: null, errors: denied })}}`, undefined, 409);
+  }
   if (!txnWrites(ops, TXN_WRITE_VERBS)) {
     parseQueryOptions(ctx, config.datacenter);
     const { store } = server;
-    const out = applyTxn(store.kv, store.catalog, store.sessions, store.index, new ChangeSet(), ops, { failedChecks: [], deletedNodes: [] });
+    const out = filterOutcome(ctx, applyTxn(store.kv, store.catalog, store.sessions, store.index, new ChangeSet(), ops, { failedChecks: [], deletedNodes: [] }));
     const tail = `,"Index":0,"LastContact":${server.lastContactMs},"KnownLeader":${server.knownLeader},"ConsistencyLevel":"","NotModified":false,"Backend":0`;
     return jsonText(`{${outcomeJSON(out)}${tail}}`, leaderMeta(server), out.errors ? 409 : 200);
   }
@@ -149,9 +203,10 @@ async function txn(ctx: Ctx, { server, config }: ApiDeps): Promise<Reply> {
   const delayed = ops.flatMap((o, i) => (!('kind' in o) && o.verb === 'lock' && server.lockDelays.active(o.key) ? [{ OpIndex: i, What: `failed to lock key ${JSON.stringify(o.key)} due to lock delay` }] : []));
   if (delayed.length > 0) return jsonText(`{${outcomeJSON({ results: null, errors: delayed })}}`, undefined, 409);
   const { result } = await server.propose({ type: 'txn', ops });
-  return jsonText(`{${outcomeJSON(result)}}`, undefined, result.errors ? 409 : 200);
+  return jsonText(`{${outcomeJSON(filterOutcome(ctx, result))}}`, undefined, result.errors ? 409 : 200);
 }
 
 export const txnEndpoints: EndpointGroup = (router, deps) => {
-  router.on('/v1/txn', { PUT: (ctx) => txn(ctx, deps) });
+  // Each operation is vetted after decoding (mayApply); read results are filtered (mayRead).
+  router.on('/v1/txn', { PUT: { acl: 'in-handler', handler: (ctx) => txn(ctx, deps) } });
 };
