@@ -207,8 +207,6 @@ export class RuleTree {
   }
 }
 
-const toBool = (d: Decision, fallback: () => boolean): boolean => (d === DEFAULT ? fallback() : d === ALLOW);
-
 /** An Authorizer that gives one answer to everything, as Consul's StaticAuthorizer. */
 function staticAuthorizer(allow: boolean, manage: boolean): Authorizer {
   const a = (): boolean => allow;
@@ -254,7 +252,11 @@ export function defaultAuthorizer(policy: 'allow' | 'deny'): Authorizer {
   return policy === 'allow' ? allowAll : denyAll;
 }
 
-/** A token's merged policy, compiled; answers Default questions from `fallback`. */
+/**
+ * A token's merged policy, compiled; where the policy makes no decision the fallback answers
+ * (Consul's ChainedAuthorizer). Written out per method, without closures, to keep lookups
+ * allocation-free.
+ */
 export class PolicyAuthorizer implements Authorizer {
   private readonly agent: RuleTree;
   private readonly event: RuleTree;
@@ -291,79 +293,104 @@ export class PolicyAuthorizer implements Authorizer {
   }
 
   aclRead(): boolean {
-    return toBool(enforce(this.aclRule, 'read'), () => this.fallback.aclRead());
+    const d = enforce(this.aclRule, 'read');
+    return d === DEFAULT ? this.fallback.aclRead() : d === ALLOW;
   }
   aclWrite(): boolean {
-    return toBool(enforce(this.aclRule, 'write'), () => this.fallback.aclWrite());
+    const d = enforce(this.aclRule, 'write');
+    return d === DEFAULT ? this.fallback.aclWrite() : d === ALLOW;
   }
   agentRead(node: string): boolean {
-    return toBool(enforce(this.agent.lookup(node), 'read'), () => this.fallback.agentRead(node));
+    const d = enforce(this.agent.lookup(node), 'read');
+    return d === DEFAULT ? this.fallback.agentRead(node) : d === ALLOW;
   }
   agentWrite(node: string): boolean {
-    return toBool(enforce(this.agent.lookup(node), 'write'), () => this.fallback.agentWrite(node));
+    const d = enforce(this.agent.lookup(node), 'write');
+    return d === DEFAULT ? this.fallback.agentWrite(node) : d === ALLOW;
   }
   eventRead(name: string): boolean {
-    return toBool(enforce(this.event.lookup(name), 'read'), () => this.fallback.eventRead(name));
+    const d = enforce(this.event.lookup(name), 'read');
+    return d === DEFAULT ? this.fallback.eventRead(name) : d === ALLOW;
   }
   eventWrite(name: string): boolean {
-    return toBool(enforce(this.event.lookup(name), 'write'), () => this.fallback.eventWrite(name));
+    const d = enforce(this.event.lookup(name), 'write');
+    return d === DEFAULT ? this.fallback.eventWrite(name) : d === ALLOW;
   }
   keyRead(key: string): boolean {
-    return toBool(enforce(this.key.lookup(key), 'read'), () => this.fallback.keyRead(key));
+    const d = enforce(this.key.lookup(key), 'read');
+    return d === DEFAULT ? this.fallback.keyRead(key) : d === ALLOW;
   }
   keyList(prefix: string): boolean {
-    return toBool(enforce(this.key.lookup(prefix), 'list'), () => this.fallback.keyList(prefix));
+    const d = enforce(this.key.lookup(prefix), 'list');
+    return d === DEFAULT ? this.fallback.keyList(prefix) : d === ALLOW;
   }
   keyWrite(key: string): boolean {
-    return toBool(enforce(this.key.lookup(key), 'write'), () => this.fallback.keyWrite(key));
+    const d = enforce(this.key.lookup(key), 'write');
+    return d === DEFAULT ? this.fallback.keyWrite(key) : d === ALLOW;
   }
   keyWritePrefix(prefix: string): boolean {
-    return toBool(this.key.writePrefix(prefix), () => this.fallback.keyWritePrefix(prefix));
+    const d = this.key.writePrefix(prefix);
+    return d === DEFAULT ? this.fallback.keyWritePrefix(prefix) : d === ALLOW;
   }
   keyringRead(): boolean {
-    return toBool(enforce(this.keyringRule, 'read'), () => this.fallback.keyringRead());
+    const d = enforce(this.keyringRule, 'read');
+    return d === DEFAULT ? this.fallback.keyringRead() : d === ALLOW;
   }
   keyringWrite(): boolean {
-    return toBool(enforce(this.keyringRule, 'write'), () => this.fallback.keyringWrite());
+    const d = enforce(this.keyringRule, 'write');
+    return d === DEFAULT ? this.fallback.keyringWrite() : d === ALLOW;
   }
   nodeRead(name: string): boolean {
-    return toBool(enforce(this.node.lookup(name), 'read'), () => this.fallback.nodeRead(name));
+    const d = enforce(this.node.lookup(name), 'read');
+    return d === DEFAULT ? this.fallback.nodeRead(name) : d === ALLOW;
   }
   nodeReadAll(): boolean {
-    return toBool(this.node.readAll(), () => this.fallback.nodeReadAll());
+    const d = this.node.readAll();
+    return d === DEFAULT ? this.fallback.nodeReadAll() : d === ALLOW;
   }
   nodeWrite(name: string): boolean {
-    return toBool(enforce(this.node.lookup(name), 'write'), () => this.fallback.nodeWrite(name));
+    const d = enforce(this.node.lookup(name), 'write');
+    return d === DEFAULT ? this.fallback.nodeWrite(name) : d === ALLOW;
   }
   operatorRead(): boolean {
-    return toBool(enforce(this.operatorRule, 'read'), () => this.fallback.operatorRead());
+    const d = enforce(this.operatorRule, 'read');
+    return d === DEFAULT ? this.fallback.operatorRead() : d === ALLOW;
   }
   operatorWrite(): boolean {
-    return toBool(enforce(this.operatorRule, 'write'), () => this.fallback.operatorWrite());
+    const d = enforce(this.operatorRule, 'write');
+    return d === DEFAULT ? this.fallback.operatorWrite() : d === ALLOW;
   }
   preparedQueryRead(name: string): boolean {
-    return toBool(enforce(this.query.lookup(name), 'read'), () => this.fallback.preparedQueryRead(name));
+    const d = enforce(this.query.lookup(name), 'read');
+    return d === DEFAULT ? this.fallback.preparedQueryRead(name) : d === ALLOW;
   }
   preparedQueryWrite(name: string): boolean {
-    return toBool(enforce(this.query.lookup(name), 'write'), () => this.fallback.preparedQueryWrite(name));
+    const d = enforce(this.query.lookup(name), 'write');
+    return d === DEFAULT ? this.fallback.preparedQueryWrite(name) : d === ALLOW;
   }
   serviceRead(name: string): boolean {
-    return toBool(enforce(this.service.lookup(name), 'read'), () => this.fallback.serviceRead(name));
+    const d = enforce(this.service.lookup(name), 'read');
+    return d === DEFAULT ? this.fallback.serviceRead(name) : d === ALLOW;
   }
   serviceReadAll(): boolean {
-    return toBool(this.service.readAll(), () => this.fallback.serviceReadAll());
+    const d = this.service.readAll();
+    return d === DEFAULT ? this.fallback.serviceReadAll() : d === ALLOW;
   }
   serviceWrite(name: string): boolean {
-    return toBool(enforce(this.service.lookup(name), 'write'), () => this.fallback.serviceWrite(name));
+    const d = enforce(this.service.lookup(name), 'write');
+    return d === DEFAULT ? this.fallback.serviceWrite(name) : d === ALLOW;
   }
   sessionRead(node: string): boolean {
-    return toBool(enforce(this.session.lookup(node), 'read'), () => this.fallback.sessionRead(node));
+    const d = enforce(this.session.lookup(node), 'read');
+    return d === DEFAULT ? this.fallback.sessionRead(node) : d === ALLOW;
   }
   sessionWrite(node: string): boolean {
-    return toBool(enforce(this.session.lookup(node), 'write'), () => this.fallback.sessionWrite(node));
+    const d = enforce(this.session.lookup(node), 'write');
+    return d === DEFAULT ? this.fallback.sessionWrite(node) : d === ALLOW;
   }
   snapshot(): boolean {
-    return toBool(enforce(this.aclRule, 'write'), () => this.fallback.snapshot());
+    const d = enforce(this.aclRule, 'write');
+    return d === DEFAULT ? this.fallback.snapshot() : d === ALLOW;
   }
 
   /**

@@ -191,3 +191,45 @@ describe('ACL authorizer: static authorizers', () => {
     assert.equal(a.intentionDecision('other', 'read'), undefined);
   });
 });
+
+describe("ACL authorizer: Consul's policy_authorizer_test \"Prefer Exact Matches\"", () => {
+  const resources = ['agent', 'key', 'node', 'service', 'session', 'event', 'query'] as const;
+  const text = resources
+    .map((r) => `${r} "foo" { policy = "write" }\n${r} "football" { policy = "deny" }\n${r}_prefix "foot" { policy = "read" }\n${r}_prefix "fo" { policy = "read" }`)
+    .join('\n');
+  const a = authz(allowAll, text);
+  const methods = {
+    agent: [(n: string) => a.agentRead(n), (n: string) => a.agentWrite(n)],
+    key: [(n: string) => a.keyRead(n), (n: string) => a.keyWrite(n)],
+    node: [(n: string) => a.nodeRead(n), (n: string) => a.nodeWrite(n)],
+    service: [(n: string) => a.serviceRead(n), (n: string) => a.serviceWrite(n)],
+    session: [(n: string) => a.sessionRead(n), (n: string) => a.sessionWrite(n)],
+    event: [(n: string) => a.eventRead(n), (n: string) => a.eventWrite(n)],
+    query: [(n: string) => a.preparedQueryRead(n), (n: string) => a.preparedQueryWrite(n)],
+  } as const;
+  // name → [read, write]
+  const expected: [string, boolean, boolean][] = [
+    ['fo', true, false],
+    ['for', true, false],
+    ['foo', true, true],
+    ['foot', true, false],
+    ['foot2', true, false],
+    ['food', true, false],
+    ['football', false, false],
+  ];
+  for (const r of resources) {
+    it(r, () => {
+      const [read, write] = methods[r];
+      for (const [name, canRead, canWrite] of expected) {
+        assert.equal(read(name), canRead, `${r} read ${name}`);
+        assert.equal(write(name), canWrite, `${r} write ${name}`);
+      }
+      assert.equal(read('other'), true, 'no rule: default allow');
+    });
+  }
+  it('intentions', () => {
+    assert.equal(a.intentionDecision('foo', 'write'), false, 'service "foo" write without intentions gives intentions read only');
+    assert.equal(a.intentionDecision('foo', 'read'), true);
+    assert.equal(a.intentionDecision('football', 'read'), false);
+  });
+});
