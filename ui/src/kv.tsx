@@ -141,10 +141,11 @@ export function KVKey({ keyName }: { keyName: string }) {
     try {
       const out = await request<boolean>('PUT', `/v1/kv/${enc(keyName)}?cas=${base}`, draft ?? '');
       if (out.body === true) {
+        // The editor now stands on what was just written: its index is the base of the next save.
+        const fresh = await request<KVPair[]>('GET', `/v1/kv/${enc(keyName)}`);
+        setBase(fresh.body[0]?.ModifyIndex ?? 0);
         setMsg({ kind: 'ok', text: 'Saved.' });
-        setBase(0);
-        setDraft(null);
-      } else setMsg({ kind: 'conflict', text: `Not saved: ${keyName} was changed by someone else since you opened it (it was at index ${base}). Your edit is kept below; reload the stored value to merge, then save again.` });
+      } else setMsg({ kind: 'conflict', text: `Not saved: ${keyName} was changed by someone else since you opened it (it was at index ${base}). Your edit is kept in the editor: load the stored value to merge, then save again.` });
     } catch (err) {
       setMsg({ kind: 'error', text: (err as Error).message });
     }

@@ -137,4 +137,7 @@ function App() {
 
 interceptLinks();
 document.addEventListener('keydown', onKey);
-render(<App />, document.getElementById('app')!);
+const root = document.getElementById('app')!;
+// The static "Loading…" placeholder goes: render diffs against, and would keep, what is there.
+root.textContent = '';
+render(<App />, root);

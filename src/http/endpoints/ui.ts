@@ -45,7 +45,7 @@ function securityHeaders(): Record<string, string> {
 
 /**
  * The file a request names under `root`, or null when it cannot be one: every segment is decoded
- * on its own, and `.`, `..`, empty segments, slashes, backslashes or NULs hidden in one (as
+ * on its own, and `.`, `..`, slashes, backslashes or NULs hidden in one (as
  * %2e%2e, %2f, %5c, %00) end the request, so nothing outside `root` is ever opened.
  */
 export function resolveUIPath(root: string, rel: string): string | null {
@@ -58,10 +58,12 @@ export function resolveUIPath(root: string, rel: string): string | null {
     } catch {
       return null;
     }
-    if (seg === '' || seg === '.' || seg === '..' || /[/\\\0]/.test(seg)) return null;
+    if (seg === '') continue; // `a//b` and a trailing slash name no other place
+    if (seg === '.' || seg === '..' || /[/\\\0]/.test(seg)) return null;
     parts.push(seg);
   }
   const full = path.join(root, ...parts);
+  if (parts.length === 0) return '';
   return full.startsWith(root + path.sep) ? full : null;
 }
 
