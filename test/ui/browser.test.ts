@@ -160,6 +160,40 @@ describe('web UI in Chromium', () => {
     await page.close();
   });
 
+  it('shows nodes, sessions with their locks, and user events, and reads on a phone', async () => {
+    const sess = await request(a.base, 'PUT', '/v1/session/create', { Name: 'leader-election', Node: 'test-node' });
+    const id = sess.json<{ ID: string }>().ID;
+    assert.equal((await request(a.base, 'PUT', `/v1/kv/service/leader?acquire=${id}`, 'me')).text, 'true');
+    assert.equal((await request(a.base, 'PUT', '/v1/event/fire/deploy', 'v1.2.3')).status, 200);
+    const page = await open('/ui/dc1/nodes');
+    await page.locator('a.row', { hasText: 'test-node' }).waitFor();
+    await page.locator('a.nav, .main-nav a', { hasText: 'Sessions' }).click();
+    const row = page.locator(`[data-session="${id}"]`);
+    await row.waitFor();
+    await row.locator('a.lock', { hasText: 'service/leader' }).waitFor();
+    await page.locator('.main-nav a', { hasText: 'Events' }).click();
+    await page.locator('td', { hasText: 'deploy' }).waitFor();
+    assert.match(await page.innerText('main'), /v1\.2\.3/);
+    // The lock holder is shown on the key too.
+    await page.goto(a.base + '/ui/dc1/kv/service/leader/edit');
+    await page.locator('code', { hasText: id }).waitFor();
+    // A phone-sized viewport: no sideways scrolling of the page itself.
+    await page.setViewportSize({ width: 390, height: 800 });
+    await page.goto(a.base + '/ui/dc1/services');
+    await page.locator('a.row').first().waitFor();
+    const overflow = (await page.evaluate('document.documentElement.scrollWidth - document.documentElement.clientWidth')) as number;
+    assert.ok(overflow <= 0, `page scrolls sideways by ${overflow}px`);
+    await shot(page, 'phone');
+    // Keyboard: / focuses the filter, j moves to the first row.
+    await page.keyboard.press('/');
+    // (Page code as strings: the Node tsconfig has no DOM types.)
+    assert.equal(await page.evaluate('document.activeElement?.className'), 'filter');
+    await page.keyboard.press('Escape');
+    await page.keyboard.press('j');
+    assert.equal(await page.evaluate("document.activeElement?.hasAttribute('data-row')"), true);
+    await page.close();
+  });
+
   it('shows a denied view with a bad token', async (t) => {
     const probe = await request(a.base, 'GET', '/v1/acl/tokens');
     if (probe.status === 404) {
