@@ -181,7 +181,7 @@ describe('web UI in Chromium', () => {
     await page.setViewportSize({ width: 390, height: 800 });
     await page.goto(a.base + '/ui/dc1/services');
     await page.locator('a.row').first().waitFor();
-    const overflow = (await page.evaluate('document.documentElement.scrollWidth - document.documentElement.clientWidth')) as number;
+    const overflow = await page.evaluate<number>('document.documentElement.scrollWidth - document.documentElement.clientWidth');
     assert.ok(overflow <= 0, `page scrolls sideways by ${overflow}px`);
     await shot(page, 'phone');
     // Keyboard: / focuses the filter, j moves to the first row.
