@@ -14,6 +14,8 @@ import { kvEndpoints } from '../http/endpoints/kv.js';
 import { sessionEndpoints } from '../http/endpoints/session.js';
 import { statusEndpoints } from '../http/endpoints/status.js';
 import { txnEndpoints } from '../http/endpoints/txn.js';
+import { internalUIEndpoints } from '../http/endpoints/internal-ui.js';
+import { uiEndpoints } from '../http/endpoints/ui.js';
 import { Server, type ServerOptions } from '../server/server.js';
 import type { Logger } from '../util/log.js';
 import { ServerCatalogWriter } from './catalog-writer.js';
@@ -40,6 +42,8 @@ export const ENDPOINT_GROUPS: EndpointGroup[] = [
   operatorEndpoints,
   snapshotEndpoints,
   aclEndpoints,
+  internalUIEndpoints,
+  uiEndpoints,
 ];
 
 export interface AgentOptions {

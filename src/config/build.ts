@@ -52,6 +52,8 @@ export function defaults(): RuntimeConfig {
     enableLocalScriptChecks: false,
     enableDebug: false,
     ui: false,
+    uiDir: '',
+    uiContentPath: '/ui/',
     pidFile: null,
     domain: 'consul.',
     raftMultiplier: 0,
@@ -268,7 +270,12 @@ export function applySource(c: RuntimeConfig, src: Source, warnings: string[]): 
         c.ui = r.bool(key, v);
         break;
       case 'ui_config':
-        r.nested(key, v, { enabled: (x) => (c.ui = r.bool('ui_config.enabled', x)) }, ['dir', 'content_path', 'metrics_provider', 'metrics_provider_options_json', 'metrics_proxy', 'dashboard_url_templates']);
+        r.nested(key, v, uiConfigKeys(r, c), ['metrics_provider', 'metrics_provider_options_json', 'metrics_proxy', 'dashboard_url_templates']);
+        break;
+      // Consul 1.10's deprecated spellings of ui_config.dir and ui_config.content_path.
+      case 'ui_dir':
+      case 'ui_content_path':
+        uiConfigKeys(r, c)[key.slice(3)]!(v);
         break;
       case 'raft_snapshot_threshold':
         c.raftSnapshotThreshold = r.int(key, v, 1);
@@ -400,6 +407,21 @@ function policy(r: Reader, key: string, v: unknown): 'allow' | 'deny' {
   return r.fail(key, `invalid policy ${JSON.stringify(s)} (use allow or deny)`);
 }
 
+function uiConfigKeys(r: Reader, c: RuntimeConfig): Record<string, (x: unknown) => void> {
+  return {
+    enabled: (x) => (c.ui = r.bool('ui_config.enabled', x)),
+    dir: (x) => (c.uiDir = r.str('ui_config.dir', x)),
+    content_path: (x) => (c.uiContentPath = uiContentPath(r.str('ui_config.content_path', x))),
+  };
+}
+
+/** As Consul's UIPathBuilder: one leading and one trailing slash; empty means /ui/. */
+export function uiContentPath(p: string): string {
+  if (p === '') return '/ui/';
+  const trimmed = p.replace(/^\/+|\/+$/g, '');
+  return trimmed === '' ? '/' : `/${trimmed}/`;
+}
+
 /** Checks the merged configuration as Consul's builder does, filling derived defaults. */
 export function finish(c: RuntimeConfig, opts: { requireDataDir?: boolean } = {}): RuntimeConfig {
   if ((opts.requireDataDir ?? true) && !c.devMode && !c.dataDir) throw new ConfigError('data_dir cannot be empty');
@@ -418,6 +440,9 @@ export function finish(c: RuntimeConfig, opts: { requireDataDir?: boolean } = {}
   if (c.nodeName === '') throw new ConfigError('node_name cannot be empty');
   if (c.bootstrap && c.bootstrapExpect > 0) throw new ConfigError("'bootstrap_expect > 0' and 'bootstrap = true' are mutually exclusive");
   if ((c.bootstrap || c.bootstrapExpect > 0) && !c.server) throw new ConfigError('bootstrap and bootstrap_expect require server mode');
+  if (c.ui && c.uiDir !== '' && !c.devMode) {
+    throw new ConfigError('Both the ui_config.enabled and ui_config.dir (or -ui and -ui-dir) were specified, please provide only one.\nIf trying to use your own web UI resources, use ui_config.dir or the -ui-dir flag.\nThe web UI is included in the binary so use ui_config.enabled or the -ui flag to enable it');
+  }
   if (c.clientAddrs.length === 0) throw new ConfigError('client_addr cannot be empty');
   if (!c.primaryDatacenter) c.primaryDatacenter = c.datacenter;
   if (!c.advertiseAddr) c.advertiseAddr = c.bindAddr === '0.0.0.0' || c.bindAddr === '::' ? firstPrivateIP() : c.bindAddr;

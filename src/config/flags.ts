@@ -48,6 +48,8 @@ export const FLAGS: Record<string, FlagSpec> = {
   'log-level': { kind: 'string', help: 'Log level of the agent (trace, debug, info, warn, err).', set: (d, v) => (d.log_level = v) },
   'pid-file': { kind: 'string', help: 'Path to file to store agent PID.', set: (d, v) => (d.pid_file = v) },
   ui: { kind: 'bool', help: 'Enables the built-in static web UI server.', set: (d) => (d.ui = true) },
+  'ui-dir': { kind: 'string', help: 'Path to directory containing the web UI resources.', set: (d, v) => nest('ui_config', 'dir')(d, v) },
+  'ui-content-path': { kind: 'string', help: 'Sets the external UI path to a string. Defaults to: /ui/', set: (d, v) => nest('ui_config', 'content_path')(d, v) },
   domain: { kind: 'string', help: 'Domain to use for DNS interface.', set: (d, v) => (d.domain = v) },
   'enable-script-checks': { kind: 'bool', help: 'Enables health check scripts.', set: (d) => (d.enable_script_checks = true) },
   'enable-local-script-checks': { kind: 'bool', help: 'Enables health check scripts from configuration file.', set: (d) => (d.enable_local_script_checks = true) },

@@ -82,7 +82,12 @@ export interface RuntimeConfig {
   enableScriptChecks: boolean;
   enableLocalScriptChecks: boolean;
   enableDebug: boolean;
+  /** ui_config.enabled (or -ui): serve the packaged web UI. */
   ui: boolean;
+  /** ui_config.dir (or -ui-dir): serve the UI from this directory instead ('' for none). */
+  uiDir: string;
+  /** ui_config.content_path: where the UI is served, with a leading and trailing slash. */
+  uiContentPath: string;
   pidFile: string | null;
   domain: string;
   /** raft_multiplier from `performance`; 0 means the default (1 in dev, 5 otherwise). */

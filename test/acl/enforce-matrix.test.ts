@@ -96,6 +96,13 @@ const SAMPLES: Record<string, { path: string; body?: unknown }> = {
   'GET /v1/acl/list': { path: '/v1/acl/list' },
   'POST /v1/acl/rules/translate': { path: '/v1/acl/rules/translate', body: 'key "" { policy = "read" }' },
   'GET /v1/acl/rules/translate/:accessor': { path: '/v1/acl/rules/translate/TOKEN' },
+  'GET /v1/internal/ui/services': { path: '/v1/internal/ui/services' },
+  'GET /v1/internal/ui/nodes': { path: '/v1/internal/ui/nodes' },
+  'GET /v1/internal/ui/node/*': { path: '/v1/internal/ui/node/n1' },
+  'GET /': { path: '/' },
+  'GET /ui/*': { path: '/ui/dc1/services' },
+  'HEAD /ui/*': { path: '/ui/' },
+  'GET /ui': { path: '/ui' },
 };
 
 /** Routes that answer the same whoever asks: the master token already bootstrapped ACLs. */

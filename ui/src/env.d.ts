@@ -1,0 +1,2 @@
+// esbuild bundles imported stylesheets into their own file.
+declare module '*.css';
