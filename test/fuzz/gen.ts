@@ -80,6 +80,11 @@ export function baseBody(r: Rng, path: string): unknown {
     return { Node: `n${r.int(3)}`, Address: '127.0.0.1', Service: { Service: name, Port: 80 }, Check: { CheckID: 'x', Name: 'x', Status: 'passing', ServiceID: name } };
   if (path.includes('/catalog/deregister')) return { Node: `n${r.int(3)}` };
   if (path.includes('/session/create')) return { Name: 'lock', TTL: '15s', LockDelay: '1s', Behavior: 'release' };
+  if (path.includes('/acl/policy')) return { Name: `p${r.int(5)}`, Rules: r.pick(['key "a" { policy = "read" }', 'key "x" { policy = "sing" }', '{"key":{"a":{"policy":"write"}}}', 'service_prefix "" { policy = "deny" }', '']) };
+  if (path.includes('/acl/token')) return { Description: 'fuzz', Policies: [{ Name: `p${r.int(5)}` }], ExpirationTTL: r.pick(['', '1h', '1s', '-1s']) };
+  if (path.includes('/acl/role')) return { Name: `r${r.int(5)}`, Policies: [{ Name: `p${r.int(5)}` }] };
+  if (path.includes('/acl/create')) return { Name: 'legacy', Type: r.pick(['client', 'management', 'other']), Rules: 'key "" { policy = "read" }' };
+  if (path.includes('/agent/token/')) return { Token: r.pick(['', 'root-secret-0000', 'x']) };
   if (path.includes('/txn'))
     return [
       { KV: { Verb: 'set', Key: `t/${r.int(5)}`, Value: 'YQ==' } },

@@ -18,7 +18,9 @@ const ROUTES: [string, string][] = [
   ['PUT', '/v1/session/create'], ['PUT', '/v1/session/destroy/{}'], ['GET', '/v1/session/info/{}'], ['GET', '/v1/session/node/{}'], ['GET', '/v1/session/list'],
   ['PUT', '/v1/session/renew/{}'], ['PUT', '/v1/event/fire/{}'], ['GET', '/v1/event/list'],
   ['GET', '/v1/status/leader'], ['GET', '/v1/status/peers'], ['GET', '/v1/operator/raft/configuration'], ['GET', '/v1/snapshot'], ['PUT', '/v1/snapshot'],
-  ['GET', '/v1/acl/tokens'], ['GET', '/v1/coordinate/nodes'], ['GET', '/v1/query'], ['GET', '/'], ['GET', '/ui/'],
+  ['GET', '/v1/acl/tokens'], ['PUT', '/v1/acl/token'], ['GET', '/v1/acl/token/{}'], ['DELETE', '/v1/acl/token/{}'], ['GET', '/v1/acl/token/self'], ['PUT', '/v1/acl/policy'],
+  ['GET', '/v1/acl/policy/{}'], ['PUT', '/v1/acl/role'], ['PUT', '/v1/acl/bootstrap'], ['PUT', '/v1/acl/create'], ['POST', '/v1/acl/rules/translate'], ['PUT', '/v1/agent/token/{}'],
+  ['GET', '/v1/internal/ui/services'], ['GET', '/v1/internal/ui/node/{}'], ['GET', '/v1/coordinate/nodes'], ['GET', '/v1/query'], ['GET', '/'], ['GET', '/ui/'],
 ];
 // Joining dials the address it is given (and looks names up): only loopback IPs, some with bad ports.
 const JOIN_TARGETS = ['127.0.0.1', '127.0.0.1:1', '[::1]:1', '127.0.0.1:99999', '[::1]:x'];
@@ -55,7 +57,8 @@ export function generate(r: Rng): Sent {
   if (query.some((q) => q.startsWith('index=') || q.startsWith('hash=')) && r.chance(0.9)) query.push('wait=20ms');
   const url = query.length ? `${path}?${query.join('&')}` : path;
   const headers: Record<string, string> = {};
-  if (r.chance(0.2)) headers['X-Consul-Token'] = r.pick(['', 'x', 'root', '00000000-0000-0000-0000-000000000002', 'é']);
+  // With ACLs on, the master token (test/helpers/acl) lets some requests through to the handlers.
+  if (r.chance(0.5)) headers['X-Consul-Token'] = r.pick(['', 'x', 'root-secret-0000', 'root-secret-0000', 'root-secret-0000', '00000000-0000-0000-0000-000000000002', 'anonymous', 'é']);
   if (r.chance(0.1)) headers.Authorization = r.pick(['Bearer', 'Bearer x', 'Basic eA==', 'bearer  y ']);
   if (r.chance(0.1)) headers.Accept = r.pick(['text/plain', 'application/json', '*/*']);
   if (r.chance(0.1)) headers['Content-Type'] = r.pick(['application/json', 'text/plain', 'application/octet-stream']);
