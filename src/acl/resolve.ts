@@ -73,7 +73,7 @@ export interface ACLResolverOptions {
   reader: () => ACLReader;
   defaultPolicy: 'allow' | 'deny';
   datacenter: string;
-  /** Most secrets kept (least recently used dropped first). */
+  /** Most secrets kept (the oldest dropped first). */
   maxEntries?: number;
   now?: () => Date;
 }
@@ -93,10 +93,9 @@ export class ACLResolver {
     return this.opts.defaultPolicy;
   }
 
-  /** resolveToken through the cache. */
+  /** resolveToken through the cache (a hot path: every request with ACLs on comes here). */
   resolve(secret: string): Resolved | null {
     const reader = this.opts.reader();
-    const now = this.opts.now?.() ?? new Date();
     if (reader !== this.cachedFor || reader.index !== this.cachedIndex) {
       this.cache.clear();
       this.cachedFor = reader;
@@ -104,18 +103,22 @@ export class ACLResolver {
     }
     const hit = this.cache.get(secret);
     if (hit) {
-      // Expiry is a matter of time, not of the tables: checked on every use.
-      if (expired(hit.token, now)) return null;
-      this.cache.delete(secret);
-      this.cache.set(secret, hit);
+      // Expiry is a matter of time, not of the tables: checked on every use (the clock is read
+      // only for tokens that can expire). Eviction is oldest-first, not LRU: a hit costs one
+      // lookup, and a secret pushed out is simply resolved again.
+      if (hit.token.ExpirationTime !== '' && expired(hit.token, this.now())) return null;
       return hit;
     }
-    const out = resolveToken(reader, secret, this.opts.defaultPolicy, this.opts.datacenter, now);
+    const out = resolveToken(reader, secret, this.opts.defaultPolicy, this.opts.datacenter, this.now());
     if (out) {
       if (this.cache.size >= this.max) this.cache.delete(this.cache.keys().next().value as string);
       this.cache.set(secret, out);
     }
     return out;
+  }
+
+  private now(): Date {
+    return this.opts.now?.() ?? new Date();
   }
 
   get size(): number {
