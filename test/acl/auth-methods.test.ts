@@ -169,6 +169,7 @@ describe('auth methods, binding rules and login', () => {
     assert.deepEqual(byMethod.map((x) => [x.AccessorID, x.AuthMethod]), [[t.AccessorID, 'jwt-static']]);
     assert.equal((await api.get(`/v1/acl/token/${t.AccessorID}`, H)).json<{ AuthMethod: string }>().AuthMethod, 'jwt-static');
     assert.equal((await api.get('/v1/acl/tokens?authmethod=kube', H)).text, '[]');
+    await expectError(api.put(`/v1/acl/token/${t.AccessorID}/clone`, {}, H), 500, 'Cannot clone a token created from an auth method');
 
     const staging = await login(await jwt({ ...good, env: 'staging', groups: [] }));
     assert.equal(staging.status, 200, staging.text);
