@@ -6,7 +6,7 @@
 import { type AclRule, aclRead, aclWrite } from '../acl.js';
 import { AUTH_METHOD_TYPES, AuthConfigError, type AuthMethodType, checkJWTRemote, parseJWTConfig, parseKubernetesConfig } from '../../acl/auth-config.js';
 import { bindNameValid, blankIdentity, BindingError, evaluateBindings, type Identity, selectorSchema } from '../../acl/binding.js';
-import { goTime, tokenHash } from '../../acl/hash.js';
+import { goTime } from '../../acl/hash.js';
 import { LoginError, validateJWTLogin, validateKubernetesLogin } from '../../acl/login.js';
 import { ANONYMOUS_TOKEN_ID, type ACLAuthMethod, type ACLBindingRule } from '../../acl/types.js';
 import { compileFilter } from '../../filter/index.js';
@@ -261,7 +261,6 @@ async function login(ctx: Ctx, deps: ApiDeps): Promise<Reply> {
     ExpirationTime: ttl !== 0 ? goTime(now + ttl / 1e6) : '',
     ExpirationTTL: ttl !== 0 ? formatDuration(ttl) : '',
   });
-  token.Hash = tokenHash(token);
   const { result } = await deps.server.propose({ type: 'acl-token-set', token });
   return json(tokenJSON(acl, result));
 }
