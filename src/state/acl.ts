@@ -9,7 +9,7 @@ import { ApplyError } from './kv-ops.js';
 import type { ChangeSet, WatchSet } from './watch.js';
 
 /** Watch topics: a blocking ACL list or read wakes when its table changes. */
-export const ACL_TOPIC = { tokens: 'acl-tokens', policies: 'acl-policies', roles: 'acl-roles' } as const;
+export const ACL_TOPIC = { tokens: 'acl-tokens', policies: 'acl-policies', roles: 'acl-roles', authMethods: 'acl-auth-methods', bindingRules: 'acl-binding-rules' } as const;
 
 export interface ACLIndexes {
   tokens: number;
@@ -132,11 +132,22 @@ export class ACLTables implements ACLReader {
     ws?.topic(ACL_TOPIC.roles);
     return { index: this.idx.roles, value: [...this.roles.values()] };
   }
-  authMethodList(): ACLAuthMethod[] {
-    return [...this.authMethods.values()];
+  authMethod(name: string): ACLAuthMethod | undefined {
+    return this.authMethods.get(name);
   }
-  bindingRuleList(): ACLBindingRule[] {
-    return [...this.bindingRules.values()];
+  /** Auth methods in name order (Consul's memdb "id" index). */
+  authMethodList(ws?: WatchSet): { index: number; value: ACLAuthMethod[] } {
+    ws?.topic(ACL_TOPIC.authMethods);
+    return { index: this.idx.authMethods, value: [...this.authMethods.values()] };
+  }
+  bindingRule(id: string): ACLBindingRule | undefined {
+    return this.bindingRules.get(id);
+  }
+  /** Binding rules in ID order, only those of `method` when one is given. */
+  bindingRuleList(ws?: WatchSet, method = ''): { index: number; value: ACLBindingRule[] } {
+    ws?.topic(ACL_TOPIC.bindingRules);
+    const all = [...this.bindingRules.values()];
+    return { index: this.idx.bindingRules, value: method === '' ? all : all.filter((b) => b.AuthMethod === method) };
   }
 
   // --- writes (apply only) -------------------------------------------------------------------
@@ -149,6 +160,8 @@ export class ACLTables implements ACLReader {
     if (owner !== undefined && owner !== t.AccessorID) throw new ApplyError('Invalid Token: SecretID is already in use');
     const prev = this.tokens.get(t.AccessorID);
     if (prev && prev.SecretID !== t.SecretID) throw new ApplyError('Changing a tokens SecretID is not permitted');
+    // A login racing the deletion of its method must not leave an orphan token (Consul's tokenSetTxn).
+    if (t.AuthMethod !== '' && !this.authMethods.has(t.AuthMethod)) throw new ApplyError(`No such auth method with Name: ${t.AuthMethod}`);
     const stored: ACLToken = { ...t, CreateIndex: prev ? prev.CreateIndex : idx, ModifyIndex: idx };
     this.tokens.set(t.AccessorID, stored);
     this.bySecret.set(t.SecretID, t.AccessorID);
@@ -252,6 +265,55 @@ export class ACLTables implements ACLReader {
       this.idx.roles = idx;
       changes.topics.add(ACL_TOPIC.roles);
       changes.topics.add(ACL_TOPIC.tokens);
+    }
+    return n;
+  }
+
+  setAuthMethod(idx: number, changes: ChangeSet, m: ACLAuthMethod): ACLAuthMethod {
+    const prev = this.authMethods.get(m.Name);
+    if (prev && prev.Type !== m.Type) throw new ApplyError('the Type field of an Auth Method is immutable');
+    const stored: ACLAuthMethod = { ...m, CreateIndex: prev ? prev.CreateIndex : idx, ModifyIndex: idx };
+    this.authMethods.set(m.Name, stored);
+    this.idx.authMethods = idx;
+    changes.topics.add(ACL_TOPIC.authMethods);
+    return stored;
+  }
+
+  /**
+   * Deletes an auth method with its binding rules and the tokens it created, as Consul's
+   * aclAuthMethodDeleteTxn; returns whether it existed.
+   */
+  deleteAuthMethod(idx: number, changes: ChangeSet, name: string): boolean {
+    if (!this.authMethods.has(name)) return false;
+    const rules: string[] = [];
+    for (const [id, b] of this.bindingRules.entries()) if (b.AuthMethod === name) rules.push(id);
+    this.deleteBindingRules(idx, changes, rules);
+    const tokens: string[] = [];
+    for (const [a, t] of this.tokens.entries()) if (t.AuthMethod === name) tokens.push(a);
+    this.deleteTokens(idx, changes, tokens);
+    this.authMethods.delete(name);
+    this.idx.authMethods = idx;
+    changes.topics.add(ACL_TOPIC.authMethods);
+    return true;
+  }
+
+  setBindingRule(idx: number, changes: ChangeSet, b: ACLBindingRule): ACLBindingRule {
+    if (!this.authMethods.has(b.AuthMethod)) throw new ApplyError(`failed inserting acl binding rule: auth method not found`);
+    const prev = this.bindingRules.get(b.ID);
+    if (prev && prev.AuthMethod !== b.AuthMethod) throw new ApplyError('the AuthMethod field of an Binding Rule is immutable');
+    const stored: ACLBindingRule = { ...b, CreateIndex: prev ? prev.CreateIndex : idx, ModifyIndex: idx };
+    this.bindingRules.set(b.ID, stored);
+    this.idx.bindingRules = idx;
+    changes.topics.add(ACL_TOPIC.bindingRules);
+    return stored;
+  }
+
+  deleteBindingRules(idx: number, changes: ChangeSet, ids: readonly string[]): number {
+    let n = 0;
+    for (const id of ids) if (this.bindingRules.delete(id)) n++;
+    if (n > 0) {
+      this.idx.bindingRules = idx;
+      changes.topics.add(ACL_TOPIC.bindingRules);
     }
     return n;
   }

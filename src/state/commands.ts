@@ -3,7 +3,7 @@
 import type { CatalogNode, DeregisterRequest, HealthCheck, NodeService, RegisterRequest } from './catalog-types.js';
 import type { SnapshotChunk } from './snapshot.js';
 import type { Session } from './types.js';
-import type { ACLPolicy, ACLRole, ACLToken } from '../acl/types.js';
+import type { ACLAuthMethod, ACLBindingRule, ACLPolicy, ACLRole, ACLToken } from '../acl/types.js';
 
 export type KVVerb = 'set' | 'cas' | 'lock' | 'unlock' | 'delete' | 'delete-cas' | 'delete-tree';
 
@@ -61,10 +61,17 @@ export type Command =
   | { type: 'acl-policy-set'; policy: ACLPolicyInput }
   | { type: 'acl-policy-delete'; ids: string[] }
   | { type: 'acl-role-set'; role: ACLRoleInput }
-  | { type: 'acl-role-delete'; ids: string[] };
+  | { type: 'acl-role-delete'; ids: string[] }
+  | { type: 'acl-auth-method-set'; method: ACLAuthMethodInput }
+  /** Also deletes the method's binding rules and the tokens it created. */
+  | { type: 'acl-auth-method-delete'; name: string }
+  | { type: 'acl-binding-rule-set'; rule: ACLBindingRuleInput }
+  | { type: 'acl-binding-rule-delete'; ids: string[] };
 
 export type ACLTokenInput = Omit<ACLToken, 'CreateIndex' | 'ModifyIndex'>;
 export type ACLPolicyInput = Omit<ACLPolicy, 'CreateIndex' | 'ModifyIndex'>;
 export type ACLRoleInput = Omit<ACLRole, 'CreateIndex' | 'ModifyIndex'>;
+export type ACLAuthMethodInput = Omit<ACLAuthMethod, 'CreateIndex' | 'ModifyIndex'>;
+export type ACLBindingRuleInput = Omit<ACLBindingRule, 'CreateIndex' | 'ModifyIndex'>;
 
 export type CommandType = Command['type'];

@@ -229,11 +229,11 @@ export const aclRoleRow = record({
 
 export const aclAuthMethodRow = record({
   Name: nonEmpty,
-  Type: nonEmpty,
+  Type: oneOf('kubernetes', 'jwt'),
   DisplayName: str,
   Description: str,
   MaxTokenTTL: str,
-  TokenLocality: str,
+  TokenLocality: oneOf('', 'local', 'global'),
   Config: obj,
   CreateIndex: index,
   ModifyIndex: index,

@@ -191,6 +191,8 @@ export class ImageBuilder {
       if (secrets.has(t.SecretID)) throw new Error(`two acl tokens share a SecretID (${t.AccessorID})`);
       secrets.add(t.SecretID);
     }
+    for (const [, b] of this.aclBindingRules.entries()) if (!this.aclAuthMethods.has(b.AuthMethod)) throw new Error(`acl binding rule ${b.ID} is for unknown auth method ${b.AuthMethod}`);
+    for (const [, t] of this.aclTokens.entries()) if (t.AuthMethod !== '' && !this.aclAuthMethods.has(t.AuthMethod)) throw new Error(`acl token ${t.AccessorID} is from unknown auth method ${t.AuthMethod}`);
     for (const [what, tree] of [['policy', this.aclPolicies], ['role', this.aclRoles]] as const) {
       const names = new Set<string>();
       for (const [, x] of tree.entries()) {

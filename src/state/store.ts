@@ -2,7 +2,7 @@
 // every server replaying the same log reaches the same state. Reads return {index, value}.
 
 import { ACLTables, type ACLImage } from './acl.js';
-import type { ACLPolicy, ACLRole, ACLToken } from '../acl/types.js';
+import type { ACLAuthMethod, ACLBindingRule, ACLPolicy, ACLRole, ACLToken } from '../acl/types.js';
 import { type CatalogEffects, type CatalogImage, CatalogTables } from './catalog.js';
 import { type Command, isCatalogOp } from './commands.js';
 import { KVTable } from './kv.js';
@@ -31,6 +31,10 @@ export interface ResultMap {
   'acl-policy-delete': number;
   'acl-role-set': ACLRole;
   'acl-role-delete': number;
+  'acl-auth-method-set': ACLAuthMethod;
+  'acl-auth-method-delete': boolean;
+  'acl-binding-rule-set': ACLBindingRule;
+  'acl-binding-rule-delete': number;
 }
 
 export type ResultOf<C extends Command> = ResultMap[C['type']];
@@ -147,6 +151,14 @@ export class StateStore {
         return this.acl.setRole(idx, changes, { ...cmd.role, CreateIndex: 0, ModifyIndex: 0 });
       case 'acl-role-delete':
         return this.acl.deleteRoles(idx, changes, cmd.ids);
+      case 'acl-auth-method-set':
+        return this.acl.setAuthMethod(idx, changes, { ...cmd.method, CreateIndex: 0, ModifyIndex: 0 });
+      case 'acl-auth-method-delete':
+        return this.acl.deleteAuthMethod(idx, changes, cmd.name);
+      case 'acl-binding-rule-set':
+        return this.acl.setBindingRule(idx, changes, { ...cmd.rule, CreateIndex: 0, ModifyIndex: 0 });
+      case 'acl-binding-rule-delete':
+        return this.acl.deleteBindingRules(idx, changes, cmd.ids);
     }
   }
 

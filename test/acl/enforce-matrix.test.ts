@@ -3,6 +3,7 @@
 // default_policy allow and deny. A route added without a sample request here fails the test.
 
 import assert from 'node:assert/strict';
+import { generateKeyPairSync } from 'node:crypto';
 import http from 'node:http';
 import { after, before, describe, it } from 'node:test';
 import { startAgent, type TestAgent } from '../helpers/agent.js';
@@ -88,6 +89,19 @@ const SAMPLES: Record<string, { path: string; body?: unknown }> = {
   'GET /v1/acl/role/name/:name': { path: '/v1/acl/role/name/matrix-role' },
   'GET /v1/acl/roles': { path: '/v1/acl/roles' },
   'GET /v1/acl/replication': { path: '/v1/acl/replication' },
+  'PUT /v1/acl/auth-method': { path: '/v1/acl/auth-method', body: { Name: 'made-method', Type: 'jwt', Config: { JWTValidationPubKeys: ['PUBKEY'] } } },
+  'GET /v1/acl/auth-method/:name': { path: '/v1/acl/auth-method/matrix-method' },
+  'PUT /v1/acl/auth-method/:name': { path: '/v1/acl/auth-method/matrix-method', body: { Type: 'jwt', Description: 'updated', Config: { JWTValidationPubKeys: ['PUBKEY'] } } },
+  'DELETE /v1/acl/auth-method/:name': { path: '/v1/acl/auth-method/doomed-method' },
+  'GET /v1/acl/auth-methods': { path: '/v1/acl/auth-methods' },
+  'PUT /v1/acl/binding-rule': { path: '/v1/acl/binding-rule', body: { AuthMethod: 'matrix-method', BindType: 'service', BindName: 'web' } },
+  'GET /v1/acl/binding-rule/:id': { path: '/v1/acl/binding-rule/RULE' },
+  'PUT /v1/acl/binding-rule/:id': { path: '/v1/acl/binding-rule/RULE', body: { BindType: 'node', BindName: 'n1' } },
+  'DELETE /v1/acl/binding-rule/:id': { path: '/v1/acl/binding-rule/DELRULE' },
+  'GET /v1/acl/binding-rules': { path: '/v1/acl/binding-rules?authmethod=matrix-method' },
+  // Not a JWT: refused by the method (500) whoever asks; login needs no token.
+  'POST /v1/acl/login': { path: '/v1/acl/login', body: { AuthMethod: 'matrix-method', BearerToken: 'not-a-jwt' } },
+  'POST /v1/acl/logout': { path: '/v1/acl/logout' },
   'PUT /v1/acl/create': { path: '/v1/acl/create', body: { Name: 'made-legacy', Type: 'client', Rules: '' } },
   'PUT /v1/acl/update': { path: '/v1/acl/update', body: { ID: 'LEGACY', Name: 'renamed', Type: 'client', Rules: '' } },
   'PUT /v1/acl/destroy/:id': { path: '/v1/acl/destroy/DELLEGACY' },
@@ -105,9 +119,13 @@ const SAMPLES: Record<string, { path: string; body?: unknown }> = {
   'GET /ui': { path: '/ui' },
 };
 
-/** Routes that answer the same whoever asks: the master token already bootstrapped ACLs. */
-const FIXED: Record<string, [number, RegExp]> = {
-  'PUT /v1/acl/bootstrap': [403, /^Permission denied: ACL bootstrap no longer allowed/],
+/**
+ * Routes whose answer does not depend on permissions: the master token already bootstrapped
+ * ACLs; logout takes only tokens made by login (anonymous: ACL not found, any other: denied).
+ */
+const FIXED: Record<string, (token: string | undefined) => [number, RegExp]> = {
+  'PUT /v1/acl/bootstrap': () => [403, /^Permission denied: ACL bootstrap no longer allowed/],
+  'POST /v1/acl/logout': (token) => [403, token === undefined || token === 'no-such-token' ? /^ACL not found$/ : /^Permission denied$/],
 };
 
 /** Consul reports a denied transaction operation in the txn's Errors (409), not as a 403. */
@@ -141,9 +159,9 @@ function send(base: string, method: string, path: string, body: unknown, token?:
 for (const policy of ['deny', 'allow'] as const) {
   describe(`permission matrix over the route table, default_policy ${policy}`, () => {
     let t: TestAgent;
-    /** What setup made: SESSION, POLICY, TOKEN, ROLE, LEGACY and their DEL… twins, and NONE (a token that may not). */
+    /** What setup made: SESSION, POLICY, TOKEN, ROLE, LEGACY, RULE and their DEL… twins, PUBKEY (for auth methods), and NONE (a token that may not). */
     const made: Record<string, string> = {};
-    const path = (p: string): string => p.replace(/\b(SESSION|DELTOKEN|TOKEN|DELPOLICY|POLICY|DELROLE|ROLE|DELLEGACY|LEGACY)\b/g, (k) => made[k] ?? k);
+    const path = (p: string): string => p.replace(/\b(SESSION|DELTOKEN|TOKEN|DELPOLICY|POLICY|DELROLE|ROLE|DELLEGACY|LEGACY|DELRULE|RULE|PUBKEY)\b/g, (k) => JSON.stringify(made[k] ?? k).slice(1, -1));
     const body = (b: unknown): unknown => (b === undefined || typeof b === 'string' ? b : JSON.parse(path(JSON.stringify(b))));
 
     before(async () => {
@@ -170,6 +188,13 @@ for (const policy of ['deny', 'allow'] as const) {
       const legacy = (): Promise<string> => put('/v1/acl/create', { Name: 'l', Type: 'client', Rules: '' }).then((x) => (JSON.parse(x) as { ID: string }).ID);
       made.LEGACY = await legacy();
       made.DELLEGACY = await legacy();
+      made.PUBKEY = generateKeyPairSync('rsa', { modulusLength: 2048 }).publicKey.export({ type: 'spki', format: 'pem' }).toString();
+      const method = (name: string): Promise<string> => put('/v1/acl/auth-method', { Name: name, Type: 'jwt', Config: { JWTValidationPubKeys: [made.PUBKEY] } });
+      await method('matrix-method');
+      await method('doomed-method');
+      const rule = (): Promise<string> => put('/v1/acl/binding-rule', { AuthMethod: 'matrix-method', BindType: 'service', BindName: 'web' }).then((x) => (JSON.parse(x) as { ID: string }).ID);
+      made.RULE = await rule();
+      made.DELRULE = await rule();
     });
     after(() => t.stop());
 
@@ -185,10 +210,11 @@ for (const policy of ['deny', 'allow'] as const) {
         const label = `${r.method} ${r.pattern}`;
         const fixed = FIXED[label];
         if (fixed) {
-          for (const token of ['no-such-token', made.NONE, undefined]) {
+          for (const token of ['no-such-token', made.NONE, undefined] as (string | undefined)[]) {
             const res = await send(t.base, r.method, path(sample.path), body(sample.body), token);
-            assert.equal(res.status, fixed[0], label);
-            assert.match(res.text, fixed[1], label);
+            const want: [number, RegExp] = fixed(token);
+            assert.equal(res.status, want[0], label);
+            assert.match(res.text, want[1], label);
           }
           continue;
         }

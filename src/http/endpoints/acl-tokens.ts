@@ -160,6 +160,7 @@ async function cloneToken(ctx: Ctx, deps: ApiDeps, accessor: string): Promise<Re
   const acl = deps.server.store.acl;
   const src = acl.token(accessor);
   if (!src || tokenExpired(src, Date.now())) throw aclNotFound();
+  if (src.AuthMethod !== '') throw fail('Cannot clone a token created from an auth method');
   if (src.Rules !== '') throw fail('Cannot clone a legacy ACL with this endpoint');
   const t = newToken({
     AccessorID: generateUUID(),

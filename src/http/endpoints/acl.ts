@@ -1,6 +1,6 @@
 // /v1/acl/policy*, /v1/acl/role*, /v1/acl/replication and /v1/acl/rules/translate, with Consul
 // 1.10's validation and texts; the token routes are in acl-tokens.ts, the legacy API in
-// acl-legacy.ts. Every route checks its own permission (acl-auth.ts).
+// acl-legacy.ts, auth methods, binding rules and login in acl-methods.ts. Every route checks its own permission (acl-auth.ts).
 
 import { type AclRule, aclRead, aclWrite } from '../acl.js';
 import { policyHash, roleHash } from '../../acl/hash.js';
@@ -19,6 +19,7 @@ import { empty, json, type Reply } from '../reply.js';
 import { aclRoute, caller } from './acl-auth.js';
 import { aclTokenEndpoints, checkIdentities, resolveLinks } from './acl-tokens.js';
 import { aclLegacyEndpoints } from './acl-legacy.js';
+import { aclMethodEndpoints } from './acl-methods.js';
 
 const MAX_BODY = 1 << 20;
 const POLICY_NAME = /^[A-Za-z0-9\-_]{1,128}$/;
@@ -183,6 +184,7 @@ export const aclEndpoints: EndpointGroup = (router, deps) => {
   const acl = (): typeof deps.server.store.acl => deps.server.store.acl;
   aclTokenEndpoints(router, deps);
   aclLegacyEndpoints(router, deps);
+  aclMethodEndpoints(router, deps);
   router.on('/v1/acl/policy', { PUT: r(aclWrite, (ctx) => setPolicy(ctx, deps, null)) });
   router.on('/v1/acl/policy/:id', {
     GET: r(aclRead, (ctx) => readPolicy(ctx, deps, () => acl().policy(param(ctx, 'id')))),
