@@ -4,7 +4,7 @@
 import fs from 'node:fs';
 import path from 'node:path';
 import { ApiClient, HTTP_FLAGS } from './api-client.js';
-import { attempt, fail, list, put, str } from './acl-common.js';
+import { attempt, fail, list, str } from './acl-common.js';
 import { parseCommandFlags } from './flags.js';
 import type { Output } from './output.js';
 
@@ -52,7 +52,7 @@ export async function loginCommand(argv: string[], out: Output): Promise<number>
   // A login never carries a token of its own.
   const api = new ApiClient({ ...flags, token: '', 'token-file': '' }, { ...process.env, CONSUL_HTTP_TOKEN: '', CONSUL_HTTP_TOKEN_FILE: '' });
   const body = { AuthMethod: str(flags, 'method'), BearerToken: bearer, ...(Object.keys(meta).length > 0 ? { Meta: meta } : {}) };
-  const tok = await attempt('Error logging in', () => put<{ SecretID: string }>(api, '/v1/acl/login', body));
+  const tok = await attempt('Error logging in', async () => JSON.parse((await api.ok('POST', '/v1/acl/login', {}, JSON.stringify(body))).text) as { SecretID: string });
   try {
     writeAtomic(str(flags, 'token-sink-file'), tok.SecretID);
   } catch (e) {
