@@ -1,6 +1,8 @@
-// The HTTP side of the CLI commands: Consul's -http-addr / -token / -datacenter flags and the
-// CONSUL_HTTP_ADDR / CONSUL_HTTP_TOKEN environment, requests through undici.
+// The HTTP side of the CLI commands: Consul's -http-addr / -token / -token-file / -datacenter
+// flags and the CONSUL_HTTP_ADDR / CONSUL_HTTP_TOKEN / CONSUL_HTTP_TOKEN_FILE environment,
+// requests through undici.
 
+import fs from 'node:fs';
 import { type Dispatcher, request } from 'undici';
 import type { FlagDef, FlagValues } from './flags.js';
 
@@ -30,7 +32,7 @@ export class ApiError extends Error {
 
 export class ApiClient {
   private readonly base: string;
-  private readonly token: string;
+  private token: string;
   private readonly dc: string;
   private readonly stale: boolean;
 
@@ -39,8 +41,25 @@ export class ApiClient {
     if (!/^https?:\/\//.test(addr)) addr = `${env.CONSUL_HTTP_SSL === 'true' ? 'https' : 'http'}://${addr}`;
     this.base = addr.replace(/\/$/, '');
     this.token = (flags.token as string | undefined) ?? env.CONSUL_HTTP_TOKEN ?? '';
+    // As Consul's api.Config: a token (flag or environment) wins over any token file.
+    const file = (flags['token-file'] as string | undefined) ?? env.CONSUL_HTTP_TOKEN_FILE ?? '';
+    if (this.token === '' && file !== '') {
+      try {
+        this.token = fs.readFileSync(file, 'utf8').trim();
+      } catch (e) {
+        throw new ApiError(0, `Error connecting to Consul agent: Error loading token file: ${(e as Error).message}`);
+      }
+    }
     this.dc = (flags.datacenter as string | undefined) ?? '';
     this.stale = flags.stale === true;
+  }
+
+  /** This client with another token ('' for none): login, or a secret read with -token-secret. */
+  withToken(token: string): ApiClient {
+    const c = Object.create(ApiClient.prototype) as ApiClient;
+    Object.assign(c, this);
+    c.token = token;
+    return c;
   }
 
   /** The URL of `path` with the -datacenter flag and `query` (true: a bare flag; false/undefined: left out). */

@@ -3,6 +3,7 @@
 
 import fs from 'node:fs';
 import { Command } from 'commander';
+import { aclCommand } from './acl.js';
 import { runAgent } from './agent.js';
 import { eventCommand, forceLeaveCommand, infoCommand, joinCommand, leaveCommand, maintCommand, membersCommand, monitorCommand, reloadCommand } from './agent-commands.js';
 import { ApiError } from './api-client.js';
@@ -10,6 +11,7 @@ import { catalogCommand } from './catalog.js';
 import { HelpRequested, UsageError } from './flags.js';
 import { kvCommand } from './kv.js';
 import { lockCommand } from './lock.js';
+import { loginCommand, logoutCommand } from './login.js';
 import { type Output, processOutput } from './output.js';
 import { operatorCommand } from './operator.js';
 import { servicesCommand } from './services.js';
@@ -22,6 +24,7 @@ export const VERSION = '0.1.0';
 type Verb = (argv: string[], out: Output, stdin: () => Buffer) => Promise<number>;
 
 const VERBS: Record<string, { run: Verb; help: string }> = {
+  acl: { run: aclCommand, help: 'Interact with Consul\'s ACLs (bootstrap, tokens, policies, roles, auth methods, binding rules)' },
   catalog: { run: catalogCommand, help: 'Interact with the catalog (datacenters, nodes, services)' },
   event: { run: eventCommand, help: 'Fire a new event' },
   'force-leave': { run: forceLeaveCommand, help: 'Forces a member of the cluster to enter the "left" state' },
@@ -30,6 +33,8 @@ const VERBS: Record<string, { run: Verb; help: string }> = {
   kv: { run: kvCommand, help: 'Interact with the key-value store (get, put, delete, export, import)' },
   leave: { run: leaveCommand, help: 'Gracefully leaves the cluster and shuts down' },
   lock: { run: lockCommand, help: 'Execute a command holding a lock' },
+  login: { run: loginCommand, help: 'Login to Consul using an auth method' },
+  logout: { run: logoutCommand, help: 'Destroy a Consul token created with login' },
   maint: { run: maintCommand, help: 'Controls node or service maintenance mode' },
   members: { run: membersCommand, help: 'Lists the members of the cluster' },
   monitor: { run: monitorCommand, help: 'Stream logs from a Tribune agent' },
