@@ -85,15 +85,18 @@ export class Agent {
   constructor(private readonly opts: AgentOptions) {
     this.logger = opts.logger.named('agent');
     this.server = new Server({ config: opts.config, logger: opts.logger, ...opts.server });
-    this.local = new LocalAgent(opts.config, new ServerCatalogWriter(this.server), checkRunners(this.logger.named('checks'), () => this.aliasSource()), this.logger, opts.local);
+    this.tokens = new AgentTokens(opts.config.acl, opts.config.dataDir);
+    // Tokens resolve through the server's ACL tables; agent_master is the agent's own.
+    this.resolver = opts.config.acl.enabled ? agentResolver(this.tokens, opts.config.nodeName, this.server.acl) : null;
+    // Anti-entropy writes with each entry's token (else the agent token), vetted as the catalog endpoint vets.
+    const writer = new ServerCatalogWriter(this.server, this.resolver);
+    const localOpts = { ...opts.local, agentToken: () => this.tokens.agentToken };
+    this.local = new LocalAgent(opts.config, writer, checkRunners(this.logger.named('checks'), () => this.aliasSource()), this.logger, localOpts);
     // Every applied log entry is counted by command type (consul.fsm.<type>), and batches sized.
     this.server.fsm.onApplied((entries) => {
       this.metrics.sample('consul.raft.commitNumLogs', {}, entries.length);
       for (const e of entries) this.metrics.count(`consul.fsm.${e.command.type}`);
     });
-    this.tokens = new AgentTokens(opts.config.acl, opts.config.dataDir);
-    // Tokens resolve through the server's ACL tables; agent_master is the agent's own.
-    this.resolver = opts.config.acl.enabled ? agentResolver(this.tokens, opts.config.nodeName, this.server.acl) : null;
     const acl = this.resolver ? { resolver: this.resolver, defaultToken: () => this.tokens.userToken } : undefined;
     this.http = new HttpApi(
       { server: this.server, config: opts.config, logger: opts.logger, agent: this.local, leave: () => this.leave(), reload: () => this.reload(), metrics: this.metrics, gauges: () => this.gauges(), tokens: this.tokens, ...(acl ? { acl } : {}) },

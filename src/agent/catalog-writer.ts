@@ -1,6 +1,9 @@
 // Where anti-entropy reads and writes the catalog. A server agent uses its own Server (writes go
 // through the log); a client agent will later implement the same interface over the network.
 
+import { mayDeregister, mayRegister } from '../acl/vet.js';
+import type { Authorizer } from '../acl/types.js';
+import type { TokenResolver } from '../http/acl.js';
 import type { Server } from '../server/server.js';
 import type { CatalogNode, DeregisterRequest, HealthCheck, NodeService, RegisterRequest } from '../state/catalog-types.js';
 
@@ -11,23 +14,43 @@ export interface NodeCatalogState {
   checks: HealthCheck[];
 }
 
+/**
+ * Writes are made with a token, as Consul's Catalog.Register RPC: they resolve false, having
+ * written nothing, when ACLs refuse it (permission denied or an unknown token).
+ */
 export interface CatalogWriter {
-  register(req: RegisterRequest): Promise<void>;
-  deregister(req: DeregisterRequest): Promise<void>;
+  register(req: RegisterRequest, token: string): Promise<boolean>;
+  deregister(req: DeregisterRequest, token: string): Promise<boolean>;
   nodeState(node: string): Promise<NodeCatalogState>;
 }
 
-/** Writes through the local server's log; reads its state store. */
+/**
+ * Writes through the local server's log, vetted as the catalog endpoints vet them; reads its
+ * state store. With ACLs off (`acl` null) no token is resolved at all.
+ */
 export class ServerCatalogWriter implements CatalogWriter {
-  constructor(private readonly server: Server) {}
+  constructor(
+    private readonly server: Server,
+    private readonly acl: TokenResolver | null = null,
+  ) {}
 
-  async register(req: RegisterRequest): Promise<void> {
-    // The in-memory log stores command objects as given: hand it a private copy.
-    await this.server.propose({ type: 'register', req: structuredClone(req) });
+  private allowed(token: string, vet: (a: Authorizer) => boolean): boolean {
+    if (!this.acl) return true;
+    const r = this.acl.resolve(token);
+    return r !== null && vet(r.authz);
   }
 
-  async deregister(req: DeregisterRequest): Promise<void> {
+  async register(req: RegisterRequest, token: string): Promise<boolean> {
+    if (!this.allowed(token, (a) => mayRegister(a, this.server.store.catalog, req))) return false;
+    // The in-memory log stores command objects as given: hand it a private copy.
+    await this.server.propose({ type: 'register', req: structuredClone(req) });
+    return true;
+  }
+
+  async deregister(req: DeregisterRequest, token: string): Promise<boolean> {
+    if (!this.allowed(token, (a) => mayDeregister(a, this.server.store.catalog, req))) return false;
     await this.server.propose({ type: 'deregister', req: { ...req } });
+    return true;
   }
 
   async nodeState(node: string): Promise<NodeCatalogState> {

@@ -60,6 +60,8 @@ export interface LocalAgentOptions {
   checkDeregisterIntervalMinMs?: number;
   /** Floor for the Interval of HTTP, TCP and script checks (Consul's checks.MinInterval, 1s). Tests only. */
   checkMinIntervalMs?: number;
+  /** The agent's own token (acl.tokens.agent, else default): node info and entries without a token. */
+  agentToken?: () => string;
 }
 
 /** Consul's structs.NodeMaint / ServiceMaintPrefix and their default reasons. */
@@ -126,6 +128,8 @@ export class LocalAgent {
   /** Services and checks that came from configuration files (what a reload replaces). */
   private configServiceIDs = new Set<string>();
   private configCheckIDs = new Set<string>();
+  /** The last member registration was refused by ACLs (so the warning is not repeated). */
+  private memberBlocked = false;
 
   constructor(
     readonly config: RuntimeConfig,
@@ -140,6 +144,7 @@ export class LocalAgent {
       checkReapIntervalMs: opts.checkReapIntervalMs ?? 30_000,
       checkDeregisterIntervalMinMs: opts.checkDeregisterIntervalMinMs ?? 60_000,
       checkMinIntervalMs: opts.checkMinIntervalMs ?? 1000,
+      agentToken: opts.agentToken ?? (() => ''),
     };
     this.persistence = new Persistence(config.dataDir, logger);
     this.nodeID = this.persistence.nodeID(config.nodeId);
@@ -151,6 +156,7 @@ export class LocalAgent {
         advertiseAddr: config.advertiseAddr,
         taggedAddresses: nodeTaggedAddresses(config),
         checkUpdateIntervalMs: this.opts.checkUpdateIntervalMs,
+        agentToken: this.opts.agentToken,
       },
       logger.named('anti_entropy'),
     );
@@ -294,7 +300,10 @@ export class LocalAgent {
       req.TaggedAddresses = n.TaggedAddresses;
       req.NodeMeta = n.Meta;
     }
-    await this.writer.register(req);
+    const ok = await this.writer.register(req, this.opts.agentToken());
+    // Refused until the agent token may write the node (and the consul service): warned once.
+    if (!ok && !this.memberBlocked) this.logger.named('anti_entropy').warn('Node registration blocked by ACLs', { node: req.Node });
+    this.memberBlocked = !ok;
   }
 
   private serialize(fn: () => Promise<void>): Promise<void> {

@@ -23,6 +23,8 @@ interface ServiceState {
   inSync: boolean;
   /** Scheduled for removal from the catalog. */
   deleted: boolean;
+  /** What ACLs last refused (the sent service, or 'deregister'): each refusal is warned once. */
+  blocked?: unknown;
 }
 
 interface CheckState {
@@ -34,6 +36,7 @@ interface CheckState {
   criticalSince: number | null;
   /** Output-only changes wait for this timer before they are synced (check_update_interval). */
   deferTimer: LongTimeout | null;
+  blocked?: unknown;
 }
 
 export interface LocalStateConfig {
@@ -44,6 +47,8 @@ export interface LocalStateConfig {
   taggedAddresses: Record<string, string>;
   /** check_update_interval: how long output-only check changes may wait (0 syncs at once). */
   checkUpdateIntervalMs: number;
+  /** The agent token (acl.tokens.agent, else default): node info, and entries without a token. */
+  agentToken?: () => string;
 }
 
 function deepEqual(a: unknown, b: unknown): boolean {
@@ -110,6 +115,8 @@ export class LocalState {
   private readonly dirtyChecks = new Set<string>();
   private metadata: Record<string, string> = {};
   private nodeInfoInSync = false;
+  /** The node info ACLs last refused (warned once per change). */
+  private nodeBlocked: RegisterRequest | null = null;
   private readonly serviceWatchers = new Map<string, Set<() => void>>();
   /** Called whenever something is out of sync (the syncer schedules a partial sync). */
   onTrigger: () => void = () => undefined;
@@ -195,8 +202,13 @@ export class LocalState {
       .sort((a, b) => (a.ID < b.ID ? -1 : a.ID > b.ID ? 1 : 0));
   }
 
+  private agentToken(): string {
+    return this.config.agentToken?.() ?? '';
+  }
+
+  /** The token anti-entropy writes a service with: its own, else the agent token (State.serviceToken). */
   serviceToken(id: string): string {
-    return this.services.get(id)?.token ?? '';
+    return this.services.get(id)?.token || this.agentToken();
   }
 
   /** Adds or replaces a service (State.AddService). */
@@ -220,6 +232,7 @@ export class LocalState {
     if (!s || s.deleted) return false;
     s.deleted = true;
     s.inSync = false;
+    s.blocked = undefined;
     this.dirtyServices.add(id);
     this.notifyService(id);
     this.onTrigger();
@@ -242,7 +255,7 @@ export class LocalState {
   }
 
   checkToken(id: string): string {
-    return this.checks.get(id)?.token ?? '';
+    return this.checks.get(id)?.token || this.agentToken();
   }
 
   /** The checks of a service, plus the node's own checks when includeNodeChecks (ChecksForService). */
@@ -278,6 +291,7 @@ export class LocalState {
     c.deferTimer = null;
     c.deleted = true;
     c.inSync = false;
+    c.blocked = undefined;
     this.dirtyChecks.add(id);
     this.onTrigger();
     return true;
@@ -446,10 +460,27 @@ export class LocalState {
         await this.syncCheck(writer, id, c);
       }
     }
-    if (!this.nodeInfoInSync) {
-      await writer.register(this.registerRequest());
-      this.nodeInfoInSync = true;
+    if (!this.nodeInfoInSync) await this.syncNodeInfo(writer);
+  }
+
+  private async syncNodeInfo(writer: CatalogWriter): Promise<void> {
+    const req = this.registerRequest();
+    // Refused node info counts as synced until the next full sync retries it, as Consul does.
+    this.nodeInfoInSync = true;
+    if (await writer.register(req, this.agentToken())) {
+      this.nodeBlocked = null;
+      return;
     }
+    const prev = this.nodeBlocked;
+    this.nodeBlocked = req;
+    if (!prev || !deepEqual(prev, req)) this.logger.warn('Node info update blocked by ACLs', { node: req.Node });
+  }
+
+  /** Warns once per refused change: `what` is the entry's content that ACLs refused. */
+  private blockedOnce(e: { blocked?: unknown }, what: unknown, msg: string, fields: Record<string, string>): void {
+    if (e.blocked === what) return;
+    e.blocked = what;
+    this.logger.warn(msg, fields);
   }
 
   /** True when nothing waits to be synced. */
@@ -467,7 +498,11 @@ export class LocalState {
   }
 
   private async deleteService(writer: CatalogWriter, id: string, s: ServiceState): Promise<void> {
-    await writer.deregister({ Node: this.config.nodeName, ServiceID: id, CheckID: '' });
+    if (!(await writer.deregister({ Node: this.config.nodeName, ServiceID: id, CheckID: '' }, this.serviceToken(id)))) {
+      // Stays scheduled for removal: retried on the next sync.
+      this.blockedOnce(s, 'deregister', 'Service deregistration blocked by ACLs', { service: id });
+      return;
+    }
     if (this.services.get(id) === s) {
       this.services.delete(id);
       this.dirtyServices.delete(id);
@@ -479,10 +514,12 @@ export class LocalState {
 
   private async syncService(writer: CatalogWriter, id: string, s: ServiceState): Promise<void> {
     // Out-of-sync checks of the service ride along, so they are registered atomically with it.
+    const token = this.serviceToken(id);
     const riding: CheckState[] = [];
     for (const cid of this.checksByService.get(id) ?? []) {
       const c = this.checks.get(cid)!;
-      if (c.deleted || c.inSync || c.token !== s.token) continue;
+      // Only checks with the same token ride: they must not borrow the service token's rights.
+      if (c.deleted || c.inSync || this.checkToken(cid) !== token) continue;
       riding.push(c);
     }
     const req = this.registerRequest();
@@ -490,9 +527,9 @@ export class LocalState {
     req.Checks = riding.map((c) => ({ ...c.check }));
     const sent = riding.map((c) => c.check);
     const sentService = s.service;
-    await writer.register(req);
-    this.nodeInfoInSync = true;
+    const ok = await writer.register(req, token);
     // Only what was sent is in sync: a change made while the write was in flight stays pending.
+    // A refused write counts as in sync too, until the next full sync retries it (as Consul).
     if (this.services.get(id) === s && s.service === sentService) {
       s.inSync = true;
       this.dirtyServices.delete(id);
@@ -500,11 +537,20 @@ export class LocalState {
     riding.forEach((c, i) => {
       if (c.check === sent[i]) c.inSync = true;
     });
+    if (!ok) {
+      this.blockedOnce(s, sentService, 'Service registration blocked by ACLs', { service: id });
+      return;
+    }
+    s.blocked = undefined;
+    this.nodeInfoInSync = true;
     this.logger.info('Synced service', { service: id });
   }
 
   private async deleteCheck(writer: CatalogWriter, id: string, c: CheckState): Promise<void> {
-    await writer.deregister({ Node: this.config.nodeName, ServiceID: '', CheckID: id });
+    if (!(await writer.deregister({ Node: this.config.nodeName, ServiceID: '', CheckID: id }, this.checkToken(id)))) {
+      this.blockedOnce(c, 'deregister', 'Check deregistration blocked by ACLs', { check: id });
+      return;
+    }
     if (this.checks.get(id) === c) this.deleteCheckEntry(id);
     this.logger.info('Deregistered check', { check: id });
   }
@@ -515,12 +561,17 @@ export class LocalState {
     if (svc && !svc.deleted) req.Service = { ...svc.service };
     const sent = c.check;
     req.Checks = [{ ...sent }];
-    await writer.register(req);
-    this.nodeInfoInSync = true;
+    const ok = await writer.register(req, this.checkToken(id));
     if (this.checks.get(id) === c && c.check === sent) {
       c.inSync = true;
       this.dirtyChecks.delete(id);
     }
+    if (!ok) {
+      this.blockedOnce(c, sent, 'Check registration blocked by ACLs', { check: id });
+      return;
+    }
+    c.blocked = undefined;
+    this.nodeInfoInSync = true;
     this.logger.info('Synced check', { check: id });
   }
 }

@@ -12,7 +12,7 @@ import type { Page } from 'playwright-core';
 import { launchBrowser, type TestBrowser } from '../helpers/browser.js';
 import { ROOT, startAgent, type TestAgent } from '../helpers/agent.js';
 import { request } from '../helpers/http.js';
-import { aclConfig, AS_MASTER, makeToken } from '../helpers/acl.js';
+import { aclConfig, AS_MASTER, MASTER, makeToken } from '../helpers/acl.js';
 
 const DOCS = process.env.TRIBUNE_UI_DOCS === '1';
 
@@ -198,6 +198,8 @@ describe('web UI in Chromium', () => {
   it('signs in with a token: an unknown one and one that may not read KV show denied views', async () => {
     const secured = await startAgent({ ui: true, acl: aclConfig() });
     try {
+      // Under default deny the agent registers itself (the consul service) only with an agent token.
+      assert.equal((await request(secured.base, 'PUT', '/v1/agent/token/agent', { Token: MASTER }, AS_MASTER)).status, 200);
       const narrow = await makeToken(secured.base, 'service_prefix "" { policy = "read" }\nnode_prefix "" { policy = "read" }');
       const page = await b.browser.newPage();
       const errors: string[] = [];

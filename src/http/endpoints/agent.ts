@@ -617,7 +617,7 @@ function metrics(ctx: Ctx, deps: ApiDeps): Reply {
 
 /** PUT /v1/agent/token/<name>: replaces one of the agent's tokens at once (Consul's AgentToken). */
 async function setToken(ctx: Ctx, deps: ApiDeps): Promise<Reply> {
-  localAgent(deps);
+  const agent = localAgent(deps);
   const tokens = deps.tokens;
   if (!tokens) throw serverError('this agent keeps no ACL tokens');
   const target = rest(ctx, '/v1/agent/token/');
@@ -629,6 +629,8 @@ async function setToken(ctx: Ctx, deps: ApiDeps): Promise<Reply> {
   tokens.set(name, raw ?? '');
   // The secret itself is never logged.
   deps.logger.named('agent').info('Updated agent\'s ACL token', { token: target });
+  // Anti-entropy writes with these: what they refused so far is retried at once (as Consul).
+  if (name === 'agent' || name === 'default') void agent.syncFull();
   return empty();
 }
 

@@ -2,6 +2,7 @@
 // instances as Consul 1.10 answers them (agent/catalog_endpoint.go, agent/consul/state/catalog.go),
 // each a blocking query woken only by the topics it read.
 
+import { mayDeregister, mayRegister } from '../../acl/vet.js';
 import { sortKeys } from '../../agent/definitions.js';
 import { filterList, nodeSchema, nodeServiceSchema, serviceNodeSchema } from '../../filter/index.js';
 import type { CatalogNode, StoredService } from '../../state/catalog-types.js';
@@ -10,7 +11,6 @@ import type { ApiDeps, EndpointGroup } from '../api.js';
 import { decodeDeregister, decodeRegister } from '../catalog-decode.js';
 import { hasTags, nodeMetaMatches, nodeServiceJSON, parseNodeMeta, serviceNode } from '../catalog-json.js';
 import { demand, may, visible } from '../acl.js';
-import { mayDeregister, mayRegister } from '../acl-catalog.js';
 import type { Ctx } from '../context.js';
 import { badRequest, serverError } from '../errors.js';
 import { parseFilter } from '../filter.js';
