@@ -90,7 +90,7 @@ export class Agent {
     this.resolver = opts.config.acl.enabled ? agentResolver(this.tokens, opts.config.nodeName, this.server.acl) : null;
     // Anti-entropy writes with each entry's token (else the agent token), vetted as the catalog endpoint vets.
     const writer = new ServerCatalogWriter(this.server, this.resolver);
-    const localOpts = { ...opts.local, agentToken: () => this.tokens.agentToken };
+    const localOpts = { ...opts.local, agentToken: () => this.tokens.agentToken, userToken: () => this.tokens.userToken };
     this.local = new LocalAgent(opts.config, writer, checkRunners(this.logger.named('checks'), () => this.aliasSource()), this.logger, localOpts);
     // Every applied log entry is counted by command type (consul.fsm.<type>), and batches sized.
     this.server.fsm.onApplied((entries) => {

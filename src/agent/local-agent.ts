@@ -60,8 +60,10 @@ export interface LocalAgentOptions {
   checkDeregisterIntervalMinMs?: number;
   /** Floor for the Interval of HTTP, TCP and script checks (Consul's checks.MinInterval, 1s). Tests only. */
   checkMinIntervalMs?: number;
-  /** The agent's own token (acl.tokens.agent, else default): node info and entries without a token. */
+  /** The agent's own token (acl.tokens.agent, else default): the node's own registration and node info. */
   agentToken?: () => string;
+  /** The default token (acl.tokens.default): services and checks registered without a token. */
+  userToken?: () => string;
 }
 
 /** Consul's structs.NodeMaint / ServiceMaintPrefix and their default reasons. */
@@ -145,6 +147,7 @@ export class LocalAgent {
       checkDeregisterIntervalMinMs: opts.checkDeregisterIntervalMinMs ?? 60_000,
       checkMinIntervalMs: opts.checkMinIntervalMs ?? 1000,
       agentToken: opts.agentToken ?? (() => ''),
+      userToken: opts.userToken ?? (() => ''),
     };
     this.persistence = new Persistence(config.dataDir, logger);
     this.nodeID = this.persistence.nodeID(config.nodeId);
@@ -157,6 +160,7 @@ export class LocalAgent {
         taggedAddresses: nodeTaggedAddresses(config),
         checkUpdateIntervalMs: this.opts.checkUpdateIntervalMs,
         agentToken: this.opts.agentToken,
+        userToken: this.opts.userToken,
       },
       logger.named('anti_entropy'),
     );

@@ -47,8 +47,10 @@ export interface LocalStateConfig {
   taggedAddresses: Record<string, string>;
   /** check_update_interval: how long output-only check changes may wait (0 syncs at once). */
   checkUpdateIntervalMs: number;
-  /** The agent token (acl.tokens.agent, else default): node info, and entries without a token. */
+  /** The agent token (acl.tokens.agent, else default): node info. */
   agentToken?: () => string;
+  /** The default token: services and checks registered without one, as Consul's State.serviceToken. */
+  userToken?: () => string;
 }
 
 function deepEqual(a: unknown, b: unknown): boolean {
@@ -206,9 +208,13 @@ export class LocalState {
     return this.config.agentToken?.() ?? '';
   }
 
-  /** The token anti-entropy writes a service with: its own, else the agent token (State.serviceToken). */
+  private userToken(): string {
+    return this.config.userToken?.() ?? '';
+  }
+
+  /** The token anti-entropy writes a service with: its own, else the default token (State.serviceToken). */
   serviceToken(id: string): string {
-    return this.services.get(id)?.token || this.agentToken();
+    return this.services.get(id)?.token || this.userToken();
   }
 
   /** Adds or replaces a service (State.AddService). */
@@ -255,7 +261,7 @@ export class LocalState {
   }
 
   checkToken(id: string): string {
-    return this.checks.get(id)?.token || this.agentToken();
+    return this.checks.get(id)?.token || this.userToken();
   }
 
   /** The checks of a service, plus the node's own checks when includeNodeChecks (ChecksForService). */
