@@ -1,6 +1,6 @@
 // `npm run bench [-- section...]`: measures Tribune and prints what it measured.
 // Sections: startup, http-baseline, kv-put, kv-get, fanout, catalog-register, health-read, health-fanout,
-// dns, locks, restart, restart-snapshot, register-scale, fuzz-lag, idle-clients, acl (default: all). Needs wrk (apt-get install wrk).
+// dns, locks, restart, restart-snapshot, register-scale, fuzz-lag, idle-clients, acl, query (default: all). Needs wrk (apt-get install wrk).
 
 import { spawn } from 'node:child_process';
 import fs from 'node:fs';
@@ -273,6 +273,20 @@ async function healthRead(): Promise<void> {
   });
 }
 
+/** Executing a prepared query (50 instances, Near=_agent) beside the health read it is built on, same agent and run. */
+async function preparedQuery(): Promise<void> {
+  await withDurableAgent(async (a) => {
+    await registerInstances(a, 'web', 50);
+    const made = await request(a.base, 'POST', '/v1/query', JSON.stringify({ Name: 'web-near', Service: { Service: 'web', OnlyPassing: true, Near: '_agent' } }));
+    if (made.status !== 200) throw new Error(`query create failed: ${made.status} ${made.body}`);
+    const id = (JSON.parse(made.body) as { ID: string }).ID;
+    const q = await wrk(`${a.base}/v1/query/${id}/execute`, { connections: CONNS, seconds: SECONDS });
+    const h = await wrk(`${a.base}/v1/health/service/web?passing`, { connections: CONNS, seconds: SECONDS });
+    report(`query          GET /v1/query/<id>/execute, 50 instances, Near=_agent, ${CONNS} connections: ${fmt(q.rps)} req/s, p99 ${q.latencyP99}`);
+    report(`query          beside it GET /v1/health/service/web?passing (same run): ${fmt(h.rps)} req/s, p99 ${h.latencyP99}`);
+  });
+}
+
 async function healthFanout(): Promise<void> {
   await withDurableAgent(async (a) => {
     await registerInstances(a, 'web', 50);
@@ -386,6 +400,7 @@ const SECTIONS: Record<string, () => Promise<void>> = {
   'catalog-register': catalogRegister,
   'health-read': healthRead,
   'health-fanout': healthFanout,
+  query: preparedQuery,
   dns,
   locks,
   restart: () => restart(),

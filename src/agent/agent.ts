@@ -12,6 +12,8 @@ import { eventEndpoints } from '../http/endpoints/event.js';
 import { healthEndpoints } from '../http/endpoints/health.js';
 import { kvEndpoints } from '../http/endpoints/kv.js';
 import { sessionEndpoints } from '../http/endpoints/session.js';
+import { queryEndpoints } from '../http/endpoints/query.js';
+import { preparedQueryDNS } from '../dns/prepared.js';
 import { statusEndpoints } from '../http/endpoints/status.js';
 import { txnEndpoints } from '../http/endpoints/txn.js';
 import { internalUIEndpoints } from '../http/endpoints/internal-ui.js';
@@ -38,6 +40,7 @@ export const ENDPOINT_GROUPS: EndpointGroup[] = [
   healthEndpoints,
   agentEndpoints,
   sessionEndpoints,
+  queryEndpoints,
   eventEndpoints,
   operatorEndpoints,
   snapshotEndpoints,
@@ -175,7 +178,11 @@ export class Agent {
         port: config.ports.dns,
         logger: this.logger.named('dns'),
         recursors: config.recursors,
-        context: () => ({ catalog: this.server.store.catalog, datacenter: config.datacenter, domain: config.domain, dns: config.dns, authz: this.dnsAuthz() }),
+        context: () => {
+          const authz = this.dnsAuthz();
+          const preparedQuery = preparedQueryDNS({ store: this.server.store, datacenter: config.datacenter, nodeName: config.nodeName, authz, resolver: this.resolver });
+          return { catalog: this.server.store.catalog, datacenter: config.datacenter, domain: config.domain, dns: config.dns, authz, preparedQuery };
+        },
       });
       this.dnsAddrs = await this.dns.listen();
       for (const a of this.dnsAddrs) this.logger.info('DNS listening', { address: a });

@@ -1,6 +1,7 @@
 // What a DNS name in the Consul domain asks for, parsed as Consul 1.10's dispatch does:
 //   [tag.]service.service[.dc].consul     _service._tag.service[.dc].consul (RFC 2782)
 //   node.node[.dc].consul                 hex.addr[.dc].consul
+//   query.query[.dc].consul (prepared queries)
 // and reverse lookups under in-addr.arpa / ip6.arpa.
 
 import { isIP } from 'node:net';
@@ -9,6 +10,7 @@ export type Lookup =
   | { kind: 'service'; service: string; tag: string; dc: string; connect?: boolean }
   | { kind: 'node'; node: string; dc: string }
   | { kind: 'addr'; ip: string; dc: string }
+  | { kind: 'query'; name: string; dc: string }
   | { kind: 'apex'; dc: string }
   | { kind: 'ptr'; ip: string }
   | { kind: 'unknown' };
@@ -62,8 +64,11 @@ export function parseLookup(inner: string): Lookup {
       const ip = rest.length === 1 ? hexToIP(rest[0] ?? '') : null;
       return ip ? { kind: 'addr', ip, dc } : { kind: 'unknown' };
     }
+    case 'query':
+      // A query name may hold dots: every label before the type is part of it.
+      return rest.length === 0 ? { kind: 'unknown' } : { kind: 'query', name: rest.join('.'), dc };
     default:
-      // ingress gateways and prepared queries are not served yet: such names do not exist here.
+      // ingress gateways are not served yet: such names do not exist here.
       return { kind: 'unknown' };
   }
 }

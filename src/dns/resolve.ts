@@ -9,6 +9,7 @@ import type { Authorizer } from '../acl/types.js';
 import type { DNSConfig } from '../config/types.js';
 import type { CatalogNode, HealthCheck, NodeService } from '../state/catalog-types.js';
 import type { CatalogTables } from '../state/catalog.js';
+import { parseDuration } from '../util/duration.js';
 import { insideDomain, ipToHex, normalize, parseLookup, parseReverse, sameIP } from './query.js';
 
 export interface DnsContext {
@@ -25,7 +26,12 @@ export interface DnsContext {
   authz?: Authorizer | null;
   /** Clock for the SOA serial; tests pin it. */
   now?: () => number;
+  /** Executes the prepared query `<name>.query.<domain>` names; absent: no such names. */
+  preparedQuery?: PreparedQueryDNS;
 }
+
+/** A prepared query's results for DNS: null when no query matches, 'error' when it fails to run. */
+export type PreparedQueryDNS = (name: string) => { service: string; ttl: string; instances: Instance[] } | null | 'error';
 
 export type Rcode = 'NOERROR' | 'NXDOMAIN' | 'SERVFAIL';
 
@@ -133,7 +139,7 @@ function instanceChecks(cat: CatalogTables, node: string, serviceID: string): He
   return out;
 }
 
-interface Instance {
+export interface Instance {
   node: CatalogNode;
   svc: NodeService;
   checks: HealthCheck[];
@@ -158,14 +164,34 @@ function healthyInstances(ctx: DnsContext, service: string, tag: string, connect
 function serviceLookup(ctx: DnsContext, qname: string, qtype: QType, service: string, tag: string, connect = false): Resolution {
   const instances = healthyInstances(ctx, service, tag, connect);
   if (instances.length === 0) return empty('NXDOMAIN', ctx);
-  const ttl = goUint32(serviceTTL(ctx.dns, instances[0]?.svc.Service ?? service));
+  return instanceRecords(ctx, qname, qtype, shuffle(instances), goUint32(serviceTTL(ctx.dns, instances[0]?.svc.Service ?? service)));
+}
+
+/** <query>.query: the query's results in the order it gave them, with its DNS.TTL or service_ttl. */
+function preparedQueryLookup(ctx: DnsContext, qname: string, qtype: QType, name: string): Resolution {
+  const out = ctx.preparedQuery?.(name) ?? null;
+  if (out === 'error') return { rcode: 'SERVFAIL', authoritative: true, answers: [], authorities: [], additionals: [] };
+  if (out === null || out.instances.length === 0) return empty('NXDOMAIN', ctx);
+  let ttl = serviceTTL(ctx.dns, out.service);
+  if (out.ttl !== '') {
+    try {
+      ttl = Math.floor(parseDuration(out.ttl) / 1e9);
+    } catch {
+      ttl = 0; // vetted when stored; Consul ignores a TTL it cannot parse
+    }
+  }
+  return instanceRecords(ctx, qname, qtype, out.instances, goUint32(ttl));
+}
+
+/** A, AAAA or SRV records (with their additionals) for instances, in the order given. */
+function instanceRecords(ctx: DnsContext, qname: string, qtype: QType, instances: Instance[], ttl: number): Resolution {
   const limit = ctx.dns.aRecordLimit;
   const dc = ctx.datacenter;
   const domain = normalize(ctx.domain);
   const answers: Answer[] = [];
   const additionals: Answer[] = [];
   const seen = new Set<string>();
-  for (const { node, svc, checks } of shuffle(instances)) {
+  for (const { node, svc, checks } of instances) {
     const addr = svc.Address !== '' ? svc.Address : node.Address;
     // One record per distinct node/address/port, as Consul de-duplicates.
     const tuple = `${node.Node}:${addr}:${svc.Port}`;
@@ -244,6 +270,8 @@ export function resolve(ctx: DnsContext, name: string, qtype: QType): Resolution
       return serviceLookup(ctx, qname, qtype, lookup.service, lookup.tag, lookup.connect === true);
     case 'node':
       return nodeLookup(ctx, qname, qtype, lookup.node);
+    case 'query':
+      return preparedQueryLookup(ctx, qname, qtype, lookup.name);
     case 'addr': {
       const a = addressRecord(qname, lookup.ip, qtype, 0);
       return found(ctx, a ? [a] : []);

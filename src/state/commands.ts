@@ -3,6 +3,7 @@
 import type { CatalogNode, DeregisterRequest, HealthCheck, NodeService, RegisterRequest } from './catalog-types.js';
 import type { SnapshotChunk } from './snapshot.js';
 import type { Session } from './types.js';
+import type { PreparedQueryInput } from './query-types.js';
 import type { ACLAuthMethod, ACLBindingRule, ACLPolicy, ACLRole, ACLToken } from '../acl/types.js';
 
 export type KVVerb = 'set' | 'cas' | 'lock' | 'unlock' | 'delete' | 'delete-cas' | 'delete-tree';
@@ -66,7 +67,10 @@ export type Command =
   /** Also deletes the method's binding rules and the tokens it created. */
   | { type: 'acl-auth-method-delete'; name: string }
   | { type: 'acl-binding-rule-set'; rule: ACLBindingRuleInput }
-  | { type: 'acl-binding-rule-delete'; ids: string[] };
+  | { type: 'acl-binding-rule-delete'; ids: string[] }
+  /** Prepared queries: the ID is decided before proposing (create) or taken from the path (update). */
+  | { type: 'query-set'; query: PreparedQueryInput; update: boolean }
+  | { type: 'query-delete'; id: string };
 
 export type ACLTokenInput = Omit<ACLToken, 'CreateIndex' | 'ModifyIndex'>;
 export type ACLPolicyInput = Omit<ACLPolicy, 'CreateIndex' | 'ModifyIndex'>;

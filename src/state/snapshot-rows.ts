@@ -176,7 +176,7 @@ export const indexesRecord = record(
     sessions: index,
     catalog: record({ nodes: index, services: index, checks: index, extinction: index, perService: listOf(tuple(str, index)) }),
   },
-  { acl: aclIndexes },
+  { acl: aclIndexes, queries: index },
 );
 
 // ACL rows: exactly the stored shapes of acl/types.ts.
@@ -246,6 +246,29 @@ export const aclBindingRuleRow = record({
   Selector: str,
   BindType: oneOf('service', 'node', 'role'),
   BindName: nonEmpty,
+  CreateIndex: index,
+  ModifyIndex: index,
+});
+
+const strList = nullable(listOf(str));
+export const preparedQueryRow = record({
+  ID: nonEmpty,
+  Name: str,
+  Session: str,
+  Token: str,
+  Template: record({ Type: str, Regexp: str, RemoveEmptyTags: bool }),
+  Service: record({
+    Service: str,
+    Failover: record({ NearestN: int, Datacenters: strList }),
+    OnlyPassing: bool,
+    IgnoreCheckIDs: strList,
+    Near: str,
+    Tags: strList,
+    NodeMeta: nullable(strMap),
+    ServiceMeta: nullable(strMap),
+    Connect: bool,
+  }),
+  DNS: record({ TTL: str }),
   CreateIndex: index,
   ModifyIndex: index,
 });

@@ -8,9 +8,10 @@ import type { CatalogNode, HealthCheck, StoredService } from './catalog-types.js
 import type { ACLAuthMethod, ACLBindingRule, ACLPolicy, ACLRole, ACLToken } from '../acl/types.js';
 import { emptyACLIndexes, type ACLIndexes } from './acl.js';
 import { KVTable } from './kv.js';
+import type { PreparedQuery } from './query-types.js';
 import type { StateImage } from './store.js';
 import type { KVEntry, Session } from './types.js';
-import { aclAuthMethodRow, aclBindingRuleRow, aclPolicyRow, aclRoleRow, aclTokenRow, checkRow, checkRows, index, indexesRecord, kvRow, nodeRow, serviceRow, sessionRow, tombRow } from './snapshot-rows.js';
+import { aclAuthMethodRow, aclBindingRuleRow, aclPolicyRow, aclRoleRow, aclTokenRow, checkRow, checkRows, index, indexesRecord, kvRow, nodeRow, preparedQueryRow, serviceRow, sessionRow, tombRow } from './snapshot-rows.js';
 
 const FORMAT = 2;
 
@@ -23,6 +24,8 @@ interface Indexes {
   catalog: Omit<CatalogIndexes, 'perService'> & { perService: [string, number][] };
   /** Absent in snapshots from before ACLs: empty tables then. */
   acl?: ACLIndexes;
+  /** Absent in snapshots from before prepared queries. */
+  queries?: number;
 }
 
 export type SnapshotChunk =
@@ -38,6 +41,7 @@ export type SnapshotChunk =
   | { t: 'acl-roles'; rows: ACLRole[] }
   | { t: 'acl-auth-methods'; rows: ACLAuthMethod[] }
   | { t: 'acl-binding-rules'; rows: ACLBindingRule[] }
+  | { t: 'queries'; rows: PreparedQuery[] }
   | { t: 'end'; count: number };
 
 function* chunked<T>(items: Iterable<T>, size: number): Generator<T[]> {
@@ -64,6 +68,7 @@ export function* imageChunks(img: StateImage, rowsPerChunk = 8192): Generator<Sn
     sessions: img.sessions.index,
     catalog: { ...catalog.idx, perService: [...catalog.idx.perService.entries()].sort() },
     acl: { ...img.acl.idx },
+    queries: img.queries.index,
   };
   let count = 0;
   const emit = function* <T extends SnapshotChunk>(c: T): Generator<SnapshotChunk> {
@@ -83,6 +88,7 @@ export function* imageChunks(img: StateImage, rowsPerChunk = 8192): Generator<Sn
   for (const rows of chunked(acl.roles.values(), rowsPerChunk)) yield* emit({ t: 'acl-roles', rows });
   for (const rows of chunked(acl.authMethods.values(), rowsPerChunk)) yield* emit({ t: 'acl-auth-methods', rows });
   for (const rows of chunked(acl.bindingRules.values(), rowsPerChunk)) yield* emit({ t: 'acl-binding-rules', rows });
+  for (const rows of chunked(img.queries.queries.values(), rowsPerChunk)) yield* emit({ t: 'queries', rows });
   yield { t: 'end', count: count + 1 };
 }
 
@@ -103,6 +109,7 @@ export class ImageBuilder {
   private readonly aclRoles = new BTree<string, ACLRole>();
   private readonly aclAuthMethods = new BTree<string, ACLAuthMethod>();
   private readonly aclBindingRules = new BTree<string, ACLBindingRule>();
+  private readonly queries = new BTree<string, PreparedQuery>();
 
   /** Adds one chunk; throws (changing nothing that matters: a refused builder is dropped) on any malformed row. */
   add(raw: unknown): void {
@@ -166,6 +173,10 @@ export class ImageBuilder {
         checkRows(c.rows, aclBindingRuleRow, 'acl binding rule');
         for (const b of c.rows) this.aclBindingRules.set(b.ID, b);
         return;
+      case 'queries':
+        checkRows(c.rows, preparedQueryRow, 'prepared query');
+        for (const q of c.rows) this.queries.set(q.ID, q);
+        return;
       case 'end':
         if (typeof c.count !== 'number' || c.count !== this.seen) throw new Error(`snapshot has ${this.seen} chunks, expected ${c.count}`);
         this.done = true;
@@ -200,6 +211,7 @@ export class ImageBuilder {
         names.add(x.Name);
       }
     }
+    for (const [, q] of this.queries.entries()) if (q.Session !== '' && !this.sessions.has(q.Session)) throw new Error(`prepared query ${q.ID} is bound to unknown session ${q.Session}`);
     const ix = this.indexes;
     return {
       index: this.index,
@@ -214,6 +226,7 @@ export class ImageBuilder {
         bindingRules: this.aclBindingRules,
         idx: ix.acl ? { ...ix.acl } : emptyACLIndexes(),
       },
+      queries: { queries: this.queries, index: ix.queries ?? 0 },
     };
   }
 }

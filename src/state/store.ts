@@ -6,6 +6,8 @@ import type { ACLAuthMethod, ACLBindingRule, ACLPolicy, ACLRole, ACLToken } from
 import { type CatalogEffects, type CatalogImage, CatalogTables } from './catalog.js';
 import { type Command, isCatalogOp } from './commands.js';
 import { KVTable } from './kv.js';
+import { type QueriesImage, QueryTables } from './queries.js';
+import type { PreparedQuery } from './query-types.js';
 import { ApplyError, applyKVOp } from './kv-ops.js';
 import { ImageBuilder } from './snapshot.js';
 import { applyTxn, type TxnOutcome } from './txn.js';
@@ -35,6 +37,8 @@ export interface ResultMap {
   'acl-auth-method-delete': boolean;
   'acl-binding-rule-set': ACLBindingRule;
   'acl-binding-rule-delete': number;
+  'query-set': PreparedQuery;
+  'query-delete': boolean;
 }
 
 export type ResultOf<C extends Command> = ResultMap[C['type']];
@@ -46,6 +50,7 @@ export interface StateImage {
   catalog: CatalogImage;
   sessions: SessionsImage;
   acl: ACLImage;
+  queries: QueriesImage;
 }
 
 export class StateStore {
@@ -55,6 +60,7 @@ export class StateStore {
   catalog = new CatalogTables();
   sessions = new SessionTables();
   acl = new ACLTables();
+  queries = new QueryTables();
 
   /**
    * Applies one command at `idx`, recording what it touched in `changes`.
@@ -100,6 +106,8 @@ export class StateStore {
           for (const t of scratchChanges.topics) changes.topics.add(t);
           changes.lockDelays.push(...scratchChanges.lockDelays);
           if (touchesCatalog) this.invalidate(idx, changes, effects);
+          // Queries bound to a session the transaction destroyed go with it.
+          if (touchesCatalog || touchesSessions) this.queries.deleteOrphans(idx, changes, (id) => this.sessions.get(id) !== undefined);
         }
         return out;
       }
@@ -120,7 +128,7 @@ export class StateStore {
       case 'session-create':
         return this.sessions.create(idx, changes, cmd.session, this.catalog);
       case 'session-destroy':
-        return this.sessions.destroy(idx, changes, cmd.id, this.kv);
+        return this.destroySession(idx, changes, cmd.id);
       case 'restore': {
         const b = new ImageBuilder();
         try {
@@ -159,7 +167,18 @@ export class StateStore {
         return this.acl.setBindingRule(idx, changes, { ...cmd.rule, CreateIndex: 0, ModifyIndex: 0 });
       case 'acl-binding-rule-delete':
         return this.acl.deleteBindingRules(idx, changes, cmd.ids);
+      case 'query-set':
+        return this.queries.set(idx, changes, cmd.query, cmd.update, (id) => this.sessions.get(id) !== undefined);
+      case 'query-delete':
+        return this.queries.delete(idx, changes, cmd.id);
     }
+  }
+
+  /** A destroyed session takes its locks (sessions.destroy) and its prepared queries with it. */
+  private destroySession(idx: number, changes: ChangeSet, id: string): boolean {
+    const gone = this.sessions.destroy(idx, changes, id, this.kv);
+    if (gone) this.queries.deleteBySession(idx, changes, id);
+    return gone;
   }
 
   /** Sessions die with their node and with any check they depend on going critical or away. */
@@ -167,7 +186,7 @@ export class StateStore {
     const doomed = new Set<string>();
     for (const { node, checkID } of effects.failedChecks) for (const id of this.sessions.linkedToCheck(node, checkID)) doomed.add(id);
     for (const node of effects.deletedNodes) for (const s of this.sessions.onNode(node)) doomed.add(s.ID);
-    for (const id of doomed) this.sessions.destroy(idx, changes, id, this.kv);
+    for (const id of doomed) this.destroySession(idx, changes, id);
   }
 
   /**
@@ -175,7 +194,7 @@ export class StateStore {
    * event loop; safe to serialise while applies continue.
    */
   image(): StateImage {
-    return { index: this.index, kv: this.kv.clone(), catalog: this.catalog.image(), sessions: this.sessions.image(), acl: this.acl.image() };
+    return { index: this.index, kv: this.kv.clone(), catalog: this.catalog.image(), sessions: this.sessions.image(), acl: this.acl.image(), queries: this.queries.image() };
   }
 
   /**
@@ -192,6 +211,7 @@ export class StateStore {
     this.catalog = CatalogTables.fromImage(img.catalog);
     this.sessions = new SessionTables(img.sessions.sessions, img.sessions.index);
     this.acl = new ACLTables(img.acl);
+    this.queries = new QueryTables(img.queries.queries, img.queries.index);
   }
 }
 

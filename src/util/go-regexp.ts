@@ -18,6 +18,15 @@ export interface GoRegexp {
   test(s: string): boolean;
 }
 
+/** Go's FindStringSubmatch: the leftmost match and its groups ('' for unmatched ones), or null. */
+export function findSubmatch(re: GoRegexp, s: string): string[] | null {
+  const m = (re as RE2JS).matcher(s);
+  if (!m.find()) return null;
+  const out: string[] = [];
+  for (let i = 0; i <= m.groupCount(); i++) out.push(m.group(i) ?? '');
+  return out;
+}
+
 /**
  * Longest pattern accepted, in UTF-16 code units. Far beyond any real filter (query strings are
  * capped at Node's 16 KiB header limit anyway); it keeps the scan below and re2js's parse cheap.

@@ -64,6 +64,13 @@ const SAMPLES: Record<string, { path: string; body?: unknown }> = {
   'GET /v1/session/list': { path: '/v1/session/list' },
   'PUT /v1/event/fire/*': { path: '/v1/event/fire/deploy' },
   'GET /v1/event/list': { path: '/v1/event/list' },
+  'POST /v1/query': { path: '/v1/query', body: { Name: 'made-query', Service: { Service: 'web' } } },
+  'GET /v1/query': { path: '/v1/query' },
+  'GET /v1/query/:id': { path: '/v1/query/QUERY' },
+  'PUT /v1/query/:id': { path: '/v1/query/QUERY', body: { Name: 'matrix-query', Service: { Service: 'web' } } },
+  'DELETE /v1/query/:id': { path: '/v1/query/DELQUERY' },
+  'GET /v1/query/:id/execute': { path: '/v1/query/matrix-query/execute' },
+  'GET /v1/query/:id/explain': { path: '/v1/query/matrix-query/explain' },
   'GET /v1/operator/raft/configuration': { path: '/v1/operator/raft/configuration' },
   'GET /v1/snapshot': { path: '/v1/snapshot' },
   'PUT /v1/snapshot': { path: '/v1/snapshot', body: 'not an archive' },
@@ -161,7 +168,7 @@ for (const policy of ['deny', 'allow'] as const) {
     let t: TestAgent;
     /** What setup made: SESSION, POLICY, TOKEN, ROLE, LEGACY, RULE and their DEL… twins, PUBKEY (for auth methods), and NONE (a token that may not). */
     const made: Record<string, string> = {};
-    const path = (p: string): string => p.replace(/\b(SESSION|DELTOKEN|TOKEN|DELPOLICY|POLICY|DELROLE|ROLE|DELLEGACY|LEGACY|DELRULE|RULE|PUBKEY)\b/g, (k) => JSON.stringify(made[k] ?? k).slice(1, -1));
+    const path = (p: string): string => p.replace(/\b(SESSION|DELTOKEN|TOKEN|DELPOLICY|POLICY|DELROLE|ROLE|DELLEGACY|LEGACY|DELRULE|RULE|PUBKEY|DELQUERY|QUERY)\b/g, (k) => JSON.stringify(made[k] ?? k).slice(1, -1));
     const body = (b: unknown): unknown => (b === undefined || typeof b === 'string' ? b : JSON.parse(path(JSON.stringify(b))));
 
     before(async () => {
@@ -195,6 +202,9 @@ for (const policy of ['deny', 'allow'] as const) {
       const rule = (): Promise<string> => put('/v1/acl/binding-rule', { AuthMethod: 'matrix-method', BindType: 'service', BindName: 'web' }).then((x) => (JSON.parse(x) as { ID: string }).ID);
       made.RULE = await rule();
       made.DELRULE = await rule();
+      const query = (name: string): Promise<string> => send(t.base, 'POST', '/v1/query', { Name: name, Service: { Service: 'web' } }, MASTER).then((x) => (JSON.parse(x.text) as { ID: string }).ID);
+      made.QUERY = await query('matrix-query');
+      made.DELQUERY = await query('doomed-query');
     });
     after(() => t.stop());
 
