@@ -25,12 +25,15 @@ const MAX_BODY = 1 << 20;
 const POLICY_NAME = /^[A-Za-z0-9\-_]{1,128}$/;
 const ROLE_NAME = /^[A-Za-z0-9\-_]{1,256}$/;
 
-/** Rules must parse; Consul answers the parser's error as a 500. */
+/**
+ * Rules must parse. A bad rule is the client's error, so it is a 400 with the parser's text —
+ * a deliberate difference: Consul 1.10 answers the same text as a 500 (as for a bad ?filter).
+ */
 export function checkRules(text: string, syntax: 'current' | 'legacy' = 'current'): void {
   try {
     parseRules(text, syntax);
   } catch (e) {
-    if (e instanceof ACLRuleError) throw serverError(e.message);
+    if (e instanceof ACLRuleError) throw badRequest(e.message);
     throw e;
   }
 }
