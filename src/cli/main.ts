@@ -14,6 +14,7 @@ import { lockCommand } from './lock.js';
 import { loginCommand, logoutCommand } from './login.js';
 import { type Output, processOutput } from './output.js';
 import { operatorCommand } from './operator.js';
+import { rttCommand } from './rtt.js';
 import { servicesCommand } from './services.js';
 import { snapshotCommand } from './snapshot.js';
 import { validateCommand } from './validate.js';
@@ -40,6 +41,7 @@ const VERBS: Record<string, { run: Verb; help: string }> = {
   monitor: { run: monitorCommand, help: 'Stream logs from a Tribune agent' },
   operator: { run: operatorCommand, help: 'Provides cluster-level tools for operators (raft list-peers)' },
   reload: { run: reloadCommand, help: 'Triggers the agent to reload configuration files' },
+  rtt: { run: rttCommand, help: 'Estimates network round trip time between nodes' },
   services: { run: servicesCommand, help: 'Interact with services (register, deregister)' },
   snapshot: { run: snapshotCommand, help: 'Saves or restores a snapshot of the server state' },
   validate: { run: validateCommand, help: 'Validate config files/directories' },

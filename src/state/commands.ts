@@ -3,6 +3,8 @@
 import type { CatalogNode, DeregisterRequest, HealthCheck, NodeService, RegisterRequest } from './catalog-types.js';
 import type { SnapshotChunk } from './snapshot.js';
 import type { Session } from './types.js';
+import type { Coordinate } from './coordinates.js';
+import type { AutopilotConfigInput } from './autopilot.js';
 import type { ACLAuthMethod, ACLBindingRule, ACLPolicy, ACLRole, ACLToken } from '../acl/types.js';
 
 export type KVVerb = 'set' | 'cas' | 'lock' | 'unlock' | 'delete' | 'delete-cas' | 'delete-tree';
@@ -66,7 +68,11 @@ export type Command =
   /** Also deletes the method's binding rules and the tokens it created. */
   | { type: 'acl-auth-method-delete'; name: string }
   | { type: 'acl-binding-rule-set'; rule: ACLBindingRuleInput }
-  | { type: 'acl-binding-rule-delete'; ids: string[] };
+  | { type: 'acl-binding-rule-delete'; ids: string[] }
+  /** Coordinates the server collected over one period (newest per node and segment). */
+  | { type: 'coordinate-batch'; coords: Coordinate[] }
+  /** `cas`: only over that ModifyIndex; `ifMissing`: the leader's initial defaults. */
+  | { type: 'autopilot-set'; config: AutopilotConfigInput; cas?: number; ifMissing?: boolean };
 
 export type ACLTokenInput = Omit<ACLToken, 'CreateIndex' | 'ModifyIndex'>;
 export type ACLPolicyInput = Omit<ACLPolicy, 'CreateIndex' | 'ModifyIndex'>;

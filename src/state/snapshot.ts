@@ -9,8 +9,10 @@ import type { ACLAuthMethod, ACLBindingRule, ACLPolicy, ACLRole, ACLToken } from
 import { emptyACLIndexes, type ACLIndexes } from './acl.js';
 import { KVTable } from './kv.js';
 import type { StateImage } from './store.js';
+import type { Coordinate } from './coordinates.js';
+import type { AutopilotConfig } from './autopilot.js';
 import type { KVEntry, Session } from './types.js';
-import { aclAuthMethodRow, aclBindingRuleRow, aclPolicyRow, aclRoleRow, aclTokenRow, checkRow, checkRows, index, indexesRecord, kvRow, nodeRow, serviceRow, sessionRow, tombRow } from './snapshot-rows.js';
+import { aclAuthMethodRow, aclBindingRuleRow, aclPolicyRow, aclRoleRow, aclTokenRow, autopilotRow, checkRow, coordinateRow, checkRows, index, indexesRecord, kvRow, nodeRow, serviceRow, sessionRow, tombRow } from './snapshot-rows.js';
 
 const FORMAT = 2;
 
@@ -23,6 +25,9 @@ interface Indexes {
   catalog: Omit<CatalogIndexes, 'perService'> & { perService: [string, number][] };
   /** Absent in snapshots from before ACLs: empty tables then. */
   acl?: ACLIndexes;
+  /** Absent in snapshots from before coordinates and autopilot: empty then. */
+  coordinates?: number;
+  autopilot?: number;
 }
 
 export type SnapshotChunk =
@@ -38,6 +43,8 @@ export type SnapshotChunk =
   | { t: 'acl-roles'; rows: ACLRole[] }
   | { t: 'acl-auth-methods'; rows: ACLAuthMethod[] }
   | { t: 'acl-binding-rules'; rows: ACLBindingRule[] }
+  | { t: 'coordinates'; rows: Coordinate[] }
+  | { t: 'autopilot'; rows: AutopilotConfig[] }
   | { t: 'end'; count: number };
 
 function* chunked<T>(items: Iterable<T>, size: number): Generator<T[]> {
@@ -64,6 +71,8 @@ export function* imageChunks(img: StateImage, rowsPerChunk = 8192): Generator<Sn
     sessions: img.sessions.index,
     catalog: { ...catalog.idx, perService: [...catalog.idx.perService.entries()].sort() },
     acl: { ...img.acl.idx },
+    coordinates: img.coordinates.index,
+    autopilot: img.autopilot.index,
   };
   let count = 0;
   const emit = function* <T extends SnapshotChunk>(c: T): Generator<SnapshotChunk> {
@@ -83,6 +92,8 @@ export function* imageChunks(img: StateImage, rowsPerChunk = 8192): Generator<Sn
   for (const rows of chunked(acl.roles.values(), rowsPerChunk)) yield* emit({ t: 'acl-roles', rows });
   for (const rows of chunked(acl.authMethods.values(), rowsPerChunk)) yield* emit({ t: 'acl-auth-methods', rows });
   for (const rows of chunked(acl.bindingRules.values(), rowsPerChunk)) yield* emit({ t: 'acl-binding-rules', rows });
+  for (const rows of chunked(img.coordinates.coords.values(), rowsPerChunk)) yield* emit({ t: 'coordinates', rows });
+  if (img.autopilot.config) yield* emit({ t: 'autopilot', rows: [img.autopilot.config] });
   yield { t: 'end', count: count + 1 };
 }
 
@@ -103,6 +114,8 @@ export class ImageBuilder {
   private readonly aclRoles = new BTree<string, ACLRole>();
   private readonly aclAuthMethods = new BTree<string, ACLAuthMethod>();
   private readonly aclBindingRules = new BTree<string, ACLBindingRule>();
+  private readonly coordinates = new BTree<string, Coordinate>();
+  private autopilot: AutopilotConfig | null = null;
 
   /** Adds one chunk; throws (changing nothing that matters: a refused builder is dropped) on any malformed row. */
   add(raw: unknown): void {
@@ -166,6 +179,15 @@ export class ImageBuilder {
         checkRows(c.rows, aclBindingRuleRow, 'acl binding rule');
         for (const b of c.rows) this.aclBindingRules.set(b.ID, b);
         return;
+      case 'coordinates':
+        checkRows(c.rows, coordinateRow, 'coordinate');
+        for (const x of c.rows) this.coordinates.set(`${x.Node}\u0000${x.Segment}`, x);
+        return;
+      case 'autopilot':
+        checkRows(c.rows, autopilotRow, 'autopilot config');
+        if (c.rows.length !== 1 || this.autopilot) throw new Error('snapshot has more than one autopilot config');
+        this.autopilot = c.rows[0]!;
+        return;
       case 'end':
         if (typeof c.count !== 'number' || c.count !== this.seen) throw new Error(`snapshot has ${this.seen} chunks, expected ${c.count}`);
         this.done = true;
@@ -183,6 +205,7 @@ export class ImageBuilder {
       if (!this.nodes.has(ch.Node)) throw new Error(`check ${ch.CheckID} is on unknown node ${ch.Node}`);
       if (ch.ServiceID !== '' && !this.services.has(ch.Node + SEP + ch.ServiceID)) throw new Error(`check ${ch.CheckID} is for unknown service ${ch.ServiceID}`);
     }
+    for (const [, x] of this.coordinates.entries()) if (!this.nodes.has(x.Node)) throw new Error(`coordinate is for unknown node ${x.Node}`);
     for (const [, s] of this.sessions.entries()) if (!this.nodes.has(s.Node)) throw new Error(`session ${s.ID} is on unknown node ${s.Node}`);
     for (const [, e] of this.entries.entries()) if (e.session !== '' && !this.sessions.has(e.session)) throw new Error(`key ${e.key} is locked by unknown session ${e.session}`);
     // Secrets and names are unique, as the state store's indexes keep them.
@@ -214,6 +237,8 @@ export class ImageBuilder {
         bindingRules: this.aclBindingRules,
         idx: ix.acl ? { ...ix.acl } : emptyACLIndexes(),
       },
+      coordinates: { coords: this.coordinates, index: ix.coordinates ?? 0 },
+      autopilot: { config: this.autopilot, index: ix.autopilot ?? 0 },
     };
   }
 }

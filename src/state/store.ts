@@ -12,6 +12,8 @@ import { applyTxn, type TxnOutcome } from './txn.js';
 import { type SessionsImage, SessionTables } from './sessions.js';
 import type { Session } from './types.js';
 import { ChangeSet } from './watch.js';
+import { type CoordinatesImage, CoordinateTable } from './coordinates.js';
+import { AutopilotTable, type AutopilotConfig } from './autopilot.js';
 
 export interface ResultMap {
   noop: null;
@@ -35,6 +37,8 @@ export interface ResultMap {
   'acl-auth-method-delete': boolean;
   'acl-binding-rule-set': ACLBindingRule;
   'acl-binding-rule-delete': number;
+  'coordinate-batch': number;
+  'autopilot-set': boolean;
 }
 
 export type ResultOf<C extends Command> = ResultMap[C['type']];
@@ -46,6 +50,8 @@ export interface StateImage {
   catalog: CatalogImage;
   sessions: SessionsImage;
   acl: ACLImage;
+  coordinates: CoordinatesImage;
+  autopilot: { config: AutopilotConfig | null; index: number };
 }
 
 export class StateStore {
@@ -55,6 +61,8 @@ export class StateStore {
   catalog = new CatalogTables();
   sessions = new SessionTables();
   acl = new ACLTables();
+  coordinates = new CoordinateTable();
+  autopilot = new AutopilotTable();
 
   /**
    * Applies one command at `idx`, recording what it touched in `changes`.
@@ -159,6 +167,10 @@ export class StateStore {
         return this.acl.setBindingRule(idx, changes, { ...cmd.rule, CreateIndex: 0, ModifyIndex: 0 });
       case 'acl-binding-rule-delete':
         return this.acl.deleteBindingRules(idx, changes, cmd.ids);
+      case 'coordinate-batch':
+        return this.coordinates.batchUpdate(idx, changes, cmd.coords, this.catalog);
+      case 'autopilot-set':
+        return this.autopilot.set(idx, changes, cmd.config, { ...(cmd.cas !== undefined ? { cas: cmd.cas } : {}), ...(cmd.ifMissing ? { ifMissing: true } : {}) });
     }
   }
 
@@ -167,6 +179,7 @@ export class StateStore {
     const doomed = new Set<string>();
     for (const { node, checkID } of effects.failedChecks) for (const id of this.sessions.linkedToCheck(node, checkID)) doomed.add(id);
     for (const node of effects.deletedNodes) for (const s of this.sessions.onNode(node)) doomed.add(s.ID);
+    for (const node of effects.deletedNodes) this.coordinates.deleteNode(idx, changes, node);
     for (const id of doomed) this.sessions.destroy(idx, changes, id, this.kv);
   }
 
@@ -175,7 +188,7 @@ export class StateStore {
    * event loop; safe to serialise while applies continue.
    */
   image(): StateImage {
-    return { index: this.index, kv: this.kv.clone(), catalog: this.catalog.image(), sessions: this.sessions.image(), acl: this.acl.image() };
+    return { index: this.index, kv: this.kv.clone(), catalog: this.catalog.image(), sessions: this.sessions.image(), acl: this.acl.image(), coordinates: this.coordinates.image(), autopilot: { config: this.autopilot.config, index: this.autopilot.index } };
   }
 
   /**
@@ -192,6 +205,8 @@ export class StateStore {
     this.catalog = CatalogTables.fromImage(img.catalog);
     this.sessions = new SessionTables(img.sessions.sessions, img.sessions.index);
     this.acl = new ACLTables(img.acl);
+    this.coordinates = new CoordinateTable(img.coordinates.coords, img.coordinates.index);
+    this.autopilot = new AutopilotTable(img.autopilot.config, img.autopilot.index);
   }
 }
 

@@ -65,6 +65,10 @@ const SAMPLES: Record<string, { path: string; body?: unknown }> = {
   'PUT /v1/event/fire/*': { path: '/v1/event/fire/deploy' },
   'GET /v1/event/list': { path: '/v1/event/list' },
   'GET /v1/operator/raft/configuration': { path: '/v1/operator/raft/configuration' },
+  'GET /v1/coordinate/datacenters': { path: '/v1/coordinate/datacenters' },
+  'GET /v1/coordinate/nodes': { path: '/v1/coordinate/nodes' },
+  'GET /v1/coordinate/node/:node': { path: '/v1/coordinate/node/n1' },
+  'PUT /v1/coordinate/update': { path: '/v1/coordinate/update', body: { Node: 'n1', Coord: { Vec: [0, 0, 0, 0, 0, 0, 0, 0], Error: 1.5, Adjustment: 0, Height: 0.00001 } } },
   'GET /v1/snapshot': { path: '/v1/snapshot' },
   'PUT /v1/snapshot': { path: '/v1/snapshot', body: 'not an archive' },
   // The ACL API: IDs in capitals are made in setup, one per route that consumes its object.
