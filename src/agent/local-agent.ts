@@ -389,6 +389,12 @@ export class LocalAgent {
         throw new Error("Scripts are disabled on this agent from remote calls; to enable, configure 'enable_script_checks' to true");
       }
     }
+    if (isDocker(t)) {
+      // checks.NewDockerClient refuses a DOCKER_HOST without a scheme; past that Tribune has no
+      // Docker client to run the check with.
+      const host = process.env.DOCKER_HOST || 'unix:///var/run/docker.sock';
+      if (!host.includes('://')) throw new Error(`invalid docker host: ${host}`);
+    }
     if (isGRPC(t) || isDocker(t) || isH2PING(t)) {
       throw new Error(`Check type ${JSON.stringify(checkTypeName(t))} is not supported by this agent`);
     }

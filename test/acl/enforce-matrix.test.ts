@@ -78,6 +78,9 @@ const SAMPLES: Record<string, { path: string; body?: unknown }> = {
   'POST /v1/operator/keyring': { path: '/v1/operator/keyring', body: { Key: 'k' } },
   'PUT /v1/operator/keyring': { path: '/v1/operator/keyring', body: { Key: 'k' } },
   'DELETE /v1/operator/keyring': { path: '/v1/operator/keyring', body: { Key: 'k' } },
+  'GET /v1/agent/host': { path: '/v1/agent/host' },
+  'GET /debug/pprof/*': { path: '/debug/pprof/heap' },
+  'POST /debug/pprof/*': { path: '/debug/pprof/symbol' },
   'GET /v1/snapshot': { path: '/v1/snapshot' },
   'PUT /v1/snapshot': { path: '/v1/snapshot', body: 'not an archive' },
   // The ACL API: IDs in capitals are made in setup, one per route that consumes its object.
@@ -144,6 +147,9 @@ const FIXED: Record<string, (token: string | undefined) => [number, RegExp]> = {
 /** Consul reports a denied transaction operation in the txn's Errors (409), not as a 403. */
 const DENIED_AS: Record<string, [number, string]> = {
   'PUT /v1/txn': [409, '{"Results":null,"Errors":[{"OpIndex":0,"What":"Permission denied"}]}'],
+  // Consul's pprof wrapper writes a bare 403.
+  'GET /debug/pprof/*': [403, ''],
+  'POST /debug/pprof/*': [403, ''],
 };
 
 /** Status and (short) body; streaming answers (monitor) are cut off once their head arrives. */
