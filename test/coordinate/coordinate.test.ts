@@ -124,3 +124,30 @@ describe('coordinates with ACLs', () => {
     assert.equal((await api.get('/v1/coordinate/node/a1', h)).status, 200);
   });
 });
+
+describe('?near sorting', () => {
+  let t: TestAgent;
+  let api: ReturnType<typeof client>;
+  before(async () => {
+    t = await startAgent({ nodeName: 'srv' }, { coordinateUpdatePeriodMs: 50 });
+    api = client(t.base);
+    // Distances from "a": c (1ms) < b (5ms); "d" has no coordinate and sorts last.
+    for (const [n, x] of [['d', -1], ['b', 0.005], ['c', 0.001], ['a', 0]] as const) {
+      await catalogRegister(api, { Node: n, Address: '10.0.0.1', Service: { Service: 'web', Port: 80 } });
+      if (x >= 0) assert.equal((await api.put('/v1/coordinate/update', { Node: n, Coord: coord(x) })).status, 200);
+    }
+    await wait(200);
+  });
+  after(() => t.stop());
+
+  it('orders catalog and health answers by estimated RTT from the named node', async () => {
+    const names = async (p: string, pick: (x: never) => string): Promise<string[]> => (await api.get(p)).json<never[]>().map(pick);
+    // srv sits at the origin with a smaller height: nearer to a than a's own coordinate is to itself.
+    assert.deepEqual(await names('/v1/catalog/nodes?near=a', (n: { Node: string }) => n.Node), ['srv', 'a', 'c', 'b', 'd']);
+    assert.deepEqual(await names('/v1/catalog/service/web?near=a', (n: { Node: string }) => n.Node), ['a', 'c', 'b', 'd']);
+    assert.deepEqual(await names('/v1/health/service/web?near=a', (e: { Node: { Node: string } }) => e.Node.Node), ['a', 'c', 'b', 'd']);
+    assert.deepEqual(await names('/v1/health/service/web?near=b', (e: { Node: { Node: string } }) => e.Node.Node), ['b', 'c', 'a', 'd']);
+    // Without a coordinate for the source, the usual order.
+    assert.deepEqual(await names('/v1/catalog/service/web?near=d', (n: { Node: string }) => n.Node), ['a', 'b', 'c', 'd']);
+  });
+});
