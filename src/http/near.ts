@@ -9,6 +9,7 @@ import type { Ctx } from './context.js';
 
 /** The node named by ?near ('' when absent). */
 export function nearSource(ctx: Ctx, { config }: ApiDeps): string {
+  if (config.disableCoordinates) return '';
   const near = ctx.get('near') ?? '';
   return near === '_agent' ? config.nodeName : near;
 }

@@ -16,7 +16,6 @@ import { StateFSM } from './fsm.js';
 import { LockDelays, TombstoneGC } from './leader-duties.js';
 import { SessionTimers } from './session-timers.js';
 import { CoordinateBatcher } from './coordinate-batcher.js';
-import { DEFAULT_AUTOPILOT } from '../state/autopilot.js';
 import { originCoordinate, type NetCoordinate } from '../util/coordinate.js';
 
 export interface ServerOptions {
@@ -89,6 +88,7 @@ export class Server {
       // As every Consul agent sends its own coordinate, this one is queued until it is stored.
       beforeFlush: () => {
         const node = config.nodeName;
+        if (config.disableCoordinates) return;
         if (!this.store.coordinates.get(node, '') && this.store.catalog.node(node)) this.coordinates.add({ Node: node, Segment: '', Coord: this.coordinate });
       },
       logger: this.logger.named('coordinate'),
@@ -142,8 +142,8 @@ export class Server {
     this.sessionTimers.start(this.store.sessions.list());
     // As a new leader with ACLs on: the builtin policy and tokens, then token reaping.
     await this.aclLeader?.start();
-    // As a new leader: Consul's default autopilot configuration, unless one is stored.
-    if (!this.store.autopilot.config) await this.propose({ type: 'autopilot-set', config: DEFAULT_AUTOPILOT, ifMissing: true });
+    // As a new leader: the configured (by default Consul's) autopilot configuration, unless one is stored.
+    if (!this.store.autopilot.config) await this.propose({ type: 'autopilot-set', config: this.opts.config.autopilot, ifMissing: true });
     this.stableSince = new Date();
     this.coordinates.start();
     this.logger.info('server ready', { index: this.store.index, ms: Date.now() - t, durable: this.log.durable });

@@ -4,6 +4,7 @@
 import assert from 'node:assert/strict';
 import { after, before, describe, it } from 'node:test';
 import { runVerb } from '../../src/cli/main.js';
+import { applySource, defaults } from '../../src/config/build.js';
 import type { Output } from '../../src/cli/output.js';
 import { startAgent, type TestAgent } from '../helpers/agent.js';
 import { client } from '../helpers/http.js';
@@ -125,5 +126,25 @@ describe('operator', () => {
     assert.equal((await api.put('/v1/operator/autopilot/configuration', {})).text, 'true');
     assert.equal((await api.put('/v1/snapshot', snap.body)).status, 200);
     assert.equal((await api.get('/v1/operator/autopilot/configuration')).json<{ MaxTrailingLogs: number }>().MaxTrailingLogs, 99);
+  });
+});
+
+describe('configured autopilot and disable_coordinates', () => {
+  it('the autopilot stanza seeds the stored configuration; disable_coordinates answers 401', async () => {
+    const c0 = defaults();
+    const warnings: string[] = [];
+    applySource(c0, { name: 'agent.json', data: { disable_coordinates: true, autopilot: { max_trailing_logs: 7, last_contact_threshold: '1s' } } }, warnings);
+    assert.deepEqual(warnings, []);
+    const t = await startAgent({ autopilot: c0.autopilot, disableCoordinates: c0.disableCoordinates });
+    try {
+      const api = client(t.base);
+      const c = (await api.get('/v1/operator/autopilot/configuration')).json<{ MaxTrailingLogs: number; LastContactThreshold: string }>();
+      assert.equal(c.MaxTrailingLogs, 7);
+      assert.equal(c.LastContactThreshold, '1s');
+      const r = await api.get('/v1/coordinate/nodes');
+      assert.deepEqual([r.status, r.text], [401, 'Coordinate support disabled']);
+    } finally {
+      await t.stop();
+    }
   });
 });

@@ -9,7 +9,7 @@ import type { ApiDeps, EndpointGroup } from '../api.js';
 import { demand, visible } from '../acl.js';
 import type { Ctx } from '../context.js';
 import { decodeError, field, isObject, str, type Obj } from '../decode.js';
-import { serverError } from '../errors.js';
+import { HttpError, serverError } from '../errors.js';
 import { answerRead } from '../read.js';
 import { checkDatacenter } from '../query-options.js';
 import { empty, json, type Reply } from '../reply.js';
@@ -90,10 +90,18 @@ async function update(ctx: Ctx, { server, config }: ApiDeps): Promise<Reply> {
   return empty();
 }
 
+/** checkCoordinateDisabled: with disable_coordinates every coordinate endpoint answers 401. */
+const unlessDisabled =
+  ({ config }: ApiDeps, h: (ctx: Ctx) => Reply | Promise<Reply | null>) =>
+  (ctx: Ctx): Reply | Promise<Reply | null> => {
+    if (config.disableCoordinates) throw new HttpError(401, 'Coordinate support disabled');
+    return h(ctx);
+  };
+
 export const coordinateEndpoints: EndpointGroup = (router, deps) => {
   // Consul's ListDatacenters takes no token.
-  router.on('/v1/coordinate/datacenters', { GET: { acl: 'none', handler: (ctx) => datacenters(ctx, deps) } });
-  router.on('/v1/coordinate/nodes', { GET: { acl: 'filtered', handler: (ctx) => nodes(ctx, deps) } });
-  router.on('/v1/coordinate/node/:node', { GET: { acl: (a, ctx) => a.nodeRead(ctx.params['node'] ?? ''), handler: (ctx) => node(ctx, deps) } });
-  router.on('/v1/coordinate/update', { PUT: { acl: 'in-handler', handler: (ctx) => update(ctx, deps) } });
+  router.on('/v1/coordinate/datacenters', { GET: { acl: 'none', handler: unlessDisabled(deps, (ctx) => datacenters(ctx, deps)) } });
+  router.on('/v1/coordinate/nodes', { GET: { acl: 'filtered', handler: unlessDisabled(deps, (ctx) => nodes(ctx, deps)) } });
+  router.on('/v1/coordinate/node/:node', { GET: { acl: (a, ctx) => a.nodeRead(ctx.params['node'] ?? ''), handler: unlessDisabled(deps, (ctx) => node(ctx, deps)) } });
+  router.on('/v1/coordinate/update', { PUT: { acl: 'in-handler', handler: unlessDisabled(deps, (ctx) => update(ctx, deps)) } });
 };
