@@ -390,10 +390,10 @@ export class LocalAgent {
       }
     }
     if (isDocker(t)) {
-      // checks.NewDockerClient refuses a DOCKER_HOST without a scheme; past that Tribune has no
-      // Docker client to run the check with.
+      // Consul refuses a Docker check only when checks.NewDockerClient cannot parse DOCKER_HOST (it
+      // accepts the rest and fails them at run time); Tribune has no Docker client, so refuses them all.
       const host = process.env.DOCKER_HOST || 'unix:///var/run/docker.sock';
-      if (!host.includes('://')) throw new Error(`invalid docker host: ${host}`);
+      if (!host.includes('://')) throw new Error(`unable to parse docker host \`${host}\``);
     }
     if (isGRPC(t) || isDocker(t) || isH2PING(t)) {
       throw new Error(`Check type ${JSON.stringify(checkTypeName(t))} is not supported by this agent`);
