@@ -1,11 +1,12 @@
 // Network coordinates over real sockets: updates batched into the log per period, reads (blocking,
 // ACL-filtered), removal with the node, snapshots, and `tribune rtt` with Consul's texts.
 import assert from 'node:assert/strict';
+import fs from 'node:fs';
 import { after, before, describe, it } from 'node:test';
 import { runVerb } from '../../src/cli/main.js';
 import type { Output } from '../../src/cli/output.js';
 import { distanceSeconds, originCoordinate } from '../../src/util/coordinate.js';
-import { startAgent, type TestAgent } from '../helpers/agent.js';
+import { startAgent, tempDir, type TestAgent } from '../helpers/agent.js';
 import { AS_MASTER, aclConfig, makeToken } from '../helpers/acl.js';
 import { catalogRegister, client } from '../helpers/http.js';
 
@@ -149,5 +150,28 @@ describe('?near sorting', () => {
     assert.deepEqual(await names('/v1/health/service/web?near=b', (e: { Node: { Node: string } }) => e.Node.Node), ['b', 'c', 'a', 'd']);
     // Without a coordinate for the source, the usual order.
     assert.deepEqual(await names('/v1/catalog/service/web?near=d', (n: { Node: string }) => n.Node), ['a', 'b', 'c', 'd']);
+  });
+});
+
+describe('coordinates on the durable log', () => {
+  it('survive a restart, as does the autopilot configuration', async () => {
+    const dir = tempDir('tribune-coord-');
+    const cfg = { nodeName: 'srv', dataDir: dir, devMode: false };
+    let t = await startAgent(cfg, { coordinateUpdatePeriodMs: 50 });
+    try {
+      let api = client(t.base);
+      await catalogRegister(api, { Node: 'n1', Address: '10.0.0.1' });
+      assert.equal((await api.put('/v1/coordinate/update', { Node: 'n1', Coord: coord(0.004) })).status, 200);
+      assert.equal((await api.put('/v1/operator/autopilot/configuration', { MaxTrailingLogs: 3 })).text, 'true');
+      await wait(200);
+      await t.stop();
+      t = await startAgent(cfg, { coordinateUpdatePeriodMs: 50 });
+      api = client(t.base);
+      assert.deepEqual((await api.get('/v1/coordinate/node/n1')).json(), [{ Node: 'n1', Segment: '', Coord: coord(0.004) }]);
+      assert.equal((await api.get('/v1/operator/autopilot/configuration')).json<{ MaxTrailingLogs: number }>().MaxTrailingLogs, 3);
+    } finally {
+      await t.stop();
+      fs.rmSync(dir, { recursive: true, force: true });
+    }
   });
 });
