@@ -6,6 +6,8 @@ import { HttpApi, type EndpointGroup } from '../http/api.js';
 import { aclEndpoints } from '../http/endpoints/acl.js';
 import { agentEndpoints } from '../http/endpoints/agent.js';
 import { catalogEndpoints } from '../http/endpoints/catalog.js';
+import { coordinateEndpoints } from '../http/endpoints/coordinate.js';
+import { debugEndpoints } from '../http/endpoints/debug.js';
 import { operatorEndpoints } from '../http/endpoints/operator.js';
 import { snapshotEndpoints } from '../http/endpoints/snapshot.js';
 import { eventEndpoints } from '../http/endpoints/event.js';
@@ -44,6 +46,8 @@ export const ENDPOINT_GROUPS: EndpointGroup[] = [
   eventEndpoints,
   operatorEndpoints,
   snapshotEndpoints,
+  coordinateEndpoints,
+  debugEndpoints,
   aclEndpoints,
   internalUIEndpoints,
   uiEndpoints,

@@ -402,6 +402,12 @@ export class LocalAgent {
         throw new Error("Scripts are disabled on this agent from remote calls; to enable, configure 'enable_script_checks' to true");
       }
     }
+    if (isDocker(t)) {
+      // Consul refuses a Docker check only when checks.NewDockerClient cannot parse DOCKER_HOST (it
+      // accepts the rest and fails them at run time); Tribune has no Docker client, so refuses them all.
+      const host = process.env.DOCKER_HOST || 'unix:///var/run/docker.sock';
+      if (!host.includes('://')) throw new Error(`unable to parse docker host \`${host}\``);
+    }
     if (isGRPC(t) || isDocker(t) || isH2PING(t)) {
       throw new Error(`Check type ${JSON.stringify(checkTypeName(t))} is not supported by this agent`);
     }

@@ -9,11 +9,13 @@ import { eventCommand, forceLeaveCommand, infoCommand, joinCommand, leaveCommand
 import { ApiError } from './api-client.js';
 import { catalogCommand } from './catalog.js';
 import { HelpRequested, UsageError } from './flags.js';
+import { keyringCommand } from './keyring.js';
 import { kvCommand } from './kv.js';
 import { lockCommand } from './lock.js';
 import { loginCommand, logoutCommand } from './login.js';
 import { type Output, processOutput } from './output.js';
 import { operatorCommand } from './operator.js';
+import { rttCommand } from './rtt.js';
 import { servicesCommand } from './services.js';
 import { snapshotCommand } from './snapshot.js';
 import { validateCommand } from './validate.js';
@@ -30,6 +32,7 @@ const VERBS: Record<string, { run: Verb; help: string }> = {
   'force-leave': { run: forceLeaveCommand, help: 'Forces a member of the cluster to enter the "left" state' },
   info: { run: infoCommand, help: 'Provides debugging information for operators' },
   join: { run: joinCommand, help: 'Tell the agent to join a cluster' },
+  keyring: { run: keyringCommand, help: 'Manages gossip layer encryption keys' },
   kv: { run: kvCommand, help: 'Interact with the key-value store (get, put, delete, export, import)' },
   leave: { run: leaveCommand, help: 'Gracefully leaves the cluster and shuts down' },
   lock: { run: lockCommand, help: 'Execute a command holding a lock' },
@@ -38,8 +41,9 @@ const VERBS: Record<string, { run: Verb; help: string }> = {
   maint: { run: maintCommand, help: 'Controls node or service maintenance mode' },
   members: { run: membersCommand, help: 'Lists the members of the cluster' },
   monitor: { run: monitorCommand, help: 'Stream logs from a Tribune agent' },
-  operator: { run: operatorCommand, help: 'Provides cluster-level tools for operators (raft list-peers)' },
+  operator: { run: operatorCommand, help: 'Provides cluster-level tools for operators (raft list-peers, autopilot)' },
   reload: { run: reloadCommand, help: 'Triggers the agent to reload configuration files' },
+  rtt: { run: rttCommand, help: 'Estimates network round trip time between nodes' },
   services: { run: servicesCommand, help: 'Interact with services (register, deregister)' },
   snapshot: { run: snapshotCommand, help: 'Saves or restores a snapshot of the server state' },
   validate: { run: validateCommand, help: 'Validate config files/directories' },

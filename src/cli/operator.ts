@@ -1,8 +1,10 @@
-// `tribune operator raft list-peers`, as Consul prints it.
+// `tribune operator raft list-peers` and `operator autopilot get-config|set-config|state`, as
+// Consul prints them.
 
 import { ApiClient, columns, HTTP_FLAGS } from './api-client.js';
 import { parseCommandFlags } from './flags.js';
 import type { Output } from './output.js';
+import { autopilotCommand } from './operator-autopilot.js';
 
 interface RaftServer {
   ID: string;
@@ -15,8 +17,9 @@ interface RaftServer {
 
 export async function operatorCommand(argv: string[], out: Output): Promise<number> {
   const [area, sub, ...rest] = argv;
+  if (area === 'autopilot') return autopilotCommand(sub, rest, out);
   if (area !== 'raft' || sub !== 'list-peers') {
-    out.stderr('Usage: tribune operator raft list-peers [options]\n');
+    out.stderr('Usage: tribune operator raft list-peers [options]\n       tribune operator autopilot get-config|set-config|state [options]\n');
     return 1;
   }
   const { flags } = parseCommandFlags(rest, HTTP_FLAGS);

@@ -8,6 +8,7 @@ import { parseDuration } from '../util/duration.js';
 import { parseLogLevel } from '../util/log.js';
 import { ACCEPTED_UNIMPLEMENTED } from './keys.js';
 import { isPlainObject } from '../util/json.js';
+import { DEFAULT_AUTOPILOT } from '../state/autopilot.js';
 
 export class ConfigError extends Error {}
 
@@ -51,6 +52,8 @@ export function defaults(): RuntimeConfig {
     enableScriptChecks: false,
     enableLocalScriptChecks: false,
     enableDebug: false,
+    disableCoordinates: false,
+    autopilot: { ...DEFAULT_AUTOPILOT },
     ui: false,
     uiDir: '',
     uiContentPath: '/ui/',
@@ -262,6 +265,26 @@ export function applySource(c: RuntimeConfig, src: Source, warnings: string[]): 
         break;
       case 'enable_local_script_checks':
         c.enableLocalScriptChecks = r.bool(key, v);
+        break;
+      case 'disable_coordinates':
+        c.disableCoordinates = r.bool(key, v);
+        break;
+      case 'autopilot':
+        r.nested(
+          key,
+          v,
+          {
+            cleanup_dead_servers: (x) => (c.autopilot.CleanupDeadServers = r.bool('autopilot.cleanup_dead_servers', x)),
+            last_contact_threshold: (x) => (c.autopilot.LastContactThreshold = r.duration('autopilot.last_contact_threshold', x)),
+            max_trailing_logs: (x) => (c.autopilot.MaxTrailingLogs = r.int('autopilot.max_trailing_logs', x, 0)),
+            min_quorum: (x) => (c.autopilot.MinQuorum = r.int('autopilot.min_quorum', x, 0)),
+            server_stabilization_time: (x) => (c.autopilot.ServerStabilizationTime = r.duration('autopilot.server_stabilization_time', x)),
+            redundancy_zone_tag: (x) => (c.autopilot.RedundancyZoneTag = r.str('autopilot.redundancy_zone_tag', x)),
+            disable_upgrade_migration: (x) => (c.autopilot.DisableUpgradeMigration = r.bool('autopilot.disable_upgrade_migration', x)),
+            upgrade_version_tag: (x) => (c.autopilot.UpgradeVersionTag = r.str('autopilot.upgrade_version_tag', x)),
+          },
+          [],
+        );
         break;
       case 'enable_debug':
         c.enableDebug = r.bool(key, v);

@@ -3,9 +3,9 @@
 
 export const ACCEPTED_UNIMPLEMENTED = new Set([
   'acl_enforce_version_8', 'addresses', 'advertise_addr_ipv4', 'advertise_addr_ipv6', 'advertise_reconnect_timeout', 'ae_interval',
-  'audit', 'auto_config', 'auto_encrypt', 'autopilot', 'bind_addr_ipv4', 'bind_addr_ipv6', 'ca_file', 'ca_path', 'cert_file',
+  'audit', 'auto_config', 'auto_encrypt', 'bind_addr_ipv4', 'bind_addr_ipv6', 'ca_file', 'ca_path', 'cert_file',
   'check_output_max_size', 'check_update_interval', 'cloud', 'config_entries', 'disable_anonymous_signature',
-  'disable_coordinates', 'disable_host_node_id', 'disable_http_unprintable_char_filter', 'disable_keyring_file',
+  'disable_host_node_id', 'disable_http_unprintable_char_filter', 'disable_keyring_file',
   'disable_remote_exec', 'disable_update_check', 'discard_check_output', 'discovery_max_stale',
   'enable_acl_replication', 'enable_agent_tls_for_checks', 'enable_central_service_config', 'enable_syslog',
   'encrypt', 'encrypt_verify_incoming', 'encrypt_verify_outgoing', 'gossip_lan', 'gossip_wan', 'http_config', 'key_file',

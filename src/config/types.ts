@@ -1,5 +1,7 @@
 // The agent's runtime configuration: what config files and flags resolve to.
 
+import type { AutopilotConfigInput } from '../state/autopilot.js';
+
 export interface PortsConfig {
   /** -1 disables a listener; 0 asks the OS for an ephemeral port (tests use this). */
   http: number;
@@ -82,6 +84,10 @@ export interface RuntimeConfig {
   enableScriptChecks: boolean;
   enableLocalScriptChecks: boolean;
   enableDebug: boolean;
+  /** disable_coordinates: the coordinate endpoints answer 401 and ?near sorts nothing. */
+  disableCoordinates: boolean;
+  /** The autopilot stanza: what the leader stores when no autopilot configuration exists yet. */
+  autopilot: AutopilotConfigInput;
   /** ui_config.enabled (or -ui): serve the packaged web UI. */
   ui: boolean;
   /** ui_config.dir (or -ui-dir): serve the UI from this directory instead ('' for none). */

@@ -76,6 +76,8 @@ export const agentWrite = (node: string): Check => (a) => a.agentWrite(node);
 export const nodeWrite = (node: string): Check => (a) => a.nodeWrite(node);
 export const operatorRead: Check = (a) => a.operatorRead();
 export const operatorWrite: Check = (a) => a.operatorWrite();
+export const keyringRead: Check = (a) => a.keyringRead();
+export const keyringWrite: Check = (a) => a.keyringWrite();
 export const aclRead: Check = (a) => a.aclRead();
 export const aclWrite: Check = (a) => a.aclWrite();
 /** Snapshot save and restore: management tokens only. */

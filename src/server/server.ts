@@ -15,6 +15,8 @@ import { ACLLeader } from './acl-leader.js';
 import { StateFSM } from './fsm.js';
 import { LockDelays, TombstoneGC } from './leader-duties.js';
 import { SessionTimers } from './session-timers.js';
+import { CoordinateBatcher } from './coordinate-batcher.js';
+import { originCoordinate, type NetCoordinate } from '../util/coordinate.js';
 
 export interface ServerOptions {
   config: RuntimeConfig;
@@ -30,6 +32,10 @@ export interface ServerOptions {
   /** Bounds of a token's ExpirationTTL (Consul's acl.token_min/max_expiration_ttl: 1m, 24h). */
   aclTokenMinExpirationTTLMs?: number;
   aclTokenMaxExpirationTTLMs?: number;
+  /** Coordinate batching (Consul's coordinate_update_period, _batch_size, _max_batches). */
+  coordinateUpdatePeriodMs?: number;
+  coordinateUpdateBatchSize?: number;
+  coordinateUpdateMaxBatches?: number;
 }
 
 export class Server {
@@ -42,6 +48,12 @@ export class Server {
   readonly acl: ACLResolver;
   private readonly aclLeader: ACLLeader | null;
   private readonly logger: Logger;
+  /** Pending coordinate updates, flushed to the log every period. */
+  readonly coordinates: CoordinateBatcher;
+  /** This server's LAN and WAN coordinate: with no gossip to measure, Serf's starting point. */
+  readonly coordinate: NetCoordinate = originCoordinate();
+  /** When this server became leader (autopilot's StableSince). */
+  stableSince = new Date();
 
   constructor(private readonly opts: ServerOptions) {
     this.logger = opts.logger.named('server');
@@ -71,6 +83,19 @@ export class Server {
     this.aclLeader = config.acl.enabled
       ? new ACLLeader({ config, acl: () => this.store.acl, propose: (c) => this.propose(c), logger: this.logger, ...(opts.aclReapIntervalMs !== undefined ? { reapIntervalMs: opts.aclReapIntervalMs } : {}) })
       : null;
+    this.coordinates = new CoordinateBatcher({
+      apply: (coords) => this.propose({ type: 'coordinate-batch', coords }),
+      // As every Consul agent sends its own coordinate, this one is queued until it is stored.
+      beforeFlush: () => {
+        const node = config.nodeName;
+        if (config.disableCoordinates) return;
+        if (!this.store.coordinates.get(node, '') && this.store.catalog.node(node)) this.coordinates.add({ Node: node, Segment: '', Coord: this.coordinate });
+      },
+      logger: this.logger.named('coordinate'),
+      ...(opts.coordinateUpdatePeriodMs !== undefined ? { periodMs: opts.coordinateUpdatePeriodMs } : {}),
+      ...(opts.coordinateUpdateBatchSize !== undefined ? { batchSize: opts.coordinateUpdateBatchSize } : {}),
+      ...(opts.coordinateUpdateMaxBatches !== undefined ? { maxBatches: opts.coordinateUpdateMaxBatches } : {}),
+    });
     this.fsm.onApplied((entries, _outcomes, changes) => {
       for (const e of entries) {
         if (e.command.type !== 'noop' && e.command.type !== 'tombstone-reap') this.tombstones.hint(e.index);
@@ -117,6 +142,10 @@ export class Server {
     this.sessionTimers.start(this.store.sessions.list());
     // As a new leader with ACLs on: the builtin policy and tokens, then token reaping.
     await this.aclLeader?.start();
+    // As a new leader: the configured (by default Consul's) autopilot configuration, unless one is stored.
+    if (!this.store.autopilot.config) await this.propose({ type: 'autopilot-set', config: this.opts.config.autopilot, ifMissing: true });
+    this.stableSince = new Date();
+    this.coordinates.start();
     this.logger.info('server ready', { index: this.store.index, ms: Date.now() - t, durable: this.log.durable });
   }
 
@@ -132,6 +161,7 @@ export class Server {
 
   async stop(): Promise<void> {
     this.aclLeader?.stop();
+    this.coordinates.stop();
     this.tombstones.stop();
     this.sessionTimers.stop();
     await this.log.close();

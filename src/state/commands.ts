@@ -4,6 +4,8 @@ import type { CatalogNode, DeregisterRequest, HealthCheck, NodeService, Register
 import type { SnapshotChunk } from './snapshot.js';
 import type { Session } from './types.js';
 import type { PreparedQueryInput } from './query-types.js';
+import type { Coordinate } from './coordinates.js';
+import type { AutopilotConfigInput } from './autopilot.js';
 import type { ACLAuthMethod, ACLBindingRule, ACLPolicy, ACLRole, ACLToken } from '../acl/types.js';
 
 export type KVVerb = 'set' | 'cas' | 'lock' | 'unlock' | 'delete' | 'delete-cas' | 'delete-tree';
@@ -70,7 +72,11 @@ export type Command =
   | { type: 'acl-binding-rule-delete'; ids: string[] }
   /** Prepared queries: the ID is decided before proposing (create) or taken from the path (update). */
   | { type: 'query-set'; query: PreparedQueryInput; update: boolean }
-  | { type: 'query-delete'; id: string };
+  | { type: 'query-delete'; id: string }
+  /** Coordinates the server collected over one period (newest per node and segment). */
+  | { type: 'coordinate-batch'; coords: Coordinate[] }
+  /** `cas`: only over that ModifyIndex; `ifMissing`: the leader's initial defaults. */
+  | { type: 'autopilot-set'; config: AutopilotConfigInput; cas?: number; ifMissing?: boolean };
 
 export type ACLTokenInput = Omit<ACLToken, 'CreateIndex' | 'ModifyIndex'>;
 export type ACLPolicyInput = Omit<ACLPolicy, 'CreateIndex' | 'ModifyIndex'>;

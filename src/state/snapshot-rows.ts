@@ -176,7 +176,7 @@ export const indexesRecord = record(
     sessions: index,
     catalog: record({ nodes: index, services: index, checks: index, extinction: index, perService: listOf(tuple(str, index)) }),
   },
-  { acl: aclIndexes, queries: index },
+  { acl: aclIndexes, queries: index, coordinates: index, autopilot: index },
 );
 
 // ACL rows: exactly the stored shapes of acl/types.ts.
@@ -278,3 +278,28 @@ export function checkRows(rows: unknown, row: Check, what: string): void {
   if (!Array.isArray(rows)) fail(`${what} rows`, 'an array', rows);
   (rows as unknown[]).forEach((r, i) => row(r, `${what} row ${i}`));
 }
+
+/** A coordinate's Vec: exactly Serf's dimensionality of finite numbers. */
+const vec: Check = (v, at) => {
+  listOf(num)(v, at);
+  if ((v as unknown[]).length !== 8) throw new RowError(`${at}: expected 8 components`);
+};
+
+export const coordinateRow = record({
+  Node: nonEmpty,
+  Segment: str,
+  Coord: record({ Vec: vec, Error: num, Adjustment: num, Height: num }),
+});
+
+export const autopilotRow = record({
+  CleanupDeadServers: bool,
+  LastContactThreshold: int,
+  MaxTrailingLogs: int,
+  MinQuorum: int,
+  ServerStabilizationTime: int,
+  RedundancyZoneTag: str,
+  DisableUpgradeMigration: bool,
+  UpgradeVersionTag: str,
+  CreateIndex: index,
+  ModifyIndex: index,
+});

@@ -10,8 +10,10 @@ import { emptyACLIndexes, type ACLIndexes } from './acl.js';
 import { KVTable } from './kv.js';
 import type { PreparedQuery } from './query-types.js';
 import type { StateImage } from './store.js';
+import type { Coordinate } from './coordinates.js';
+import type { AutopilotConfig } from './autopilot.js';
 import type { KVEntry, Session } from './types.js';
-import { aclAuthMethodRow, aclBindingRuleRow, aclPolicyRow, aclRoleRow, aclTokenRow, checkRow, checkRows, index, indexesRecord, kvRow, nodeRow, preparedQueryRow, serviceRow, sessionRow, tombRow } from './snapshot-rows.js';
+import { aclAuthMethodRow, aclBindingRuleRow, aclPolicyRow, aclRoleRow, aclTokenRow, autopilotRow, checkRow, checkRows, coordinateRow, index, indexesRecord, kvRow, nodeRow, preparedQueryRow, serviceRow, sessionRow, tombRow } from './snapshot-rows.js';
 
 const FORMAT = 2;
 
@@ -26,6 +28,9 @@ interface Indexes {
   acl?: ACLIndexes;
   /** Absent in snapshots from before prepared queries. */
   queries?: number;
+  /** Absent in snapshots from before coordinates and autopilot: empty then. */
+  coordinates?: number;
+  autopilot?: number;
 }
 
 export type SnapshotChunk =
@@ -42,6 +47,8 @@ export type SnapshotChunk =
   | { t: 'acl-auth-methods'; rows: ACLAuthMethod[] }
   | { t: 'acl-binding-rules'; rows: ACLBindingRule[] }
   | { t: 'queries'; rows: PreparedQuery[] }
+  | { t: 'coordinates'; rows: Coordinate[] }
+  | { t: 'autopilot'; rows: AutopilotConfig[] }
   | { t: 'end'; count: number };
 
 function* chunked<T>(items: Iterable<T>, size: number): Generator<T[]> {
@@ -69,6 +76,8 @@ export function* imageChunks(img: StateImage, rowsPerChunk = 8192): Generator<Sn
     catalog: { ...catalog.idx, perService: [...catalog.idx.perService.entries()].sort() },
     acl: { ...img.acl.idx },
     queries: img.queries.index,
+    coordinates: img.coordinates.index,
+    autopilot: img.autopilot.index,
   };
   let count = 0;
   const emit = function* <T extends SnapshotChunk>(c: T): Generator<SnapshotChunk> {
@@ -89,6 +98,8 @@ export function* imageChunks(img: StateImage, rowsPerChunk = 8192): Generator<Sn
   for (const rows of chunked(acl.authMethods.values(), rowsPerChunk)) yield* emit({ t: 'acl-auth-methods', rows });
   for (const rows of chunked(acl.bindingRules.values(), rowsPerChunk)) yield* emit({ t: 'acl-binding-rules', rows });
   for (const rows of chunked(img.queries.queries.values(), rowsPerChunk)) yield* emit({ t: 'queries', rows });
+  for (const rows of chunked(img.coordinates.coords.values(), rowsPerChunk)) yield* emit({ t: 'coordinates', rows });
+  if (img.autopilot.config) yield* emit({ t: 'autopilot', rows: [img.autopilot.config] });
   yield { t: 'end', count: count + 1 };
 }
 
@@ -110,6 +121,8 @@ export class ImageBuilder {
   private readonly aclAuthMethods = new BTree<string, ACLAuthMethod>();
   private readonly aclBindingRules = new BTree<string, ACLBindingRule>();
   private readonly queries = new BTree<string, PreparedQuery>();
+  private readonly coordinates = new BTree<string, Coordinate>();
+  private autopilot: AutopilotConfig | null = null;
 
   /** Adds one chunk; throws (changing nothing that matters: a refused builder is dropped) on any malformed row. */
   add(raw: unknown): void {
@@ -177,6 +190,15 @@ export class ImageBuilder {
         checkRows(c.rows, preparedQueryRow, 'prepared query');
         for (const q of c.rows) this.queries.set(q.ID, q);
         return;
+      case 'coordinates':
+        checkRows(c.rows, coordinateRow, 'coordinate');
+        for (const x of c.rows) this.coordinates.set(`${x.Node}\u0000${x.Segment}`, x);
+        return;
+      case 'autopilot':
+        checkRows(c.rows, autopilotRow, 'autopilot config');
+        if (c.rows.length !== 1 || this.autopilot) throw new Error('snapshot has more than one autopilot config');
+        this.autopilot = c.rows[0]!;
+        return;
       case 'end':
         if (typeof c.count !== 'number' || c.count !== this.seen) throw new Error(`snapshot has ${this.seen} chunks, expected ${c.count}`);
         this.done = true;
@@ -194,6 +216,7 @@ export class ImageBuilder {
       if (!this.nodes.has(ch.Node)) throw new Error(`check ${ch.CheckID} is on unknown node ${ch.Node}`);
       if (ch.ServiceID !== '' && !this.services.has(ch.Node + SEP + ch.ServiceID)) throw new Error(`check ${ch.CheckID} is for unknown service ${ch.ServiceID}`);
     }
+    for (const [, x] of this.coordinates.entries()) if (!this.nodes.has(x.Node)) throw new Error(`coordinate is for unknown node ${x.Node}`);
     for (const [, s] of this.sessions.entries()) if (!this.nodes.has(s.Node)) throw new Error(`session ${s.ID} is on unknown node ${s.Node}`);
     for (const [, e] of this.entries.entries()) if (e.session !== '' && !this.sessions.has(e.session)) throw new Error(`key ${e.key} is locked by unknown session ${e.session}`);
     // Secrets and names are unique, as the state store's indexes keep them.
@@ -227,6 +250,8 @@ export class ImageBuilder {
         idx: ix.acl ? { ...ix.acl } : emptyACLIndexes(),
       },
       queries: { queries: this.queries, index: ix.queries ?? 0 },
+      coordinates: { coords: this.coordinates, index: ix.coordinates ?? 0 },
+      autopilot: { config: this.autopilot, index: ix.autopilot ?? 0 },
     };
   }
 }

@@ -14,6 +14,8 @@ import { applyTxn, type TxnOutcome } from './txn.js';
 import { type SessionsImage, SessionTables } from './sessions.js';
 import type { Session } from './types.js';
 import { ChangeSet } from './watch.js';
+import { type CoordinatesImage, CoordinateTable } from './coordinates.js';
+import { AutopilotTable, type AutopilotConfig } from './autopilot.js';
 
 export interface ResultMap {
   noop: null;
@@ -39,6 +41,8 @@ export interface ResultMap {
   'acl-binding-rule-delete': number;
   'query-set': PreparedQuery;
   'query-delete': boolean;
+  'coordinate-batch': number;
+  'autopilot-set': boolean;
 }
 
 export type ResultOf<C extends Command> = ResultMap[C['type']];
@@ -51,6 +55,8 @@ export interface StateImage {
   sessions: SessionsImage;
   acl: ACLImage;
   queries: QueriesImage;
+  coordinates: CoordinatesImage;
+  autopilot: { config: AutopilotConfig | null; index: number };
 }
 
 export class StateStore {
@@ -61,6 +67,8 @@ export class StateStore {
   sessions = new SessionTables();
   acl = new ACLTables();
   queries = new QueryTables();
+  coordinates = new CoordinateTable();
+  autopilot = new AutopilotTable();
 
   /**
    * Applies one command at `idx`, recording what it touched in `changes`.
@@ -171,6 +179,10 @@ export class StateStore {
         return this.queries.set(idx, changes, cmd.query, cmd.update, (id) => this.sessions.get(id) !== undefined);
       case 'query-delete':
         return this.queries.delete(idx, changes, cmd.id);
+      case 'coordinate-batch':
+        return this.coordinates.batchUpdate(idx, changes, cmd.coords, this.catalog);
+      case 'autopilot-set':
+        return this.autopilot.set(idx, changes, cmd.config, { ...(cmd.cas !== undefined ? { cas: cmd.cas } : {}), ...(cmd.ifMissing ? { ifMissing: true } : {}) });
     }
   }
 
@@ -187,6 +199,7 @@ export class StateStore {
     for (const { node, checkID } of effects.failedChecks) for (const id of this.sessions.linkedToCheck(node, checkID)) doomed.add(id);
     for (const node of effects.deletedNodes) for (const s of this.sessions.onNode(node)) doomed.add(s.ID);
     for (const id of doomed) this.destroySession(idx, changes, id);
+    for (const node of effects.deletedNodes) this.coordinates.deleteNode(idx, changes, node);
   }
 
   /**
@@ -194,7 +207,16 @@ export class StateStore {
    * event loop; safe to serialise while applies continue.
    */
   image(): StateImage {
-    return { index: this.index, kv: this.kv.clone(), catalog: this.catalog.image(), sessions: this.sessions.image(), acl: this.acl.image(), queries: this.queries.image() };
+    return {
+      index: this.index,
+      kv: this.kv.clone(),
+      catalog: this.catalog.image(),
+      sessions: this.sessions.image(),
+      acl: this.acl.image(),
+      queries: this.queries.image(),
+      coordinates: this.coordinates.image(),
+      autopilot: { config: this.autopilot.config, index: this.autopilot.index },
+    };
   }
 
   /**
@@ -212,6 +234,8 @@ export class StateStore {
     this.sessions = new SessionTables(img.sessions.sessions, img.sessions.index);
     this.acl = new ACLTables(img.acl);
     this.queries = new QueryTables(img.queries.queries, img.queries.index);
+    this.coordinates = new CoordinateTable(img.coordinates.coords, img.coordinates.index);
+    this.autopilot = new AutopilotTable(img.autopilot.config, img.autopilot.index);
   }
 }
 

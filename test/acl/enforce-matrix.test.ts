@@ -72,6 +72,22 @@ const SAMPLES: Record<string, { path: string; body?: unknown }> = {
   'GET /v1/query/:id/execute': { path: '/v1/query/matrix-query/execute' },
   'GET /v1/query/:id/explain': { path: '/v1/query/matrix-query/explain' },
   'GET /v1/operator/raft/configuration': { path: '/v1/operator/raft/configuration' },
+  'GET /v1/coordinate/datacenters': { path: '/v1/coordinate/datacenters' },
+  'GET /v1/coordinate/nodes': { path: '/v1/coordinate/nodes' },
+  'GET /v1/coordinate/node/:node': { path: '/v1/coordinate/node/n1' },
+  'PUT /v1/coordinate/update': { path: '/v1/coordinate/update', body: { Node: 'n1', Coord: { Vec: [0, 0, 0, 0, 0, 0, 0, 0], Error: 1.5, Adjustment: 0, Height: 0.00001 } } },
+  'DELETE /v1/operator/raft/peer': { path: '/v1/operator/raft/peer?address=10.9.9.9:8300' },
+  'GET /v1/operator/autopilot/configuration': { path: '/v1/operator/autopilot/configuration' },
+  'PUT /v1/operator/autopilot/configuration': { path: '/v1/operator/autopilot/configuration?cas=1', body: {} },
+  'GET /v1/operator/autopilot/health': { path: '/v1/operator/autopilot/health' },
+  'GET /v1/operator/autopilot/state': { path: '/v1/operator/autopilot/state' },
+  'GET /v1/operator/keyring': { path: '/v1/operator/keyring' },
+  'POST /v1/operator/keyring': { path: '/v1/operator/keyring', body: { Key: 'k' } },
+  'PUT /v1/operator/keyring': { path: '/v1/operator/keyring', body: { Key: 'k' } },
+  'DELETE /v1/operator/keyring': { path: '/v1/operator/keyring', body: { Key: 'k' } },
+  'GET /v1/agent/host': { path: '/v1/agent/host' },
+  'GET /debug/pprof/*': { path: '/debug/pprof/heap' },
+  'POST /debug/pprof/*': { path: '/debug/pprof/symbol' },
   'GET /v1/snapshot': { path: '/v1/snapshot' },
   'PUT /v1/snapshot': { path: '/v1/snapshot', body: 'not an archive' },
   // The ACL API: IDs in capitals are made in setup, one per route that consumes its object.
@@ -138,6 +154,9 @@ const FIXED: Record<string, (token: string | undefined) => [number, RegExp]> = {
 /** Consul reports a denied transaction operation in the txn's Errors (409), not as a 403. */
 const DENIED_AS: Record<string, [number, string]> = {
   'PUT /v1/txn': [409, '{"Results":null,"Errors":[{"OpIndex":0,"What":"Permission denied"}]}'],
+  // Consul's pprof wrapper writes a bare 403.
+  'GET /debug/pprof/*': [403, ''],
+  'POST /debug/pprof/*': [403, ''],
 };
 
 /** Status and (short) body; streaming answers (monitor) are cut off once their head arrives. */

@@ -17,6 +17,7 @@ import { parseFilter } from '../filter.js';
 import { checkDatacenter } from '../query-options.js';
 import { answerRead } from '../read.js';
 import { jsonText, type Reply } from '../reply.js';
+import { nearSource, sortByNear } from '../near.js';
 
 const MAX_BODY = 1 << 20;
 
@@ -61,7 +62,7 @@ function nodes(ctx: Ctx, deps: ApiDeps): Promise<Reply | null> {
         ws?.topic(topic.nodes);
         const out: CatalogNode[] = [];
         for (const n of cat.nodes.values()) if (nodeMetaMatches(n, meta) && may(ctx, (a) => a.nodeRead(n.Node))) out.push(n);
-        return { index: cat.idx.nodes, value: filterList(out, filter) };
+        return { index: cat.idx.nodes, value: sortByNear(deps.server.store, nearSource(ctx, deps), filterList(out, filter), (n) => n.Node) };
       };
     },
     { catalog: true },
@@ -131,7 +132,7 @@ function service(ctx: Ctx, deps: ApiDeps, connect = false): Promise<Reply | null
         // Instances on nodes the token may not read are dropped; without read on the service, none.
         const readable = may(ctx, (a) => a.serviceRead(name));
         const found = readable ? visible(ctx, matchingInstances(deps, name, tags, meta, connect), (a, { node, inst }) => a.nodeRead(node.Node) && a.serviceRead(inst.svc.Service)) : [];
-        const list = found.map(({ node, inst }) => serviceNode(node, inst.svc));
+        const list = sortByNear(deps.server.store, nearSource(ctx, deps), found, ({ node }) => node.Node).map(({ node, inst }) => serviceNode(node, inst.svc));
         return { index, value: filterList(list, filter) };
       };
     },

@@ -17,6 +17,7 @@ import { answerRead, Encoded } from '../read.js';
 import { ResultCache } from '../result-cache.js';
 import type { Reply } from '../reply.js';
 import { matchingInstances, pathArg } from './catalog.js';
+import { nearSource, sortByNear } from '../near.js';
 
 /** api.HealthAny and the states a check can be in; `unknown` is accepted, as the issue asks. */
 const STATES = new Set(['any', 'passing', 'warning', 'critical', 'unknown']);
@@ -94,6 +95,7 @@ function serviceNodes(ctx: Ctx, deps: ApiDeps, cache: ResultCache, connect = fal
       const passingOnly = boolParam(ctx, 'passing', 'Invalid value for ?passing');
       // Everything that shapes the answer besides the state, which the service's index stands for.
       const key = JSON.stringify([connect, name, tags, meta, passingOnly, ctx.get('filter') ?? '']);
+      const near = nearSource(ctx, deps);
       return (ws) => {
         const cat = deps.server.store.catalog;
         const index = connect ? cat.connectIndex(name, ws) : cat.serviceIndex(name, true, ws);
@@ -103,12 +105,13 @@ function serviceNodes(ctx: Ctx, deps: ApiDeps, cache: ResultCache, connect = fal
           let out: CheckServiceNode[] = found.map(({ node, inst }) => checkServiceNode(cat, node, inst.svc));
           // filterNonPassing: an instance with any check not passing (warning too) is dropped.
           if (passingOnly) out = out.filter((e) => e.Checks.every((c) => c.Status === 'passing'));
-          return JSON.stringify(filterList(out, filter));
+          return JSON.stringify(sortByNear(deps.server.store, near, filterList(out, filter), (e) => e.Node.Node));
         };
         // A token that reads the service and every node sees the full answer, so it shares the
         // cache; a narrower one gets its own filtered answer.
         const fullView = may(ctx, (a) => a.serviceRead(name) && a.nodeReadAll());
-        const text = fullView ? cache.get(`${deps.server.store.generation}\u0000${key}`, index, build) : Buffer.from(build(), 'utf8');
+        // A ?near order depends on coordinates, which the service's index does not track: not cached.
+        const text = fullView && near === '' ? cache.get(`${deps.server.store.generation}\u0000${key}`, index, build) : Buffer.from(build(), 'utf8');
         return { index, value: new Encoded(text) };
       };
     },
@@ -141,7 +144,7 @@ function checksInState(ctx: Ctx, deps: ApiDeps): Promise<Reply | null> {
           }
           out.push(c);
         }
-        return { index, value: filterList(visible(ctx, out, mayReadCheck), filter) };
+        return { index, value: sortByNear(deps.server.store, nearSource(ctx, deps), filterList(visible(ctx, out, mayReadCheck), filter), (c) => c.Node) };
       };
     },
     { catalog: true },
