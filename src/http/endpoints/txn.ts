@@ -5,7 +5,7 @@
 import type { TxnKVOp, TxnOp } from '../../state/commands.js';
 import { TXN_WRITE_VERBS } from '../../state/kv-ops.js';
 import { applyTxn, type TxnOutcome, txnWrites } from '../../state/txn.js';
-import { decodeCheck, decodeService } from '../catalog-decode.js';
+import { decodeCheck, decodeServiceFields } from '../catalog-decode.js';
 import { field } from '../decode.js';
 import { nodeServiceJSON } from '../catalog-json.js';
 import { ChangeSet } from '../../state/watch.js';
@@ -102,7 +102,7 @@ function decodeOps(body: unknown, kvMax: number): TxnOp[] {
       ops.push({ kind: 'node', verb: str(field(nodeOp, 'Verb'), 'Verb'), node, index: uintField(n, 'ModifyIndex') });
     } else if (isPlainObject(serviceOp)) {
       const svcObj = objectIn(serviceOp, 'Service');
-      const service = catalogDecode(() => decodeService(svcObj));
+      const service = catalogDecode(() => decodeServiceFields(svcObj));
       ops.push({ kind: 'service', verb: str(field(serviceOp, 'Verb'), 'Verb'), node: str(field(serviceOp, 'Node'), 'Node'), service, index: uintField(svcObj, 'ModifyIndex') });
     } else if (isPlainObject(sessionOp)) {
       const sess = objectIn(sessionOp, 'Session');
