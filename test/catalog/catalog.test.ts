@@ -177,6 +177,18 @@ describe('/v1/catalog', () => {
     assert.deepEqual(Object.keys(n.Services), ['q-1']);
   });
 
+  it('a node registered without TaggedAddresses or NodeMeta answers null for them, as Consul', async () => {
+    await register(api, { Node: 'bare', Address: '10.7.0.2' });
+    const r = await api.get('/v1/catalog/node/bare');
+    assert.match(r.text, /"TaggedAddresses":null,"Meta":null/);
+    const listed = (await api.get('/v1/catalog/nodes')).json<Obj[]>().find((n) => n.Node === 'bare');
+    assert.equal(listed?.TaggedAddresses, null);
+    assert.equal(listed?.Meta, null);
+    const f = await api.get('/v1/catalog/nodes?filter=' + encodeURIComponent('Meta is empty and TaggedAddresses is empty'));
+    assert.equal(f.status, 200, f.text);
+    assert.ok(f.json<Obj[]>().some((n) => n.Node === 'bare'));
+  });
+
   it('deregisters a check, a service (with its checks) and a whole node', async () => {
     await register(api, { Node: 'gone', Address: '10.2.0.1', Service: { ID: 'db-1', Service: 'db' }, Checks: [{ CheckID: 'db-ok', ServiceID: 'db-1', Status: 'passing' }, { CheckID: 'node-ok', Status: 'passing' }] });
     let r = await api.put('/v1/catalog/deregister', { Node: 'gone', CheckID: 'node-ok' });

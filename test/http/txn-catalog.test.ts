@@ -111,6 +111,10 @@ describe('/v1/txn catalog operations', () => {
     assert.match(bad.body.Errors?.[1]?.What ?? '', /doesn't exist/);
     const ok = await txn(ops(sess));
     assert.equal(ok.status, 200, JSON.stringify(ok.body));
+    const node = (await txn([{ Node: { Verb: 'get', Node: { Node: 'byid' } } }])).body.Results?.[0]?.Node as Obj;
+    assert.equal(node.TaggedAddresses, null);
+    assert.equal(node.Meta, null);
+    assert.equal((ok.body.Results?.[3]?.Check as Obj).ServiceTags, null, 'a node check keeps Go’s nil tags');
     const svc = ok.body.Results?.[2]?.Service as Obj;
     assert.equal(svc.ID, 'foo1');
     assert.equal(svc.Service, 'foo');

@@ -44,9 +44,9 @@ function uintField(obj: Record<string, unknown>, name: string): number {
   return v;
 }
 
-function strMapField(obj: Record<string, unknown>, name: string): Record<string, string> {
+function strMapField(obj: Record<string, unknown>, name: string): Record<string, string> | null {
   const v = field(obj, name);
-  if (v === undefined || v === null) return {};
+  if (v === undefined || v === null) return null;
   if (!isPlainObject(v) || Object.values(v).some((x) => typeof x !== 'string')) throw parseFail(`'${name}' expected a map of strings`);
   return v as Record<string, string>;
 }
@@ -162,6 +162,9 @@ function filterOutcome(ctx: Ctx, out: TxnOutcome): TxnOutcome {
 function resultJSON(r: NonNullable<TxnOutcome['results']>[number]): string {
   if ('KV' in r) return `{"KV":${kvEntryJSON(r.KV.entry, r.KV.withValue)}}`;
   if ('Service' in r) return JSON.stringify({ Service: nodeServiceJSON(r.Service) });
+  // Txn answers the stored struct: a node check's ServiceTags is Go's nil there; only the
+  // health endpoints swap it for [].
+  if ('Check' in r && r.Check.ServiceID === '' && r.Check.ServiceTags.length === 0) return JSON.stringify({ Check: { ...r.Check, ServiceTags: null } });
   return JSON.stringify(r);
 }
 
