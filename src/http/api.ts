@@ -14,6 +14,7 @@ import { HttpError } from './errors.js';
 import type { Reply } from './reply.js';
 import { Router } from './router.js';
 import { authorize, type TokenResolver } from './acl.js';
+import { AgentCacheMarks } from './agent-cache.js';
 import type { Gauge, Metrics } from '../telemetry/metrics.js';
 
 export interface ApiDeps {
@@ -56,6 +57,7 @@ export class HttpApi {
   /** null with ACLs disabled: no token is resolved at all then. */
   private readonly acl: ApiDeps['acl'] | null;
   private readonly closing = new AbortController();
+  private readonly cacheMarks = new AgentCacheMarks();
 
   constructor(deps: ApiDeps, groups: EndpointGroup[]) {
     this.deps = { ...deps, closing: this.closing.signal };
@@ -156,7 +158,11 @@ export class HttpApi {
   /** Sends the reply and settles the request's accounting; never throws (it runs in promise callbacks). */
   private finish(ctx: Ctx, reply: Reply | null): void {
     try {
-      if (reply && !ctx.res.destroyed) this.send(ctx, reply);
+      if (reply && !ctx.res.destroyed) {
+        const marks = this.cacheMarks.headers(ctx, reply.status);
+        // A copy: one encoded reply may be shared by many requests.
+        this.send(ctx, marks ? { ...reply, headers: { ...reply.headers, ...marks } } : reply);
+      }
       else if (!ctx.res.writableEnded) ctx.res.destroy();
     } finally {
       // Timed here rather than on 'finish': no listener per request on the hot path.
