@@ -30,6 +30,8 @@ export function defaults(): RuntimeConfig {
     bootstrap: false,
     bootstrapExpect: 0,
     clientAddrs: ['127.0.0.1'],
+    httpAddrs: null,
+    unixSockets: { mode: '', user: '', group: '' },
     bindAddr: '0.0.0.0',
     advertiseAddr: '',
     advertiseAddrWan: '',
@@ -222,6 +224,16 @@ export function applySource(c: RuntimeConfig, src: Source, warnings: string[]): 
         break;
       case 'client_addr':
         c.clientAddrs = r.str(key, v).split(/\s+/).filter((s) => s !== '');
+        break;
+      case 'addresses':
+        r.nested(key, v, { http: (x) => (c.httpAddrs = r.str('addresses.http', x).split(/\s+/).filter((a) => a !== '')) }, ['dns', 'https', 'grpc']);
+        break;
+      case 'unix_sockets':
+        r.nested(key, v, {
+          mode: (x) => (c.unixSockets.mode = r.str('unix_sockets.mode', x)),
+          user: (x) => (c.unixSockets.user = r.str('unix_sockets.user', x)),
+          group: (x) => (c.unixSockets.group = r.str('unix_sockets.group', x)),
+        });
         break;
       case 'bind_addr':
         c.bindAddr = r.str(key, v);
