@@ -10,9 +10,9 @@ import type { Authorizer } from './types.js';
 function changesNode(req: RegisterRequest, n: CatalogNode | undefined): boolean {
   if (!n) return true;
   if (req.SkipNodeUpdate) return false;
-  const same = (x: Record<string, string>, y: Record<string, string>): boolean => {
-    const kx = Object.keys(x);
-    return kx.length === Object.keys(y).length && kx.every((k) => x[k] === y[k]);
+  const same = (x: Record<string, string> | null, y: Record<string, string> | null): boolean => {
+    const kx = Object.keys(x ?? {});
+    return kx.length === Object.keys(y ?? {}).length && kx.every((k) => x?.[k] === y?.[k]);
   };
   return (req.ID !== '' && req.ID !== n.ID) || req.Address !== n.Address || !same(req.TaggedAddresses, n.TaggedAddresses) || !same(req.NodeMeta, n.Meta);
 }

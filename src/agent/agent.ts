@@ -175,7 +175,7 @@ export class Agent {
     // As Consul: this node, its services and checks are in place before the API answers.
     await this.local.start();
     this.httpAddrs = await this.http.listen();
-    for (const a of this.httpAddrs) this.logger.info('HTTP API listening', { address: `http://${a}` });
+    for (const a of this.httpAddrs) this.logger.info('HTTP API listening', { address: a.startsWith('unix://') ? a : `http://${a}` });
     if (config.ports.dns >= 0) {
       this.dns = new DnsServer({
         hosts: config.clientAddrs,

@@ -174,11 +174,17 @@ export async function infoCommand(argv: string[], out: Output): Promise<number> 
   return 0;
 }
 
-/** `tribune monitor [-log-level=info]`: streams the agent's log lines until interrupted. */
+/** `tribune monitor [-log-level=info] [-log-json]`: streams the agent's log lines until interrupted. */
 export async function monitorCommand(argv: string[], out: Output): Promise<number> {
-  const { flags, args } = parseCommandFlags(argv, { ...HTTP_FLAGS, 'log-level': { kind: 'string', help: 'Log level of the agent (trace, debug, info, warn, err).', default: 'INFO' } });
+  const { flags, args } = parseCommandFlags(argv, {
+    ...HTTP_FLAGS,
+    'log-level': { kind: 'string', help: 'Log level of the agent (trace, debug, info, warn, err).', default: 'INFO' },
+    'log-json': { kind: 'bool', help: 'Output logs in JSON format.' },
+  });
   if (args.length > 0) throw new UsageError('The monitor command does not accept arguments');
-  const res = await new ApiClient(flags).stream('/v1/agent/monitor', { loglevel: flags['log-level'] as string });
+  const query: Record<string, string> = { loglevel: flags['log-level'] as string };
+  if (flags['log-json'] === true) query['logjson'] = 'true';
+  const res = await new ApiClient(flags).stream('/v1/agent/monitor', query);
   if (res.status !== 200) {
     out.stderr(`Error starting monitor: Unexpected response code: ${res.status} (${(await res.text()).trim()})\n`);
     return 1;

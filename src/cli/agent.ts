@@ -82,7 +82,8 @@ export async function runAgent(args: string[]): Promise<number> {
 
 /** The port actually bound (the configured one may be 0, "any free port"). */
 function boundPort(addr: string | undefined, configured: number): number {
-  if (addr === undefined) return configured;
+  // A unix socket has no port: show the configured one, as Consul does.
+  if (addr === undefined || addr.startsWith('unix://')) return configured;
   return Number(addr.slice(addr.lastIndexOf(':') + 1));
 }
 

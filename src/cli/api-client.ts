@@ -3,7 +3,7 @@
 // requests through undici.
 
 import fs from 'node:fs';
-import { type Dispatcher, request } from 'undici';
+import { Agent, type Dispatcher, request } from 'undici';
 import type { FlagDef, FlagValues } from './flags.js';
 
 export const HTTP_FLAGS: Record<string, FlagDef> = {
@@ -35,9 +35,15 @@ export class ApiClient {
   private token: string;
   private readonly dc: string;
   private readonly stale: boolean;
+  /** For `unix://<path>` addresses: every request goes over that socket. */
+  private readonly dispatcher: Dispatcher | undefined;
 
   constructor(flags: FlagValues, env: NodeJS.ProcessEnv = process.env) {
     let addr = (flags['http-addr'] as string | undefined) ?? env.CONSUL_HTTP_ADDR ?? '127.0.0.1:8500';
+    if (addr.startsWith('unix://')) {
+      this.dispatcher = new Agent({ connect: { socketPath: addr.slice('unix://'.length) } });
+      addr = 'http://localhost';
+    }
     if (!/^https?:\/\//.test(addr)) addr = `${env.CONSUL_HTTP_SSL === 'true' ? 'https' : 'http'}://${addr}`;
     this.base = addr.replace(/\/$/, '');
     this.token = (flags.token as string | undefined) ?? env.CONSUL_HTTP_TOKEN ?? '';
@@ -79,7 +85,7 @@ export class ApiClient {
     const headers: Record<string, string> = {};
     if (this.token) headers['X-Consul-Token'] = this.token;
     try {
-      return await request(url, { method: method as 'GET', headers, body });
+      return await request(url, { method: method as 'GET', headers, body, ...(this.dispatcher ? { dispatcher: this.dispatcher } : {}) });
     } catch (e) {
       throw new ApiError(0, `Error connecting to the agent: ${(e as Error).message}`);
     }

@@ -31,6 +31,8 @@ export function defaults(): RuntimeConfig {
     bootstrap: false,
     bootstrapExpect: 0,
     clientAddrs: ['127.0.0.1'],
+    httpAddrs: null,
+    unixSockets: { mode: '', user: '', group: '' },
     bindAddr: '0.0.0.0',
     advertiseAddr: '',
     advertiseAddrWan: '',
@@ -226,6 +228,16 @@ export function applySource(c: RuntimeConfig, src: Source, warnings: string[]): 
       case 'client_addr':
         c.clientAddrs = r.str(key, v).split(/\s+/).filter((s) => s !== '');
         break;
+      case 'addresses':
+        r.nested(key, v, { http: (x) => (c.httpAddrs = r.str('addresses.http', x).split(/\s+/).filter((a) => a !== '')) }, ['dns', 'https', 'grpc']);
+        break;
+      case 'unix_sockets':
+        r.nested(key, v, {
+          mode: (x) => (c.unixSockets.mode = r.str('unix_sockets.mode', x)),
+          user: (x) => (c.unixSockets.user = r.str('unix_sockets.user', x)),
+          group: (x) => (c.unixSockets.group = r.str('unix_sockets.group', x)),
+        });
+        break;
       case 'bind_addr':
         c.bindAddr = r.str(key, v);
         break;
@@ -236,7 +248,7 @@ export function applySource(c: RuntimeConfig, src: Source, warnings: string[]): 
         c.advertiseAddrWan = r.str(key, v);
         break;
       case 'ports':
-        r.nested(key, v, Object.fromEntries(Object.entries(PORT_KEYS).map(([k, f]) => [k, (x: unknown) => (c.ports[f] = r.int(`ports.${k}`, x, -1, 65535))])), ['serf_lan_tcp', 'serf_wan_tcp', 'grpc_tls', 'sidecar_min_port', 'sidecar_max_port', 'expose_min_port', 'expose_max_port']);
+        r.nested(key, v, Object.fromEntries(Object.entries(PORT_KEYS).map(([k, f]) => [k, (x: unknown) => (c.ports[f] = r.int(`ports.${k}`, x, -1, 65535))])), ['serf_lan_tcp', 'serf_wan_tcp', 'grpc_tls', 'sidecar_min_port', 'sidecar_max_port', 'expose_min_port', 'expose_max_port', 'proxy_min_port', 'proxy_max_port']);
         break;
       case 'limits':
         r.nested(
@@ -341,9 +353,9 @@ export function applySource(c: RuntimeConfig, src: Source, warnings: string[]): 
                 agent_master: (t) => setToken(r, c, 'agentMaster', 'acl.tokens.agent_master', t),
                 default: (t) => setToken(r, c, 'default', 'acl.tokens.default', t),
                 replication: (t) => setToken(r, c, 'replication', 'acl.tokens.replication', t),
-              }),
+              }, ['managed_service_provider']),
           },
-          ['role_ttl', 'msp_disable_bootstrap'],
+          ['role_ttl', 'disabled_ttl', 'msp_disable_bootstrap'],
         );
         break;
       case 'acl_default_policy':
@@ -446,7 +458,7 @@ export function uiContentPath(p: string): string {
 }
 
 /** Checks the merged configuration as Consul's builder does, filling derived defaults. */
-export function finish(c: RuntimeConfig, opts: { requireDataDir?: boolean } = {}): RuntimeConfig {
+export function finish(c: RuntimeConfig, opts: { requireDataDir?: boolean } = {}, warnings: string[] = []): RuntimeConfig {
   if ((opts.requireDataDir ?? true) && !c.devMode && !c.dataDir) throw new ConfigError('data_dir cannot be empty');
   if (c.dataDir) {
     // As Consul's builder: an existing data_dir must be a directory (one that cannot be created is
@@ -461,6 +473,15 @@ export function finish(c: RuntimeConfig, opts: { requireDataDir?: boolean } = {}
   }
   if (!/^[a-z0-9_-]+$/.test(c.datacenter)) throw new ConfigError(`datacenter cannot be ${JSON.stringify(c.datacenter)}: only alphanumerics, underscores and dashes are allowed`);
   if (c.nodeName === '') throw new ConfigError('node_name cannot be empty');
+  // As Consul's builder, before it validates: expecting one server is bootstrap mode, so
+  // `-dev -bootstrap-expect 1` and `-bootstrap -bootstrap-expect 1` both start.
+  if (c.bootstrapExpect === 1) {
+    c.bootstrap = true;
+    c.bootstrapExpect = 0;
+    warnings.push('BootstrapExpect is set to 1; this is the same as Bootstrap mode.');
+  }
+  if (c.bootstrapExpect < 0) throw new ConfigError(`bootstrap_expect cannot be ${c.bootstrapExpect}. Must be greater than or equal to zero`);
+  if (c.bootstrapExpect > 0 && c.devMode) throw new ConfigError("'bootstrap_expect > 0' not allowed in dev mode");
   if (c.bootstrap && c.bootstrapExpect > 0) throw new ConfigError("'bootstrap_expect > 0' and 'bootstrap = true' are mutually exclusive");
   if ((c.bootstrap || c.bootstrapExpect > 0) && !c.server) throw new ConfigError('bootstrap and bootstrap_expect require server mode');
   if (c.ui && c.uiDir !== '' && !c.devMode) {

@@ -9,6 +9,8 @@ import { checkJSONDepth, HCLParseError, parseHCL } from './hcl.js';
 export type Format = 'json' | 'hcl';
 
 export function parseText(text: string, name: string, format: Format): Source {
+  // Consul skips a source with no data at all (ErrNoData), e.g. a file created for a later reload.
+  if (text === '') return { name, data: {} };
   if (format === 'hcl') {
     try {
       return { name, data: parseHCL(text, name) };

@@ -23,7 +23,7 @@ export async function loadAgentConfig(argv: string[], opts: { requireDataDir?: b
   const config = defaults();
   config.devMode = flags.dev;
   for (const s of sources) applySource(config, s, warnings);
-  return { config: finish(config, opts), warnings };
+  return { config: finish(config, opts, warnings), warnings };
 }
 
 /** Builds a configuration from an in-memory object over the defaults (tests, embedding). */

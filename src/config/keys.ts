@@ -2,7 +2,7 @@
 // They load with a warning, so existing Consul configuration files keep working.
 
 export const ACCEPTED_UNIMPLEMENTED = new Set([
-  'acl_enforce_version_8', 'addresses', 'advertise_addr_ipv4', 'advertise_addr_ipv6', 'advertise_reconnect_timeout', 'ae_interval',
+  'acl_enforce_version_8', 'advertise_addr_ipv4', 'advertise_addr_ipv6', 'advertise_reconnect_timeout', 'ae_interval',
   'audit', 'auto_config', 'auto_encrypt', 'bind_addr_ipv4', 'bind_addr_ipv6', 'ca_file', 'ca_path', 'cert_file',
   'check_output_max_size', 'check_update_interval', 'cloud', 'config_entries', 'disable_anonymous_signature',
   'disable_host_node_id', 'disable_http_unprintable_char_filter', 'disable_keyring_file',
@@ -17,7 +17,7 @@ export const ACCEPTED_UNIMPLEMENTED = new Set([
   'serf_wan_allowed_cidrs', 'server_name', 'skip_leave_on_interrupt', 'start_join',
   'start_join_wan', 'statsd_addr', 'statsite_addr', 'statsite_prefix', 'syslog_facility', 'telemetry', 'tls',
   'tls_cipher_suites', 'tls_min_version', 'tls_prefer_server_cipher_suites', 'translate_wan_addrs',
-  'unix_sockets', 'use_streaming_backend', 'verify_incoming', 'verify_incoming_https', 'verify_incoming_rpc',
+  'use_streaming_backend', 'verify_incoming', 'verify_incoming_https', 'verify_incoming_rpc',
   'verify_outgoing', 'verify_server_hostname', 'watches', 'advertise_addr_wan_ipv4', 'advertise_addr_wan_ipv6',
   'primary_gateways', 'primary_gateways_interval', 'rpc_protocol', 'protocol', 'dns_recursor', 'default_query_time',
   'max_query_time', 'auto_reload_config', 'rpc_max_conns_per_client', 'rpc_rate', 'rpc_max_burst',

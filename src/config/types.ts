@@ -72,6 +72,10 @@ export interface RuntimeConfig {
   bootstrapExpect: number;
   /** Addresses the HTTP and DNS listeners bind to. */
   clientAddrs: string[];
+  /** addresses { http }: where HTTP listens instead of clientAddrs; `unix://<path>` is a socket. */
+  httpAddrs: string[] | null;
+  /** unix_sockets { mode, user, group }: applied to every unix socket Tribune creates. */
+  unixSockets: { mode: string; user: string; group: string };
   bindAddr: string;
   advertiseAddr: string;
   advertiseAddrWan: string;

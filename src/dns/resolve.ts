@@ -33,7 +33,7 @@ export interface DnsContext {
 /** A prepared query's results for DNS: null when no query matches, 'error' when it fails to run. */
 export type PreparedQueryDNS = (name: string) => { service: string; ttl: string; instances: Instance[] } | null | 'error';
 
-export type Rcode = 'NOERROR' | 'NXDOMAIN' | 'SERVFAIL';
+export type Rcode = 'NOERROR' | 'NXDOMAIN' | 'SERVFAIL' | 'REFUSED' | 'NOTIMP';
 
 export interface Resolution {
   rcode: Rcode;
@@ -161,6 +161,26 @@ function healthyInstances(ctx: DnsContext, service: string, tag: string, connect
   return out;
 }
 
+/**
+ * Consul's nameservers(): an NS record per healthy `consul` server of this datacenter (at most
+ * three, shuffled, names that are not DNS labels skipped) and each one's address as glue.
+ */
+function nameservers(ctx: DnsContext): { ns: Answer[]; glue: Answer[] } {
+  const domain = normalize(ctx.domain);
+  const ttl = goUint32(ctx.dns.nodeTTL);
+  const ns: Answer[] = [];
+  const glue: Answer[] = [];
+  for (const { node } of shuffle(healthyInstances(ctx, 'consul', '', false))) {
+    if (/[^A-Za-z0-9-]/.test(node.Node)) continue;
+    const fqdn = `${node.Node}.node.${node.Datacenter || ctx.datacenter}.${domain}`.toLowerCase();
+    ns.push({ type: 'NS', name: domain, ttl, data: fqdn });
+    const a = addressRecord(fqdn, node.Address, 'ANY', ttl);
+    if (a) glue.push(a);
+    if (ns.length >= 3) break;
+  }
+  return { ns, glue };
+}
+
 function serviceLookup(ctx: DnsContext, qname: string, qtype: QType, service: string, tag: string, connect = false): Resolution {
   const instances = healthyInstances(ctx, service, tag, connect);
   if (instances.length === 0) return empty('NXDOMAIN', ctx);
@@ -250,14 +270,26 @@ function reverseLookup(ctx: DnsContext, qname: string, ip: string): Resolution {
   return answers.length === 0 ? empty('NXDOMAIN', ctx) : found(ctx, answers);
 }
 
-/** Resolves one question. Names outside the domain (and not reverse) answer SERVFAIL: no recursors. */
+/**
+ * Resolves one question. Names outside the domain (and not reverse) answer REFUSED, not
+ * authoritative: Consul has no handler for them without recursors (the server forwards them
+ * when it has some).
+ */
 export function resolve(ctx: DnsContext, name: string, qtype: QType): Resolution {
   // Answers carry the name as asked (case kept); matching is case-insensitive.
   const qname = name.replace(/\.$/, '');
   const reverse = parseReverse(qname);
   if (reverse !== null && qtype !== 'A' && qtype !== 'AAAA') return reverseLookup(ctx, qname, reverse);
   const inner = insideDomain(qname, ctx.domain);
-  if (inner === null) return empty('SERVFAIL', null);
+  if (inner === null) return empty('REFUSED', null);
+  // As Consul's handleQuery, for any name in the domain and before the lookup itself: SOA
+  // answers the SOA with the servers as authority, NS the servers; both with their addresses.
+  if (qtype === 'SOA' || qtype === 'NS') {
+    const { ns, glue } = nameservers(ctx);
+    if (qtype === 'NS') return { rcode: 'NOERROR', authoritative: true, answers: ns, authorities: [], additionals: glue };
+    return { rcode: 'NOERROR', authoritative: true, answers: [soa(ctx)], authorities: ns, additionals: glue };
+  }
+  if (qtype === 'AXFR') return { rcode: 'NOTIMP', authoritative: true, answers: [], authorities: [], additionals: [] };
   const lookup = parseLookup(inner);
   if (lookup.kind !== 'unknown' && lookup.kind !== 'ptr' && lookup.dc !== '' && lookup.dc !== ctx.datacenter) {
     // Another datacenter: no path to it yet (Consul's failed RPC: SERVFAIL, still authoritative).
@@ -265,7 +297,7 @@ export function resolve(ctx: DnsContext, name: string, qtype: QType): Resolution
   }
   switch (lookup.kind) {
     case 'apex':
-      return found(ctx, qtype === 'SOA' || qtype === 'ANY' ? [soa(ctx)] : []);
+      return found(ctx, qtype === 'ANY' ? [soa(ctx)] : []);
     case 'service':
       return serviceLookup(ctx, qname, qtype, lookup.service, lookup.tag, lookup.connect === true);
     case 'node':

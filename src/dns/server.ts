@@ -3,7 +3,7 @@
 // echoed with the client's buffer size, and UDP answers trimmed to fit — at most
 // udp_answer_limit records without EDNS, the advertised size with it — with the TC bit only
 // when enable_truncate is set. Names outside the domain (and reverse misses) go to the
-// recursors, in order, over the client's transport; without recursors they answer SERVFAIL.
+// recursors, in order, over the client's transport; without recursors they answer REFUSED.
 
 import dgram from 'node:dgram';
 import net from 'node:net';
@@ -376,7 +376,7 @@ export class DnsServer {
     let reply = answer(req, ctx, recursors.length > 0);
     const rcode = (reply.flags ?? 0) & 0xf;
     // Only names outside the domain are not answered authoritatively.
-    const outside = ((reply.flags ?? 0) & dnsPacket.AUTHORITATIVE_ANSWER) === 0 && rcode === RCODES.SERVFAIL;
+    const outside = ((reply.flags ?? 0) & dnsPacket.AUTHORITATIVE_ANSWER) === 0 && rcode === RCODES.REFUSED;
     const reverseMiss = rcode === RCODES.NXDOMAIN && /\.(in-addr|ip6)\.arpa\.?$/i.test(req.questions?.[0]?.name ?? '');
     if (recursors.length > 0 && (outside || reverseMiss)) {
       if (this.recursions >= DNS_MAX_RECURSIONS) {

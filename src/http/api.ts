@@ -14,6 +14,8 @@ import { HttpError } from './errors.js';
 import type { Reply } from './reply.js';
 import { Router } from './router.js';
 import { authorize, type TokenResolver } from './acl.js';
+import { AgentCacheMarks } from './agent-cache.js';
+import { clearSocketPath, setSocketPermissions } from '../util/unix-socket.js';
 import type { Gauge, Metrics } from '../telemetry/metrics.js';
 
 export interface ApiDeps {
@@ -56,6 +58,7 @@ export class HttpApi {
   /** null with ACLs disabled: no token is resolved at all then. */
   private readonly acl: ApiDeps['acl'] | null;
   private readonly closing = new AbortController();
+  private readonly cacheMarks = new AgentCacheMarks();
 
   constructor(deps: ApiDeps, groups: EndpointGroup[]) {
     this.deps = { ...deps, closing: this.closing.signal };
@@ -65,31 +68,38 @@ export class HttpApi {
     for (const g of groups) g(this.router, this.deps);
   }
 
-  /** Binds every client address on the HTTP port; returns the bound addresses (host:port). */
+  /** Binds every client address (or addresses.http) on the HTTP port; returns the bound addresses (host:port, or unix://path). */
   async listen(): Promise<string[]> {
     const { config } = this.deps;
     if (config.ports.http < 0) return [];
     const bound: string[] = [];
     let port = config.ports.http;
-    for (const host of config.clientAddrs) {
+    for (const host of config.httpAddrs ?? config.clientAddrs) {
       const srv = http.createServer({ keepAlive: true }, (req, res) => this.dispatch(req, res));
       srv.keepAliveTimeout = 65_000;
       srv.headersTimeout = 70_000;
       srv.requestTimeout = 0; // blocking queries may legitimately take 10 minutes
       srv.on('connection', (s: Socket) => this.admit(s));
+      const socketPath = host.startsWith('unix://') ? host.slice('unix://'.length) : null;
+      if (socketPath !== null) clearSocketPath(socketPath);
       await new Promise<void>((resolve, reject) => {
         srv.once('error', reject);
         // A deep accept queue, as Go's listeners use (somaxconn): bursts of thousands of
         // watchers connecting at once must not be reset.
-        srv.listen({ port, host, backlog: 4096 }, () => {
+        srv.listen(socketPath !== null ? { path: socketPath, backlog: 4096 } : { port, host, backlog: 4096 }, () => {
           srv.off('error', reject);
           resolve();
         });
       });
+      this.servers.push(srv);
+      if (socketPath !== null) {
+        setSocketPermissions(socketPath, config.unixSockets);
+        bound.push(host);
+        continue;
+      }
       // With port 0 the first listener picks the port; the others share it.
       port = (srv.address() as AddressInfo).port;
       bound.push(`${host.includes(':') ? `[${host}]` : host}:${port}`);
-      this.servers.push(srv);
     }
     return bound;
   }
@@ -156,7 +166,11 @@ export class HttpApi {
   /** Sends the reply and settles the request's accounting; never throws (it runs in promise callbacks). */
   private finish(ctx: Ctx, reply: Reply | null): void {
     try {
-      if (reply && !ctx.res.destroyed) this.send(ctx, reply);
+      if (reply && !ctx.res.destroyed) {
+        const marks = this.cacheMarks.headers(ctx, reply.status);
+        // A copy: one encoded reply may be shared by many requests.
+        this.send(ctx, marks ? { ...reply, headers: { ...reply.headers, ...marks } } : reply);
+      }
       else if (!ctx.res.writableEnded) ctx.res.destroy();
     } finally {
       // Timed here rather than on 'finish': no listener per request on the hot path.

@@ -37,7 +37,11 @@ function taggedServiceAddresses(obj: Obj): Record<string, ServiceAddress> | unde
   return Object.keys(out).length > 0 ? out : undefined;
 }
 
-export function decodeService(obj: Obj): ServiceInput {
+/**
+ * A service's fields as given. Txn service operations use this alone: Consul's txn runs no
+ * servicePreApply, so a get or delete names the service by ID only (TestAPI_ClientTxn).
+ */
+export function decodeServiceFields(obj: Obj): ServiceInput {
   const svc: ServiceInput = {
     Kind: str(obj, 'Kind'),
     ID: str(obj, 'ID'),
@@ -56,8 +60,13 @@ export function decodeService(obj: Obj): ServiceInput {
   };
   const tagged = taggedServiceAddresses(obj);
   if (tagged) svc.TaggedAddresses = tagged;
-  // servicePreApply
   if (svc.ID === '' && svc.Service !== '') svc.ID = svc.Service;
+  return svc;
+}
+
+/** A catalog registration's service, with Consul's servicePreApply refusals. */
+export function decodeService(obj: Obj): ServiceInput {
+  const svc = decodeServiceFields(obj);
   // An ID without a name, or neither (a service must at least be named).
   if (svc.Service === '') throw serverError('Must provide service name with ID');
   if (svc.Address === '0.0.0.0' || svc.Address === '::' || svc.Address === '[::]') throw serverError('Invalid service address');
@@ -97,8 +106,8 @@ export function decodeRegister(body: unknown): RegisterRequest {
     ID: str(body, 'ID'),
     Datacenter: str(body, 'Datacenter'),
     Address: str(body, 'Address'),
-    TaggedAddresses: strMap(body, 'TaggedAddresses') ?? {},
-    NodeMeta: strMap(body, 'NodeMeta') ?? {},
+    TaggedAddresses: strMap(body, 'TaggedAddresses'),
+    NodeMeta: strMap(body, 'NodeMeta'),
     Service: null,
     Checks: [],
     SkipNodeUpdate: bool(body, 'SkipNodeUpdate'),

@@ -6,8 +6,9 @@ export interface CatalogNode {
   Node: string;
   Address: string;
   Datacenter: string;
-  TaggedAddresses: Record<string, string>;
-  Meta: Record<string, string>;
+  // null when the registration had none: Consul keeps Go's nil map, which encodes as null.
+  TaggedAddresses: Record<string, string> | null;
+  Meta: Record<string, string> | null;
   CreateIndex: number;
   ModifyIndex: number;
 }
@@ -76,8 +77,8 @@ export interface RegisterRequest {
   ID: string;
   Datacenter: string;
   Address: string;
-  TaggedAddresses: Record<string, string>;
-  NodeMeta: Record<string, string>;
+  TaggedAddresses: Record<string, string> | null;
+  NodeMeta: Record<string, string> | null;
   Service: Omit<NodeService, 'CreateIndex' | 'ModifyIndex'> | null;
   Checks: Omit<HealthCheck, 'CreateIndex' | 'ModifyIndex'>[];
   SkipNodeUpdate: boolean;

@@ -257,8 +257,10 @@ export class CatalogTables {
   register(idx: number, ch: ChangeSet, req: RegisterRequest, effects: CatalogEffects): void {
     // Validate everything first, so a refused registration changes nothing.
     const existingNode = this.nodes.get(req.Node);
-    if (req.SkipNodeUpdate && !existingNode) throw new ApplyError('Missing node registration');
-    if (req.ID && !req.SkipNodeUpdate) {
+    // As Consul's ensureRegistrationTxn: SkipNodeUpdate only skips updating a node that exists;
+    // a node seen for the first time is created from the request either way.
+    const writeNode = !req.SkipNodeUpdate || !existingNode;
+    if (req.ID && writeNode) {
       const owner = this.nodeByID.get(req.ID);
       if (owner !== undefined && owner !== req.Node) {
         throw new ApplyError(`failed inserting node: Error ensuring node: node ID ${JSON.stringify(req.ID)} for node ${JSON.stringify(req.Node)} aliases existing node ${JSON.stringify(owner)}`);
@@ -270,7 +272,7 @@ export class CatalogTables {
       }
     }
 
-    if (!req.SkipNodeUpdate) this.ensureNode(idx, ch, req, existingNode);
+    if (writeNode) this.ensureNode(idx, ch, req, existingNode);
     if (req.Service) this.ensureService(idx, ch, req.Node, req.Service);
     for (const c of req.Checks) this.ensureCheck(idx, ch, { ...c, Node: req.Node }, effects);
   }

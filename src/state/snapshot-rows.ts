@@ -94,8 +94,8 @@ export const nodeRow = record({
   Node: nonEmpty,
   Address: str,
   Datacenter: str,
-  TaggedAddresses: strMap,
-  Meta: strMap,
+  TaggedAddresses: nullable(strMap),
+  Meta: nullable(strMap),
   CreateIndex: index,
   ModifyIndex: index,
 });

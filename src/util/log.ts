@@ -11,9 +11,20 @@ const LABEL: Record<LogLevel, string> = {
   ERR: '[ERROR]',
 };
 
+/** One log line's parts, for a monitor that wants another format (hclog's JSON). */
+export interface LogEntry {
+  time: Date;
+  level: LogLevel;
+  name: string;
+  msg: string;
+  fields?: Record<string, unknown>;
+}
+
+type TapFn = (line: string, entry: LogEntry) => void;
+
 export interface Logger {
   /** Also sends every line at `level` or above to `fn` (GET /v1/agent/monitor); returns the unsubscribe. */
-  tap(level: LogLevel, fn: (line: string) => void): () => void;
+  tap(level: LogLevel, fn: TapFn): () => void;
   trace(msg: string, fields?: Record<string, unknown>): void;
   debug(msg: string, fields?: Record<string, unknown>): void;
   info(msg: string, fields?: Record<string, unknown>): void;
@@ -28,7 +39,7 @@ export interface LogSink {
 
 /** Listeners shared by a logger and every logger named from it. */
 class Taps {
-  readonly set = new Set<{ min: number; fn: (line: string) => void }>();
+  readonly set = new Set<{ min: number; fn: TapFn }>();
   lowest = Infinity;
 
   recompute(): void {
@@ -52,7 +63,7 @@ class LineLogger implements Logger {
     private readonly taps: Taps = new Taps(),
   ) {}
 
-  tap(level: LogLevel, fn: (line: string) => void): () => void {
+  tap(level: LogLevel, fn: TapFn): () => void {
     const t = { min: ORDER[level], fn };
     this.taps.set.add(t);
     this.taps.recompute();
@@ -66,13 +77,16 @@ class LineLogger implements Logger {
     const o = ORDER[level];
     // Below the configured level, a line is only made when a monitor wants it.
     if (o < this.min && o < this.taps.lowest) return;
-    let line = `${new Date().toISOString()} ${LABEL[level]} ${this.name}: ${msg}`;
+    const time = new Date();
+    let line = `${time.toISOString()} ${LABEL[level]} ${this.name}: ${msg}`;
     if (fields) {
       for (const [k, v] of Object.entries(fields)) line += ` ${k}=${typeof v === 'string' ? v : JSON.stringify(v)}`;
     }
     line += '\n';
     if (o >= this.min) this.sink.write(line);
-    for (const t of this.taps.set) if (o >= t.min) t.fn(line);
+    if (this.taps.set.size === 0) return;
+    const entry: LogEntry = { time, level, name: this.name, msg, ...(fields ? { fields } : {}) };
+    for (const t of this.taps.set) if (o >= t.min) t.fn(line, entry);
   }
 
   trace(msg: string, fields?: Record<string, unknown>): void {
@@ -93,6 +107,18 @@ class LineLogger implements Logger {
   named(name: string): Logger {
     return new LineLogger(`${this.name}.${name}`, this.min, this.sink, this.taps);
   }
+}
+
+const HCLOG_LEVEL: Record<LogLevel, string> = { TRACE: 'trace', DEBUG: 'debug', INFO: 'info', WARN: 'warn', ERR: 'error' };
+
+/**
+ * An entry as hclog's JSON format writes it (`consul monitor -log-json`): `@level`, `@message`,
+ * `@module`, `@timestamp` (microseconds) and the fields, keys sorted as Go's encoder sorts a map.
+ */
+export function hclogJSON(e: LogEntry): string {
+  const vals: Record<string, unknown> = { ...e.fields, '@level': HCLOG_LEVEL[e.level], '@message': e.msg, '@module': e.name, '@timestamp': e.time.toISOString().replace('Z', '000Z') };
+  const sorted = Object.fromEntries(Object.keys(vals).sort().map((k) => [k, vals[k]]));
+  return JSON.stringify(sorted) + '\n';
 }
 
 export function createLogger(name: string, level: LogLevel, sink: LogSink = process.stdout): Logger {

@@ -77,7 +77,7 @@ describe('anti-entropy', () => {
     await foreignWrite(t, { Checks: [{ ...baseCheck, CheckID: 'serfHealth', Name: 'Serf Health Status', Status: 'critical' }] });
     await waitFor('node repaired', () => {
       const n = t.agent.server.store.catalog.node('test-node')!;
-      return n.Meta.evil === undefined && n.TaggedAddresses.lan === '127.0.0.1' && catalogService(t.agent, 'consul') && catalogCheck(t.agent, 'serfHealth')?.Status === 'passing';
+      return n.Meta?.evil === undefined && n.TaggedAddresses?.lan === '127.0.0.1' && catalogService(t.agent, 'consul') && catalogCheck(t.agent, 'serfHealth')?.Status === 'passing';
     });
   });
 

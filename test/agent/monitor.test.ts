@@ -49,4 +49,38 @@ describe('agent monitor', () => {
       if (!stopped) await t.stop();
     }
   });
+
+  it('?logjson streams hclog JSON lines (TestAPI_AgentMonitorJSON)', async () => {
+    const t = await startAgent();
+    try {
+      const api = client(t.base);
+      let text = '';
+      let req: http.ClientRequest | undefined;
+      const opened = new Promise<void>((resolve, reject) => {
+        req = http.get(`${t.base}/v1/agent/monitor?loglevel=debug&logjson`, (res) => {
+          assert.equal(res.statusCode, 200);
+          res.on('data', (d: Buffer) => (text += d.toString()));
+          resolve();
+        });
+        req.on('error', reject);
+      });
+      await opened;
+      for (let i = 0; i < 100 && !text.includes('"service":"redis"'); i++) {
+        await api.put('/v1/agent/service/register', { Name: 'redis', Port: 1 + i });
+        await new Promise((r) => setTimeout(r, 50));
+      }
+      const lines = text.trimEnd().split('\n');
+      for (const l of lines) assert.doesNotThrow(() => JSON.parse(l), l);
+      const added = lines.map((l) => JSON.parse(l) as Record<string, unknown>).find((o) => o['@message'] === 'added service');
+      assert.ok(added, text);
+      assert.equal(added['@level'], 'debug');
+      assert.equal(added['service'], 'redis');
+      assert.match(String(added['@module']), /agent/);
+      assert.match(String(added['@timestamp']), /^\d{4}-\d\d-\d\dT\d\d:\d\d:\d\d\.\d{6}Z$/);
+      assert.deepEqual(Object.keys(added), [...Object.keys(added)].sort(), 'keys sorted as Go encodes a map');
+      req?.destroy();
+    } finally {
+      await t.stop();
+    }
+  });
 });

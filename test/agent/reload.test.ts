@@ -70,4 +70,23 @@ describe('configuration reload', () => {
       await a.exited;
     }
   });
+
+  it('starts with an empty config file and loads what it holds on reload (TestAPI_AgentReload)', async () => {
+    const dir = tempDir('tribune-reload-empty-');
+    dirs.push(dir);
+    const file = path.join(dir, 'reload.json');
+    fs.writeFileSync(file, '');
+    const a = await spawnAgent(['-server', '-bootstrap', '-data-dir', path.join(dir, 'data'), '-config-file', file, '-http-port', '0', '-dns-port', '-1']);
+    try {
+      fs.writeFileSync(file, '{"service":{"name":"redis", "port":1234, "Meta": {"some": "meta"}}}');
+      const r = await request(a.base, 'PUT', '/v1/agent/reload');
+      assert.equal(r.status, 200, r.text);
+      const redis = (JSON.parse((await request(a.base, 'GET', '/v1/agent/services')).text) as Record<string, { Port: number; Meta: Record<string, string> }>)['redis'];
+      assert.equal(redis?.Port, 1234);
+      assert.deepEqual(redis?.Meta, { some: 'meta' });
+    } finally {
+      a.kill('SIGTERM');
+      await a.exited;
+    }
+  });
 });

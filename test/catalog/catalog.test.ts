@@ -154,7 +154,6 @@ describe('/v1/catalog', () => {
     await refuse({ Node: 'x', Address: '1.2.3.4', Service: { Service: 's', Address: '0.0.0.0' } }, 500, 'Invalid service address');
     await refuse({ Node: 'x', Address: '1.2.3.4', ID: 'not-a-uuid' }, 500, /^Bad node ID/);
     await refuse({ Node: 'x', Address: '1.2.3.4', Checks: [{ CheckID: 'c', ServiceID: 'missing' }] }, 500, /Missing service registration/);
-    await refuse({ Node: 'ghost', SkipNodeUpdate: true, Service: { Service: 's' } }, 500, 'Missing node registration');
     await refuse('{"Node": ', 400, /^Request decode failed: /);
     await refuse({ Node: 'x', Address: '1.2.3.4', Port: 'eighty', Service: { Service: 's', Port: 'eighty' } }, 400, /^Request decode failed: /);
     assert.equal((await api.get('/v1/catalog/nodes')).headers['x-consul-index'], before);
@@ -168,6 +167,26 @@ describe('/v1/catalog', () => {
     const n = (await api.get('/v1/catalog/node/n2')).json<{ Node: Obj; Services: Obj }>();
     assert.equal(n.Node.Address, '10.1.0.2');
     assert.deepEqual(Object.keys(n.Services).sort(), ['cache-2', 'web-2']);
+  });
+
+  it('SkipNodeUpdate creates a node that does not exist yet, as Consul does (the api *_Filter fixtures)', async () => {
+    await register(api, { Node: 'fresh', Address: '10.7.0.1', NodeMeta: { os: 'linux' }, SkipNodeUpdate: true, Service: { ID: 'q-1', Service: 'q', Port: 1 } });
+    const n = (await api.get('/v1/catalog/node/fresh')).json<{ Node: Obj; Services: Obj }>();
+    assert.equal(n.Node.Address, '10.7.0.1');
+    assert.deepEqual(n.Node.Meta, { os: 'linux' });
+    assert.deepEqual(Object.keys(n.Services), ['q-1']);
+  });
+
+  it('a node registered without TaggedAddresses or NodeMeta answers null for them, as Consul', async () => {
+    await register(api, { Node: 'bare', Address: '10.7.0.2' });
+    const r = await api.get('/v1/catalog/node/bare');
+    assert.match(r.text, /"TaggedAddresses":null,"Meta":null/);
+    const listed = (await api.get('/v1/catalog/nodes')).json<Obj[]>().find((n) => n.Node === 'bare');
+    assert.equal(listed?.TaggedAddresses, null);
+    assert.equal(listed?.Meta, null);
+    const f = await api.get('/v1/catalog/nodes?filter=' + encodeURIComponent('Meta is empty and TaggedAddresses is empty'));
+    assert.equal(f.status, 200, f.text);
+    assert.ok(f.json<Obj[]>().some((n) => n.Node === 'bare'));
   });
 
   it('deregisters a check, a service (with its checks) and a whole node', async () => {

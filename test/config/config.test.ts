@@ -128,6 +128,34 @@ describe('agent configuration', () => {
     assert.equal(config.acl.tokens.agent, 'a');
   });
 
+  it('loads every key Consul 1.10’s sdk/testutil writes, with warnings only', async () => {
+    const sdk = {
+      node_name: 'node-x', node_id: '0f5b8a52-5a8c-4c29-9f7a-2f6f7d1a3b11', node_meta: { a: 'b' }, performance: { raft_multiplier: 1 },
+      bootstrap: true, server: true, data_dir: path.join(dir, 'sdk-data'), datacenter: 'dc1', segments: null, disable_update_check: true,
+      log_level: 'debug', bind_addr: '127.0.0.1', addresses: {},
+      ports: { dns: 18600, http: 18500, https: 18501, serf_lan: 18301, serf_wan: 18302, server: 18300, grpc: 18502, proxy_min_port: 20000, proxy_max_port: 20010 },
+      raft_protocol: 3, acl_master_token: 'root', acl_datacenter: 'dc1', primary_datacenter: 'dc1', acl_default_policy: 'deny', acl_enforce_version_8: false,
+      acl: { enabled: true, enable_token_replication: true, policy_ttl: '30s', token_ttl: '30s', down_policy: 'extend-cache', default_policy: 'deny', enable_key_list_policy: true, tokens: { master: 'root', replication: 'r', agent_master: 'root', default: 'd', agent: 'a' }, disabled_ttl: '10s' },
+      encrypt: '', verify_incoming: false, verify_incoming_rpc: false, verify_incoming_https: false, verify_outgoing: false, enable_script_checks: true,
+      connect: { enabled: true, ca_config: { cluster_id: '11111111-2222-3333-4444-555555555555' } }, enable_debug: true, skip_leave_on_interrupt: true,
+    };
+    const { config, warnings } = await loadAgentConfig(['-config-file', write('sdk.json', JSON.stringify(sdk)), '-config-file', write('later-reload.json', '')]);
+    assert.equal(config.acl.enabled, true);
+    assert.equal(config.nodeName, 'node-x');
+    assert.ok(warnings.some((w) => w.includes('acl.disabled_ttl')));
+    assert.ok(warnings.some((w) => w.includes('ports.proxy_min_port')));
+  });
+
+  it('-bootstrap-expect 1 is bootstrap mode, so it starts with -dev or -bootstrap, as Consul', async () => {
+    for (const extra of [['-dev'], ['-server', '-bootstrap', '-data-dir', dir]]) {
+      const { config, warnings } = await loadAgentConfig([...extra, '-bootstrap-expect', '1']);
+      assert.equal(config.bootstrap, true);
+      assert.equal(config.bootstrapExpect, 0);
+      assert.ok(warnings.includes('BootstrapExpect is set to 1; this is the same as Bootstrap mode.'));
+    }
+    await refused(['-dev', '-bootstrap-expect', '3'], /'bootstrap_expect > 0' not allowed in dev mode/);
+  });
+
   it('refuses unknown keys, malformed files and bad values, naming the file and key', async () => {
     const unknown = write('unknown.json', JSON.stringify({ data_dir: dir, no_such_key: 1 }));
     await refused(['-config-file', unknown], /unknown\.json: invalid config key no_such_key/);

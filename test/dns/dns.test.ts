@@ -11,7 +11,7 @@ import { ipToHex, parseLookup, parseReverse } from '../../src/dns/query.js';
 import { startAgent, type TestAgent } from '../helpers/agent.js';
 import { catalogRegister, client } from '../helpers/http.js';
 
-type QType = 'A' | 'AAAA' | 'SRV' | 'TXT' | 'PTR' | 'SOA' | 'ANY';
+type QType = 'A' | 'AAAA' | 'SRV' | 'TXT' | 'PTR' | 'SOA' | 'NS' | 'ANY';
 /** dns-packet decodes the rcode too; its types leave it out. */
 type Reply = DecodedPacket & { rcode: string };
 const decode = (b: Buffer): Reply => dnsPacket.decode(b) as Reply;
@@ -182,15 +182,30 @@ describe('DNS interface', () => {
     assert.deepEqual(strings(await udp(port, `${ipToHex('192.0.2.70')}.addr.dc1.consul`, 'A'), 'A'), ['192.0.2.70']);
   });
 
-  it('is not authoritative outside its domain or datacenter: SERVFAIL', async () => {
-    for (const name of ['example.com', 'web.service.dc9.consul']) {
-      const r = await udp(port, name, 'A');
-      assert.equal(r.rcode, 'SERVFAIL', name);
+  it('refuses names outside its domain (no recursors) and fails another datacenter, as Consul', async () => {
+    const outside = await udp(port, 'example.com', 'A');
+    assert.equal(outside.rcode, 'REFUSED');
+    assert.equal(outside.flag_aa, false);
+    assert.deepEqual(outside.answers, []);
+    const dc9 = await udp(port, 'web.service.dc9.consul', 'A');
+    assert.equal(dc9.rcode, 'SERVFAIL');
+    assert.equal(dc9.flag_aa, true);
+  });
+
+  it('answers SOA with the servers as NS authority and their A as glue, and NS with the servers', async () => {
+    for (const name of ['consul', 'web.service.consul']) {
+      const soa = await udp(port, name, 'SOA');
+      assert.equal(soa.rcode, 'NOERROR');
+      assert.equal(soa.flag_aa, true);
+      assert.equal(soa.answers?.[0]?.type, 'SOA');
+      assert.deepEqual(soa.authorities?.map((a) => [a.type, a.name, (a as StringAnswer).data]), [['NS', 'consul', 'vm.node.dc1.consul']]);
+      assert.deepEqual(soa.additionals?.map((a) => [a.type, a.name, (a as StringAnswer).data]), [['A', 'vm.node.dc1.consul', '127.0.0.1']]);
     }
-    assert.equal((await udp(port, 'example.com', 'A')).flag_aa, false);
-    assert.equal((await udp(port, 'web.service.dc9.consul', 'A')).flag_aa, true);
-    const soa = await udp(port, 'consul', 'SOA');
-    assert.equal(soa.answers?.[0]?.type, 'SOA');
+    const ns = await udp(port, 'consul', 'NS');
+    assert.equal(ns.rcode, 'NOERROR');
+    assert.deepEqual(ns.answers?.map((a) => [a.type, a.name, (a as StringAnswer).data]), [['NS', 'consul', 'vm.node.dc1.consul']]);
+    assert.deepEqual(ns.authorities, []);
+    assert.deepEqual(ns.additionals?.map((a) => [a.type, (a as StringAnswer).data]), [['A', '127.0.0.1']]);
   });
 
   it('limits UDP answers without EDNS to 3, and gives everything over EDNS and TCP', async () => {

@@ -92,6 +92,41 @@ describe('/v1/txn catalog operations', () => {
     assert.deepEqual((await api.get(`/v1/session/info/${sess}`)).json(), [], 'the node’s session is gone');
   });
 
+  it('get and delete name a service by ID alone, as TestAPI_ClientTxn sends them', async () => {
+    await api.put('/v1/catalog/register', {
+      Node: 'byid', Address: '2.2.2.2', Service: { ID: 'foo1', Service: 'foo' },
+      Checks: [{ CheckID: 'bor', Status: 'critical', Type: 'udp', Definition: { UDP: '1.1.1.1', Interval: '5s', Timeout: '10s', DeregisterCriticalServiceAfter: '20s' } }],
+    });
+    const sess = (await api.put('/v1/session/create', { Checks: [] })).json<{ ID: string }>().ID;
+    const ops = (session?: string): Obj[] => [
+      { KV: { Verb: 'lock', Key: 'byid/k', Value: 'dGVzdA==', ...(session ? { Session: session } : {}) } },
+      { KV: { Verb: 'get', Key: 'byid/k' } },
+      { Service: { Verb: 'get', Node: 'byid', Service: { ID: 'foo1' } } },
+      { Check: { Verb: 'get', Check: { Node: 'byid', CheckID: 'bor' } } },
+    ];
+    const bad = await txn(ops());
+    assert.equal(bad.status, 409);
+    assert.equal(bad.body.Errors?.length, 2, JSON.stringify(bad.body));
+    assert.match(bad.body.Errors?.[0]?.What ?? '', /missing session/);
+    assert.match(bad.body.Errors?.[1]?.What ?? '', /doesn't exist/);
+    const ok = await txn(ops(sess));
+    assert.equal(ok.status, 200, JSON.stringify(ok.body));
+    const node = (await txn([{ Node: { Verb: 'get', Node: { Node: 'byid' } } }])).body.Results?.[0]?.Node as Obj;
+    assert.equal(node.TaggedAddresses, null);
+    assert.equal(node.Meta, null);
+    assert.equal((ok.body.Results?.[3]?.Check as Obj).ServiceTags, null, 'a node check keeps Go’s nil tags');
+    const svc = ok.body.Results?.[2]?.Service as Obj;
+    assert.equal(svc.ID, 'foo1');
+    assert.equal(svc.Service, 'foo');
+    const chk = ok.body.Results?.[3]?.Check as Obj;
+    assert.equal(chk.Type, 'udp');
+    assert.equal((chk.Definition as Obj).UDP, '1.1.1.1');
+    assert.equal((chk.Definition as Obj).Interval, '5s');
+    const del = await txn([{ Service: { Verb: 'delete', Node: 'byid', Service: { ID: 'foo1' } } }]);
+    assert.equal(del.status, 200, JSON.stringify(del.body));
+    assert.deepEqual((await api.get('/v1/catalog/service/foo')).json(), []);
+  });
+
   it('refuses malformed catalog operations before anything runs', async () => {
     let r = await api.put('/v1/txn', [{ Node: { Verb: 'set', Node: { Node: 'x', Meta: { a: 1 } } } }]);
     assert.equal(r.status, 400);

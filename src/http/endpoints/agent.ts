@@ -6,7 +6,7 @@ import { createHash } from 'node:crypto';
 import { joinAddress, forceLeave } from '../../agent/membership.js';
 import { agentSelf, localMember } from '../../agent/self.js';
 import { sidecarFor } from '../../agent/sidecar.js';
-import { parseLogLevel } from '../../util/log.js';
+import { hclogJSON, parseLogLevel } from '../../util/log.js';
 import { goBool } from '../../util/strconv.js';
 import { AgentError, checkFromDefinition, type LocalAgent, NODE_MAINT_CHECK_ID, SERVICE_MAINT_PREFIX, truncateOutput, CHECK_OUTPUT_MAX } from '../../agent/local-agent.js';
 import {
@@ -574,6 +574,8 @@ async function monitor(ctx: Ctx, deps: ApiDeps): Promise<Reply | null> {
   const asked = ctx.get('loglevel') ?? 'INFO';
   const level = parseLogLevel(asked);
   if (!level) throw badRequest(`Unknown log level: ${asked}`);
+  // Consul turns JSON on by the parameter's presence, whatever its value.
+  const json = ctx.get('logjson') !== null;
   const res = ctx.res;
   res.writeHead(200, { 'Content-Type': 'text/plain; charset=utf-8' });
   res.flushHeaders();
@@ -582,17 +584,18 @@ async function monitor(ctx: Ctx, deps: ApiDeps): Promise<Reply | null> {
   // stream says how many once it drains.
   let dropped = 0;
   let total = 0;
-  const off = deps.logger.tap(level, (line) => {
+  const off = deps.logger.tap(level, (line, entry) => {
     if (res.writableLength > MONITOR_BUFFER_BYTES) {
       dropped++;
       return;
     }
     if (dropped > 0) {
-      res.write(`${new Date().toISOString()} [WARN]  agent: Monitor dropped ${dropped} logs during monitor request: the client reads too slowly\n`);
+      const msg = `Monitor dropped ${dropped} logs during monitor request: the client reads too slowly`;
+      res.write(json ? hclogJSON({ time: new Date(), level: 'WARN', name: 'agent', msg }) : `${new Date().toISOString()} [WARN]  agent: ${msg}\n`);
       total += dropped;
       dropped = 0;
     }
-    res.write(line);
+    res.write(json ? hclogJSON(entry) : line);
   });
   await new Promise<void>((resolve) => {
     if (deps.closing?.aborted) return resolve();

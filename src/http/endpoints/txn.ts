@@ -5,7 +5,7 @@
 import type { TxnKVOp, TxnOp } from '../../state/commands.js';
 import { TXN_WRITE_VERBS } from '../../state/kv-ops.js';
 import { applyTxn, type TxnOutcome, txnWrites } from '../../state/txn.js';
-import { decodeCheck, decodeService } from '../catalog-decode.js';
+import { decodeCheck, decodeServiceFields } from '../catalog-decode.js';
 import { field } from '../decode.js';
 import { nodeServiceJSON } from '../catalog-json.js';
 import { ChangeSet } from '../../state/watch.js';
@@ -44,9 +44,9 @@ function uintField(obj: Record<string, unknown>, name: string): number {
   return v;
 }
 
-function strMapField(obj: Record<string, unknown>, name: string): Record<string, string> {
+function strMapField(obj: Record<string, unknown>, name: string): Record<string, string> | null {
   const v = field(obj, name);
-  if (v === undefined || v === null) return {};
+  if (v === undefined || v === null) return null;
   if (!isPlainObject(v) || Object.values(v).some((x) => typeof x !== 'string')) throw parseFail(`'${name}' expected a map of strings`);
   return v as Record<string, string>;
 }
@@ -102,7 +102,7 @@ function decodeOps(body: unknown, kvMax: number): TxnOp[] {
       ops.push({ kind: 'node', verb: str(field(nodeOp, 'Verb'), 'Verb'), node, index: uintField(n, 'ModifyIndex') });
     } else if (isPlainObject(serviceOp)) {
       const svcObj = objectIn(serviceOp, 'Service');
-      const service = catalogDecode(() => decodeService(svcObj));
+      const service = catalogDecode(() => decodeServiceFields(svcObj));
       ops.push({ kind: 'service', verb: str(field(serviceOp, 'Verb'), 'Verb'), node: str(field(serviceOp, 'Node'), 'Node'), service, index: uintField(svcObj, 'ModifyIndex') });
     } else if (isPlainObject(sessionOp)) {
       const sess = objectIn(sessionOp, 'Session');
@@ -162,6 +162,9 @@ function filterOutcome(ctx: Ctx, out: TxnOutcome): TxnOutcome {
 function resultJSON(r: NonNullable<TxnOutcome['results']>[number]): string {
   if ('KV' in r) return `{"KV":${kvEntryJSON(r.KV.entry, r.KV.withValue)}}`;
   if ('Service' in r) return JSON.stringify({ Service: nodeServiceJSON(r.Service) });
+  // Txn answers the stored struct: a node check's ServiceTags is Go's nil there; only the
+  // health endpoints swap it for [].
+  if ('Check' in r && r.Check.ServiceID === '' && r.Check.ServiceTags.length === 0) return JSON.stringify({ Check: { ...r.Check, ServiceTags: null } });
   return JSON.stringify(r);
 }
 
