@@ -36,17 +36,18 @@ export const aclNotFound = (): HttpError => new HttpError(403, 'ACL not found');
 /** Resolves the request's token and applies the route's rule; sets ctx.authz. Throws 403s. */
 export function authorize(ctx: Ctx, rule: AclRule, resolver: TokenResolver, defaultToken: () => string): void {
   if (rule === 'none') return;
-  const check = (): void => {
-    const r = resolver.resolve(ctx.token || defaultToken());
-    if (!r) throw aclNotFound();
-    ctx.authz = r.authz;
-    ctx.aclToken = r.token;
-    if (typeof rule === 'function' && !rule(r.authz, ctx)) throw permissionDenied();
-  };
-  check();
+  check(ctx, rule, resolver, defaultToken);
   // A blocking query runs this again on every wake: a deleted or narrowed token stops seeing
-  // data. Only requests that can block need it (no closure kept on the hot path otherwise).
-  if (ctx.rawQuery.includes('index=')) ctx.recheck = check;
+  // data. Only requests that can block need it (no closure made on the hot path otherwise).
+  if (ctx.rawQuery.includes('index=')) ctx.recheck = () => check(ctx, rule, resolver, defaultToken);
+}
+
+function check(ctx: Ctx, rule: Exclude<AclRule, 'none'>, resolver: TokenResolver, defaultToken: () => string): void {
+  const r = resolver.resolve(ctx.token || defaultToken());
+  if (!r) throw aclNotFound();
+  ctx.authz = r.authz;
+  ctx.aclToken = r.token;
+  if (typeof rule === 'function' && !rule(r.authz, ctx)) throw permissionDenied();
 }
 
 /** Throws 403 Permission denied unless ACLs are off or `allowed(authz)` holds. */
