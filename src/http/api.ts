@@ -7,7 +7,7 @@ import type { LocalAgent } from '../agent/local-agent.js';
 import type { AgentTokens } from '../agent/tokens.js';
 import type { RuntimeConfig } from '../config/types.js';
 import type { Server } from '../server/server.js';
-import { ApplyError } from '../state/store.js';
+import { ApplyError } from '../state/errors.js';
 import type { Logger } from '../util/log.js';
 import { Ctx } from './context.js';
 import { HttpError } from './errors.js';

@@ -33,7 +33,7 @@ import path from 'node:path';
 import type { Command } from '../state/commands.js';
 import { ImageBuilder, imageChunks } from '../state/snapshot.js';
 import { type DirLock, lockDir } from './dir-lock.js';
-import type { StateImage } from '../state/store.js';
+import type { StateImage } from '../state/image.js';
 import type { Logger } from '../util/log.js';
 import { checksum, type Checksum, decodePayload, encodePayload, frame, readFrame, scanFramesAfter } from './codec.js';
 import { isLegacyFrameAt, legacyChecksum } from './legacy.js';

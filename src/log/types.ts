@@ -2,7 +2,7 @@
 // Two backends share this interface: the embedded file log and (later) etcd.
 
 import type { Command } from '../state/commands.js';
-import type { StateImage } from '../state/store.js';
+import type { StateImage } from '../state/image.js';
 
 export interface LogEntry {
   index: number;

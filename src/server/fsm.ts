@@ -2,7 +2,9 @@
 // reads the entries touched.
 
 import type { FSM, LogEntry, Outcome } from '../log/types.js';
-import { ApplyError, StateStore, type StateImage } from '../state/store.js';
+import { ApplyError } from '../state/errors.js';
+import type { StateImage } from '../state/image.js';
+import { StateStore } from '../state/store.js';
 import { ChangeSet, WatchHub } from '../state/watch.js';
 
 export type AppliedListener = (entries: LogEntry[], outcomes: Outcome[], changes: ChangeSet) => void;

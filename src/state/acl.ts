@@ -5,7 +5,7 @@
 
 import type { ACLAuthMethod, ACLBindingRule, ACLPolicy, ACLReader, ACLRole, ACLToken } from '../acl/types.js';
 import { BTree } from '../util/btree.js';
-import { ApplyError } from './kv-ops.js';
+import { ApplyError } from './errors.js';
 import type { ChangeSet, WatchSet } from './watch.js';
 
 /** Watch topics: a blocking ACL list or read wakes when its table changes. */

@@ -5,7 +5,7 @@
 
 import { BTree } from '../util/btree.js';
 import type { CatalogNode, DeregisterRequest, HealthCheck, NodeService, RegisterRequest, StoredService } from './catalog-types.js';
-import { ApplyError } from './kv-ops.js';
+import { ApplyError } from './errors.js';
 import type { ChangeSet, WatchSet } from './watch.js';
 
 export const SEP = '\u0000';

@@ -1,7 +1,7 @@
 // Commands are what the log carries: plain data, applied deterministically by the state machine.
 
 import type { CatalogNode, DeregisterRequest, HealthCheck, NodeService, RegisterRequest } from './catalog-types.js';
-import type { SnapshotChunk } from './snapshot.js';
+import type { SnapshotChunk } from './image.js';
 import type { Session } from './types.js';
 import type { PreparedQueryInput } from './query-types.js';
 import type { Coordinate } from './coordinates.js';

@@ -1,12 +1,12 @@
 // KV write semantics (Consul's kvs.go and txn.go), applied to a KVTable inside the state machine.
 
+import { ApplyError } from './errors.js';
 import type { KVOp, TxnKVOp } from './commands.js';
 import type { KVTable } from './kv.js';
 import type { KVEntry, Session } from './types.js';
 import type { ChangeSet } from './watch.js';
 
 /** A command the state machine refuses; the message is Consul's, shown to the client as a 500. */
-export class ApplyError extends Error {}
 
 export type SessionLookup = (id: string) => Session | undefined;
 

@@ -4,7 +4,7 @@
 
 import { BTree } from '../util/btree.js';
 import { isUUID } from '../util/ids.js';
-import { ApplyError } from './kv-ops.js';
+import { ApplyError } from './errors.js';
 import { compileTemplate, type CompiledTemplate, renderTemplate, TemplateError } from './query-template.js';
 import type { PreparedQuery, PreparedQueryInput } from './query-types.js';
 import type { ChangeSet, WatchSet } from './watch.js';

@@ -4,7 +4,7 @@
 import { BTree } from '../util/btree.js';
 import type { CatalogTables } from './catalog.js';
 import type { KVTable } from './kv.js';
-import { ApplyError } from './kv-ops.js';
+import { ApplyError } from './errors.js';
 import type { Session } from './types.js';
 import type { ChangeSet, WatchSet } from './watch.js';
 

@@ -3,53 +3,19 @@
 // they are rebuilt when the tables are.
 
 import { BTree } from '../util/btree.js';
-import { SEP, type CatalogIndexes } from './catalog.js';
+import { SEP } from './catalog.js';
 import type { CatalogNode, HealthCheck, StoredService } from './catalog-types.js';
 import type { ACLAuthMethod, ACLBindingRule, ACLPolicy, ACLRole, ACLToken } from '../acl/types.js';
-import { emptyACLIndexes, type ACLIndexes } from './acl.js';
+import { emptyACLIndexes } from './acl.js';
 import { KVTable } from './kv.js';
 import type { PreparedQuery } from './query-types.js';
-import type { StateImage } from './store.js';
+import type { Indexes, KVRow, SnapshotChunk, StateImage, TombRow } from './image.js';
 import type { Coordinate } from './coordinates.js';
 import type { AutopilotConfig } from './autopilot.js';
 import type { KVEntry, Session } from './types.js';
 import { aclAuthMethodRow, aclBindingRuleRow, aclPolicyRow, aclRoleRow, aclTokenRow, autopilotRow, checkRow, checkRows, coordinateRow, index, indexesRecord, kvRow, nodeRow, preparedQueryRow, serviceRow, sessionRow, tombRow } from './snapshot-rows.js';
 
 const FORMAT = 2;
-
-type KVRow = [key: string, flags: string, value: Buffer | null, session: string, lockIndex: number, createIndex: number, modifyIndex: number];
-type TombRow = [key: string, index: number];
-
-interface Indexes {
-  kv: number;
-  sessions: number;
-  catalog: Omit<CatalogIndexes, 'perService'> & { perService: [string, number][] };
-  /** Absent in snapshots from before ACLs: empty tables then. */
-  acl?: ACLIndexes;
-  /** Absent in snapshots from before prepared queries. */
-  queries?: number;
-  /** Absent in snapshots from before coordinates and autopilot: empty then. */
-  coordinates?: number;
-  autopilot?: number;
-}
-
-export type SnapshotChunk =
-  | { t: 'meta'; format: number; index: number; indexes: Indexes }
-  | { t: 'kv'; rows: KVRow[] }
-  | { t: 'tomb'; rows: TombRow[] }
-  | { t: 'nodes'; rows: CatalogNode[] }
-  | { t: 'services'; rows: StoredService[] }
-  | { t: 'checks'; rows: HealthCheck[] }
-  | { t: 'sessions'; rows: Session[] }
-  | { t: 'acl-tokens'; rows: ACLToken[] }
-  | { t: 'acl-policies'; rows: ACLPolicy[] }
-  | { t: 'acl-roles'; rows: ACLRole[] }
-  | { t: 'acl-auth-methods'; rows: ACLAuthMethod[] }
-  | { t: 'acl-binding-rules'; rows: ACLBindingRule[] }
-  | { t: 'queries'; rows: PreparedQuery[] }
-  | { t: 'coordinates'; rows: Coordinate[] }
-  | { t: 'autopilot'; rows: AutopilotConfig[] }
-  | { t: 'end'; count: number };
 
 function* chunked<T>(items: Iterable<T>, size: number): Generator<T[]> {
   let buf: T[] = [];

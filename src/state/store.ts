@@ -1,21 +1,23 @@
 // The state machine. apply(index, command) is deterministic: no clocks, no randomness, no I/O, so
 // every server replaying the same log reaches the same state. Reads return {index, value}.
 
-import { ACLTables, type ACLImage } from './acl.js';
+import { ACLTables } from './acl.js';
 import type { ACLAuthMethod, ACLBindingRule, ACLPolicy, ACLRole, ACLToken } from '../acl/types.js';
-import { type CatalogEffects, type CatalogImage, CatalogTables } from './catalog.js';
+import { type CatalogEffects, CatalogTables } from './catalog.js';
 import { type Command, isCatalogOp } from './commands.js';
 import { KVTable } from './kv.js';
-import { type QueriesImage, QueryTables } from './queries.js';
+import { QueryTables } from './queries.js';
 import type { PreparedQuery } from './query-types.js';
-import { ApplyError, applyKVOp } from './kv-ops.js';
+import { ApplyError } from './errors.js';
+import { applyKVOp } from './kv-ops.js';
 import { ImageBuilder } from './snapshot.js';
+import type { StateImage } from './image.js';
 import { applyTxn, type TxnOutcome } from './txn.js';
-import { type SessionsImage, SessionTables } from './sessions.js';
+import { SessionTables } from './sessions.js';
 import type { Session } from './types.js';
 import { ChangeSet } from './watch.js';
-import { type CoordinatesImage, CoordinateTable } from './coordinates.js';
-import { AutopilotTable, type AutopilotConfig } from './autopilot.js';
+import { CoordinateTable } from './coordinates.js';
+import { AutopilotTable } from './autopilot.js';
 
 export interface ResultMap {
   noop: null;
@@ -46,18 +48,6 @@ export interface ResultMap {
 }
 
 export type ResultOf<C extends Command> = ResultMap[C['type']];
-
-/** A consistent, immutable view of the whole state at one index (what snapshots are made from). */
-export interface StateImage {
-  index: number;
-  kv: KVTable;
-  catalog: CatalogImage;
-  sessions: SessionsImage;
-  acl: ACLImage;
-  queries: QueriesImage;
-  coordinates: CoordinatesImage;
-  autopilot: { config: AutopilotConfig | null; index: number };
-}
 
 export class StateStore {
   /** Index of the last applied command. */
@@ -239,4 +229,3 @@ export class StateStore {
   }
 }
 
-export { ApplyError };

@@ -7,7 +7,8 @@ import type { CatalogNode, HealthCheck, NodeService } from './catalog-types.js';
 import { isCatalogOp, type TxnCatalogOp, type TxnOp } from './commands.js';
 import type { KVTable } from './kv.js';
 import type { SessionTables } from './sessions.js';
-import { ApplyError, applyTxnOp, type SessionLookup, type TxnError } from './kv-ops.js';
+import { ApplyError } from './errors.js';
+import { applyTxnOp, type SessionLookup, type TxnError } from './kv-ops.js';
 import type { KVEntry } from './types.js';
 import type { ChangeSet } from './watch.js';
 

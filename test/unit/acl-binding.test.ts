@@ -8,7 +8,7 @@ import { HILError, interpolateHIL } from '../../src/acl/hil.js';
 import type { ACLBindingRule } from '../../src/acl/types.js';
 import { newToken } from '../../src/server/acl-leader.js';
 import { ACLTables } from '../../src/state/acl.js';
-import { ApplyError } from '../../src/state/kv-ops.js';
+import { ApplyError } from '../../src/state/errors.js';
 import { ChangeSet } from '../../src/state/watch.js';
 
 const rule = (r: Partial<ACLBindingRule>): ACLBindingRule => ({ ID: 'r', Description: '', AuthMethod: 'm', Selector: '', BindType: 'service', BindName: 'x', CreateIndex: 0, ModifyIndex: 0, ...r });

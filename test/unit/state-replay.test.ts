@@ -8,7 +8,8 @@ import { decodePayload, encodePayload } from '../../src/log/codec.js';
 import type { HealthCheck, NodeService, RegisterRequest } from '../../src/state/catalog-types.js';
 import type { Command, TxnKVOp } from '../../src/state/commands.js';
 import { ImageBuilder, imageChunks } from '../../src/state/snapshot.js';
-import { ApplyError, StateStore } from '../../src/state/store.js';
+import { ApplyError } from '../../src/state/errors.js';
+import { StateStore } from '../../src/state/store.js';
 import { ChangeSet } from '../../src/state/watch.js';
 
 /** A small seeded PRNG (mulberry32) so a failure can be replayed. */

@@ -2,7 +2,8 @@ import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
 import type { Command } from '../../src/state/commands.js';
 import { ImageBuilder, imageChunks } from '../../src/state/snapshot.js';
-import { ApplyError, StateStore } from '../../src/state/store.js';
+import { ApplyError } from '../../src/state/errors.js';
+import { StateStore } from '../../src/state/store.js';
 import { ChangeSet } from '../../src/state/watch.js';
 
 const v = (s: string): Buffer => Buffer.from(s);

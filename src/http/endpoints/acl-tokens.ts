@@ -8,7 +8,7 @@ import { ANONYMOUS_TOKEN_ID, GLOBAL_MANAGEMENT_POLICY_ID, type ACLToken, type Po
 import { newToken } from '../../server/acl-leader.js';
 import { tokenExpired, type ACLTables } from '../../state/acl.js';
 import type { ACLTokenInput } from '../../state/commands.js';
-import { ApplyError } from '../../state/store.js';
+import { ApplyError } from '../../state/errors.js';
 import { formatDuration } from '../../util/duration.js';
 import { generateUUID, isUUID } from '../../util/ids.js';
 import { decodeToken, decodeWith, tokenJSON, tokenStubJSON, type TokenBody } from '../acl-json.js';
