@@ -1,7 +1,6 @@
 // Hardening figures: the agent's event-loop lag under fuzzed requests, and its memory with many
 // idle DNS TCP connections or monitor clients that never read.
 import { spawn } from 'node:child_process';
-import fs from 'node:fs';
 import net from 'node:net';
 import path from 'node:path';
 import { monitorEventLoopDelay } from 'node:perf_hooks';
@@ -9,15 +8,10 @@ import { fileURLToPath } from 'node:url';
 import { Agent } from '../src/agent/agent.js';
 import { createLogger } from '../src/util/log.js';
 import { testConfig } from '../test/helpers/agent.js';
-import { request, sleep, startAgent } from './lib.js';
+import { request, rssBytes, sleep, startAgent } from './lib.js';
 
 const HERE = path.dirname(fileURLToPath(import.meta.url));
 const DNS_PORT = 18600;
-
-function rssOf(pid: number | undefined): number {
-  const m = /VmRSS:\s+(\d+) kB/.exec(fs.readFileSync(`/proc/${pid}/status`, 'utf8'));
-  return m ? Number(m[1]) * 1024 : 0;
-}
 
 const mb = (b: number): string => `${(b / 1024 / 1024).toFixed(1)} MB`;
 
@@ -58,7 +52,7 @@ export async function idleClients(report: (line: string) => void): Promise<void>
   try {
     const dnsPort = DNS_PORT;
     await sleep(500);
-    const base = rssOf(a.proc.pid);
+    const base = rssBytes(a.proc.pid);
     const dns: net.Socket[] = [];
     let open = 0;
     let closed = 0;
@@ -70,14 +64,14 @@ export async function idleClients(report: (line: string) => void): Promise<void>
     }
     await sleep(1000);
     const heldNow = open - closed;
-    const dnsRss = rssOf(a.proc.pid) - base;
+    const dnsRss = rssBytes(a.proc.pid) - base;
     await sleep(2500); // past the first-query read timeout
     const heldLater = open - closed;
     for (const s of dns) s.destroy();
     report(`hardening      1,000 idle DNS TCP connections: ${heldNow} held after 1 s (the rest refused by the caps), ${heldLater} after 3.5 s; agent RSS +${mb(Math.max(0, dnsRss))}`);
 
     await sleep(500);
-    const before = rssOf(a.proc.pid);
+    const before = rssBytes(a.proc.pid);
     const monitors: net.Socket[] = [];
     for (let i = 0; i < 100; i++) {
       const s = net.connect(a.port, '127.0.0.1', () => s.write('GET /v1/agent/monitor?loglevel=trace HTTP/1.1\r\nHost: x\r\n\r\n'));
@@ -93,7 +87,7 @@ export async function idleClients(report: (line: string) => void): Promise<void>
       await Promise.all(Array.from({ length: 16 }, (_, k) => request(a.base, 'PUT', '/v1/agent/service/register', JSON.stringify({ Name: `m${k}`, ID: `m${k}-${writes}`, Port: 1, Meta: { pad: 'x'.repeat(2000) } }))));
       writes += 16;
     }
-    const grown = rssOf(a.proc.pid) - before;
+    const grown = rssBytes(a.proc.pid) - before;
     for (const s of monitors) s.destroy();
     report(`hardening      100 monitor clients that never read, ${writes} logged registrations: agent RSS +${mb(Math.max(0, grown))} (bounded by 256 KB unsent per client)`);
   } finally {

@@ -53,6 +53,16 @@ export async function startAgent(args: string[], dataDir: string | null): Promis
   };
 }
 
+/** A process's resident memory in bytes (Linux), or 0 where /proc cannot tell. */
+export function rssBytes(pid: number | undefined): number {
+  try {
+    const m = /VmRSS:\s+(\d+) kB/.exec(fs.readFileSync(`/proc/${pid}/status`, 'utf8'));
+    return m ? Number(m[1]) * 1024 : 0;
+  } catch {
+    return 0;
+  }
+}
+
 export function hasWrk(): boolean {
   try {
     fs.accessSync('/usr/bin/wrk', fs.constants.X_OK);

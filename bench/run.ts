@@ -12,7 +12,7 @@ import { fileURLToPath } from 'node:url';
 import { fuzzLag, idleClients } from './hardening.js';
 import { lockBench } from './locks.js';
 import { aclBench } from './acl.js';
-import { fmt, hasWrk, request, sleep, startAgent, tmpDir, wrk, type BenchAgent } from './lib.js';
+import { fmt, hasWrk, request, rssBytes, sleep, startAgent, tmpDir, wrk, type BenchAgent } from './lib.js';
 
 const HERE = path.dirname(fileURLToPath(import.meta.url));
 const CONNS = 64;
@@ -110,15 +110,6 @@ async function kvGet(): Promise<void> {
  * Opens `n` blocking queries on `path` (which must answer with the index given by `indexOf`),
  * runs `write` once, and times until every watcher has answered.
  */
-/** The agent's resident memory in bytes (Linux), or 0 where /proc is not there. */
-function rssBytes(pid: number | undefined): number {
-  try {
-    const m = /VmRSS:\s+(\d+) kB/.exec(fs.readFileSync(`/proc/${pid}/status`, 'utf8'));
-    return m ? Number(m[1]) * 1024 : 0;
-  } catch {
-    return 0;
-  }
-}
 
 interface Fanout {
   ms: number;
