@@ -31,11 +31,8 @@ export const TOKEN_PATHS: Record<string, AgentTokenName> = {
 const FILE_FIELDS: Record<AgentTokenName, string> = { default: 'default', agent: 'agent', agent_master: 'agent_master', replication: 'replication' };
 export const TOKENS_FILE = 'acl-tokens.json';
 
-/** Constant-time equality of two secrets: compares fixed-length digests, so lengths leak nothing either. */
-export function secretsEqual(a: string, b: string): boolean {
-  const h = (s: string): Buffer => createHash('sha256').update(s).digest();
-  return timingSafeEqual(h(a), h(b));
-}
+/** Secrets are compared as fixed-length digests, in constant time: lengths leak nothing either. */
+const digest = (s: string): Buffer => createHash('sha256').update(s).digest();
 
 export class AgentTokens {
   private readonly tokens = new Map<AgentTokenName, string>();
@@ -91,10 +88,15 @@ export class AgentTokens {
     return this.get('agent') || this.get('default');
   }
 
+  /** Every request is asked this once agent_master is set: the master's digest is kept, not remade. */
   isAgentMaster(secret: string): boolean {
     const m = this.tokens.get('agent_master');
-    return m !== undefined && secret !== '' && secretsEqual(secret, m);
+    if (m === undefined || secret === '') return false;
+    if (this.masterDigest?.of !== m) this.masterDigest = { of: m, digest: digest(m) };
+    return timingSafeEqual(digest(secret), this.masterDigest.digest);
   }
+
+  private masterDigest: { of: string; digest: Buffer } | null = null;
 
   /** Sets a token at once; persisted (mode 0600, written then renamed) when persistence is on. */
   set(name: AgentTokenName, value: string): void {
