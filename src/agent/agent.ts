@@ -33,25 +33,41 @@ import { checkRunners } from './runners.js';
 import type { TokenResolver } from '../http/acl.js';
 import { AgentTokens, agentResolver } from './tokens.js';
 import { denyAll } from '../acl/authorizer.js';
+import type { AgentDeps } from '../http/api.js';
+import { LocalEventBus, UserEvents, type EventBus } from '../events/user-events.js';
+import { RpcServer, joinHostPort } from '../cluster/transport.js';
+import { channelSecurity, type ChannelSecurity } from '../cluster/security.js';
+import { ServerPool } from '../cluster/pool.js';
+import { forwardRequest } from '../cluster/forward.js';
+import { RemoteCatalogWriter, callServer } from '../cluster/remote-writer.js';
+import { RemoteEventBus } from '../cluster/remote-events.js';
+import { ClusterClient } from '../cluster/client.js';
+import { registerServerRpc } from '../cluster/server-rpc.js';
+import type { ClusterView } from '../cluster/view.js';
+import type { MemberInfo } from '../cluster/membership-api.js';
+import { localMember } from './self.js';
+import type { CatalogWriter } from './catalog-writer.js';
 
-export const ENDPOINT_GROUPS: EndpointGroup[] = [
+/** The server routes: on a client agent these are forwarded to a server. */
+export const SERVER_GROUPS: EndpointGroup[] = [
   kvEndpoints,
   txnEndpoints,
   statusEndpoints,
   catalogEndpoints,
   healthEndpoints,
-  agentEndpoints,
   sessionEndpoints,
   queryEndpoints,
-  eventEndpoints,
   operatorEndpoints,
   snapshotEndpoints,
   coordinateEndpoints,
-  debugEndpoints,
   aclEndpoints,
   internalUIEndpoints,
-  uiEndpoints,
 ];
+
+/** The agent's own routes: every agent answers these itself. */
+export const LOCAL_GROUPS: EndpointGroup<AgentDeps>[] = [agentEndpoints, eventEndpoints, debugEndpoints, uiEndpoints];
+
+export const ENDPOINT_GROUPS: EndpointGroup[] = [...SERVER_GROUPS, ...LOCAL_GROUPS];
 
 export interface AgentOptions {
   config: RuntimeConfig;
@@ -61,21 +77,39 @@ export interface AgentOptions {
   local?: LocalAgentOptions;
   /** Loads the configuration again (the same files and flags) for a reload. */
   reloadConfig?: () => Promise<RuntimeConfig>;
+  /** A client agent's heartbeat period (default 1s); tests shorten it. */
+  heartbeatIntervalMs?: number;
 }
 
 export class Agent {
-  readonly server: Server;
-  readonly http: HttpApi;
+  /** null on a client agent: it holds no state of its own and asks the servers. */
+  private readonly _server: Server | null;
+  readonly http: HttpApi<AgentDeps>;
   /** Local services and checks, their runners and anti-entropy. */
   readonly local: LocalAgent;
+  /** This agent's user events (delivered by the servers to every agent). */
+  readonly events: UserEvents;
+  /** The agent channel (HTTP/2): on the serf LAN port, and on a server also the server port. */
+  readonly rpc: RpcServer;
+  /** A client agent's servers (null on a server). */
+  readonly pool: ServerPool | null;
+  private readonly clusterClient: ClusterClient | null;
+  /** A server's route table for forwarded requests: server routes only, the anonymous default token. */
+  private readonly internalApi: HttpApi | null;
+  private readonly security: ChannelSecurity;
+  private readonly remoteEvents: RemoteEventBus | null;
   /** host:port of each HTTP listener, once started. */
   httpAddrs: string[] = [];
   /** host:port of each DNS listener (UDP and TCP), once started; none when ports.dns is -1. */
   dnsAddrs: string[] = [];
-  private dns: DnsServer | null = null;
+  /** host:port of the agent channel on the serf LAN port (what joins contact), once started. */
+  lanAddr = '';
+  /** host:port of a server's agent channel on the server port, once started ('' on a client). */
+  serverAddr = '';
+  private dns: DnsServer;
   /** What the DNS server's limits turned away (null without DNS). */
   get dnsStats(): Readonly<DnsStats> | null {
-    return this.dns?.stats ?? null;
+    return this.dnsAddrs.length > 0 ? this.dns.stats : null;
   }
   private onLeft: () => void = () => undefined;
   /** Resolves once the agent has left (PUT /v1/agent/leave) and stopped. */
@@ -90,47 +124,184 @@ export class Agent {
   private readonly resolver: TokenResolver | null;
 
   constructor(private readonly opts: AgentOptions) {
+    const { config } = opts;
     this.logger = opts.logger.named('agent');
-    this.server = new Server({ config: opts.config, logger: opts.logger, ...opts.server });
-    this.tokens = new AgentTokens(opts.config.acl, opts.config.dataDir);
+    if (!config.server && config.acl.enabled) {
+      // Tokens are resolved by the servers; until client agents can ask them, a client agent
+      // with ACLs would have to allow what it cannot check. It refuses to start instead.
+      throw new Error('acl.enabled on a client agent is not supported yet: run ACLs on servers, and client agents without them');
+    }
+    this.security = channelSecurity(config.cluster, config.datacenter, config.domain);
+    this.rpc = new RpcServer({ security: this.security, logger: this.logger.named('rpc') });
+    this._server = config.server ? new Server({ config, logger: opts.logger, ...opts.server }) : null;
+    this.pool = config.server ? null : new ServerPool(this.security);
+    this.tokens = new AgentTokens(config.acl, config.dataDir);
+    const server = this._server;
     // Tokens resolve through the server's ACL tables; agent_master is the agent's own.
-    this.resolver = opts.config.acl.enabled ? agentResolver(this.tokens, opts.config.nodeName, this.server.acl) : null;
+    this.resolver = server && config.acl.enabled ? agentResolver(this.tokens, config.nodeName, server.acl) : null;
     // Anti-entropy writes with each entry's token (else the agent token), vetted as the catalog endpoint vets.
-    const writer = new ServerCatalogWriter(this.server, this.resolver);
+    const writer: CatalogWriter = server ? new ServerCatalogWriter(server, this.resolver) : new RemoteCatalogWriter(this.pool!);
     const localOpts = { ...opts.local, agentToken: () => this.tokens.agentToken, userToken: () => this.tokens.userToken };
-    this.local = new LocalAgent(opts.config, writer, checkRunners(this.logger.named('checks'), () => this.aliasSource()), this.logger, localOpts);
-    // Every applied log entry is counted by command type (consul.fsm.<type>), and batches sized.
-    this.server.fsm.onApplied((entries) => {
-      this.metrics.sample('consul.raft.commitNumLogs', {}, entries.length);
-      for (const e of entries) this.metrics.count(`consul.fsm.${e.command.type}`);
-    });
-    const acl = this.resolver ? { resolver: this.resolver, defaultToken: () => this.tokens.userToken } : undefined;
-    this.http = new HttpApi(
-      { server: this.server, config: opts.config, logger: opts.logger, agent: this.local, leave: () => this.leave(), reload: () => this.reload(), metrics: this.metrics, gauges: () => this.gauges(), tokens: this.tokens, ...(acl ? { acl } : {}) },
-      ENDPOINT_GROUPS,
+    this.local = new LocalAgent(config, writer, checkRunners(this.logger.named('checks'), () => this.aliasSource()), this.logger, localOpts);
+    // A server delivers events to its own agent and to every agent's stream; a client asks a server.
+    this.remoteEvents = server ? null : new RemoteEventBus(this.pool!, this.logger.named('events'));
+    const bus: EventBus = this.remoteEvents ?? new LocalEventBus();
+    this.events = new UserEvents(
+      {
+        nodeName: config.nodeName,
+        services: () => this.local.state.allServices().map((s) => ({ ID: s.ID, Tags: s.Tags })),
+      },
+      bus,
+      this.logger.named('events'),
     );
+    this.clusterClient = server
+      ? null
+      : new ClusterClient({
+          pool: this.pool!,
+          security: this.security,
+          logger: this.logger,
+          info: () => this.memberInfo(),
+          defaultPort: config.ports.serfLan > 0 ? config.ports.serfLan : 8301,
+          onJoined: () => void this.local.syncFull(),
+          ...(opts.heartbeatIntervalMs !== undefined ? { heartbeatIntervalMs: opts.heartbeatIntervalMs } : {}),
+        });
+    this.dns = new DnsServer({
+      hosts: config.clientAddrs,
+      port: config.ports.dns,
+      logger: this.logger.named('dns'),
+      recursors: config.recursors,
+      context: () => this.dnsContext(),
+      ...(server ? {} : { remote: (msg: Buffer, transport: 'udp' | 'tcp') => this.remoteDNS(msg, transport) }),
+    });
+    if (server) {
+      // Every applied log entry is counted by command type (consul.fsm.<type>), and batches sized.
+      server.fsm.onApplied((entries) => {
+        this.metrics.sample('consul.raft.commitNumLogs', {}, entries.length);
+        for (const e of entries) this.metrics.count(`consul.fsm.${e.command.type}`);
+      });
+    }
+    const acl = this.resolver ? { resolver: this.resolver, defaultToken: () => this.tokens.userToken } : undefined;
+    const base: AgentDeps = {
+      config,
+      logger: opts.logger,
+      agent: this.local,
+      leave: () => this.leave(),
+      reload: () => this.reload(),
+      metrics: this.metrics,
+      gauges: () => this.gauges(),
+      tokens: this.tokens,
+      events: this.events,
+      cluster: this.clusterView(),
+      ...(acl ? { acl } : {}),
+    };
+    if (server) {
+      const deps = { ...base, server };
+      this.http = new HttpApi(deps, ENDPOINT_GROUPS) as unknown as HttpApi<AgentDeps>;
+      // Forwarded requests carry the caller's token as the client agent resolved it: no default here.
+      const internalAcl = this.resolver ? { resolver: this.resolver, defaultToken: () => '' } : undefined;
+      const { acl: _omit, ...rest } = deps;
+      void _omit;
+      this.internalApi = new HttpApi({ ...rest, ...(internalAcl ? { acl: internalAcl } : {}) }, SERVER_GROUPS);
+      registerServerRpc(this.rpc, {
+        datacenter: config.datacenter,
+        membership: server.membership,
+        servers: () => this.serverAddrs(),
+        writer,
+        events: bus,
+        dns: (msg, transport) => this.dns.answerMessage(msg, transport),
+        http: this.internalApi,
+        logger: this.logger.named('rpc'),
+      });
+    } else {
+      this.internalApi = null;
+      this.http = new HttpApi<AgentDeps>({ ...base, forward: (ctx, token) => forwardRequest(ctx, this.pool!, token) }, LOCAL_GROUPS);
+      // A join sent to a client agent is passed on to its servers, as a serf join through any member works.
+      this.rpc.on('join', (body) => callServer(this.pool!, 'join', body));
+      this.rpc.on('servers', () => ({ servers: this.pool!.list() }));
+    }
+  }
+
+  /** The server this agent runs; a client agent has none (ask isServer first). */
+  get server(): Server {
+    if (!this._server) throw new Error('this is a client agent: it runs no server');
+    return this._server;
+  }
+
+  get isServer(): boolean {
+    return this._server !== null;
+  }
+
+  /** This agent as it joins: serf.Member and its catalog node. */
+  private memberInfo(): MemberInfo {
+    const c = this.opts.config;
+    return { member: localMember(c, this.local.nodeID), nodeId: this.local.nodeID, address: c.advertiseAddr };
+  }
+
+  /** A server's own RPC address, then those of the other live servers it records. */
+  private serverAddrs(): string[] {
+    const own = this.serverAddr || this.server.leaderAddress;
+    const out = new Set<string>([own]);
+    for (const m of this.server.membership.members()) {
+      if (m.Status === 1 && m.Tags.role === 'consul' && m.Tags.dc === this.opts.config.datacenter && m.Tags.port) out.add(joinHostPort(m.Addr, Number(m.Tags.port)));
+    }
+    return [...out];
+  }
+
+  private clusterView(): ClusterView {
+    return {
+      isLeader: () => this._server?.isLeader ?? false,
+      leaderAddress: () => (this._server ? this._server.leaderAddress : ''),
+      members: async () => {
+        if (this._server) return this._server.membership.members();
+        return this.clusterClient!.members(localMember(this.opts.config, this.local.nodeID));
+      },
+      join: async (addrs) => {
+        if (this._server) throw new Error('servers of one datacenter share one log: with the embedded log a datacenter has one server, and a server joins client agents by their joining it');
+        return this.clusterClient!.join(addrs);
+      },
+      forceLeave: (node, prune) => (this._server ? this._server.membership.forceLeave(node, prune) : this.clusterClient!.forceLeave(node, prune)),
+      knownServers: () => (this._server ? this.serverAddrs().length : this.pool!.size),
+    };
+  }
+
+  private async remoteDNS(msg: Buffer, transport: 'udp' | 'tcp'): Promise<Buffer | null> {
+    const out = await callServer<{ msg: Uint8Array | null }>(this.pool!, 'dns', { msg, transport }, 4000);
+    return out.msg ? Buffer.from(out.msg) : null;
+  }
+
+  private dnsContext(): ReturnType<NonNullable<ConstructorParameters<typeof DnsServer>[0]>['context']> {
+    const config = this.opts.config;
+    const server = this.server;
+    const authz = this.dnsAuthz();
+    const preparedQuery = preparedQueryDNS({ store: server.store, datacenter: config.datacenter, nodeName: config.nodeName, authz, resolver: this.resolver });
+    return { catalog: server.store.catalog, datacenter: config.datacenter, domain: config.domain, dns: config.dns, authz, preparedQuery };
   }
 
   /** Gauges read when /v1/agent/metrics is scraped, under Consul's names where it has them. */
   private gauges(): Gauge[] {
     const mem = process.memoryUsage();
-    const store = this.server.store;
-    let ttlSessions = 0;
-    for (const s of store.sessions.list()) if (s.TTL !== '') ttlSessions++;
-    return [
+    const out: Gauge[] = [
       { name: 'consul.runtime.alloc_bytes', value: mem.heapUsed },
       { name: 'consul.runtime.sys_bytes', value: mem.rss },
       { name: 'consul.runtime.heap_objects', value: mem.heapTotal },
+      { name: 'consul.agent.services', value: this.local.state.allServices().length },
+      { name: 'consul.agent.checks', value: this.local.state.allChecks().length },
+    ];
+    const server = this._server;
+    if (!server) return out;
+    const store = server.store;
+    let ttlSessions = 0;
+    for (const s of store.sessions.list()) if (s.TTL !== '') ttlSessions++;
+    out.push(
       { name: 'consul.state.nodes', value: store.catalog.nodes.size },
       { name: 'consul.state.services', value: store.catalog.serviceNames().length },
       { name: 'consul.state.service_instances', value: store.catalog.services.size },
       { name: 'consul.state.kv_entries', value: store.kv.entries.size },
       { name: 'consul.session_ttl.active', value: ttlSessions },
-      { name: 'consul.rpc.queries_blocking', value: this.server.hub.size },
+      { name: 'consul.rpc.queries_blocking', value: server.hub.size },
       { name: 'consul.raft.last_index', value: store.index },
-      { name: 'consul.agent.services', value: this.local.state.allServices().length },
-      { name: 'consul.agent.checks', value: this.local.state.allChecks().length },
-    ];
+    );
+    return out;
   }
 
   /**
@@ -143,7 +314,10 @@ export class Agent {
     return r.resolve(this.tokens.userToken)?.authz ?? denyAll;
   }
 
-  /** What alias checks read: this agent's local state for its own node, the catalog for others. */
+  /**
+   * What alias checks read: this agent's local state for its own node, the catalog for others
+   * (a client agent has no catalog: an alias of another node's check sees none).
+   */
   private aliasSource(): AliasSource {
     const own = this.opts.config.nodeName;
     return {
@@ -151,10 +325,10 @@ export class Agent {
       checks: (node) => {
         if (node === own) return this.local.state.allChecks();
         const out: HealthCheck[] = [];
-        this.server.store.catalog.forNodeChecks(node, (c) => out.push(c));
+        this._server?.store.catalog.forNodeChecks(node, (c) => out.push(c));
         return out;
       },
-      serviceExists: (node, id) => (node === own ? this.local.state.service(id) !== undefined : this.server.store.catalog.service(node, id) !== undefined),
+      serviceExists: (node, id) => (node === own ? this.local.state.service(id) !== undefined : this._server?.store.catalog.service(node, id) !== undefined),
     };
   }
 
@@ -162,36 +336,55 @@ export class Agent {
     return this.opts.config;
   }
 
+  /** Binds the agent channel: serf LAN port (every agent) and server port (servers); -1 skips one. */
+  private async listenRpc(): Promise<void> {
+    const c = this.opts.config;
+    const host = c.bindAddr;
+    if (c.ports.serfLan >= 0) {
+      const port = await this.rpc.listen(host, c.ports.serfLan);
+      // Port 0 (tests) picks one: members and self must advertise the one bound.
+      c.ports.serfLan = port;
+      this.lanAddr = joinHostPort(c.advertiseAddr, port);
+    }
+    if (this._server && c.ports.server >= 0) {
+      const port = await this.rpc.listen(host, c.ports.server);
+      c.ports.server = port;
+      this.serverAddr = joinHostPort(c.advertiseAddr, port);
+    }
+  }
+
   async start(): Promise<void> {
     const { config } = this.opts;
     if (config.pidFile) fs.writeFileSync(config.pidFile, `${process.pid}`);
-    // Say plainly where this build differs from a Consul cluster rather than pretend.
-    if (!config.server) {
-      this.logger.warn('client agents cannot join servers yet: this agent keeps the catalog in its own local store');
-    } else if (config.bootstrapExpect > 1) {
+    if (config.server && config.bootstrapExpect > 1) {
       this.logger.warn('with the embedded log this server is the whole cluster: it leads at once instead of waiting for more servers', { bootstrap_expect: config.bootstrapExpect });
     }
-    await this.server.start();
+    await this._server?.start();
+    await this.listenRpc();
+    const cc = this.clusterClient;
+    if (cc) {
+      // start_join must succeed for the agent to start, as Consul's; retry_join keeps trying.
+      if (config.cluster.startJoin.length > 0) await cc.join(config.cluster.startJoin);
+      this.remoteEvents!.start();
+    }
     // As Consul: this node, its services and checks are in place before the API answers.
     await this.local.start();
     this.httpAddrs = await this.http.listen();
     for (const a of this.httpAddrs) this.logger.info('HTTP API listening', { address: a.startsWith('unix://') ? a : `http://${a}` });
     if (config.ports.dns >= 0) {
-      this.dns = new DnsServer({
-        hosts: config.clientAddrs,
-        port: config.ports.dns,
-        logger: this.logger.named('dns'),
-        recursors: config.recursors,
-        context: () => {
-          const authz = this.dnsAuthz();
-          const preparedQuery = preparedQueryDNS({ store: this.server.store, datacenter: config.datacenter, nodeName: config.nodeName, authz, resolver: this.resolver });
-          return { catalog: this.server.store.catalog, datacenter: config.datacenter, domain: config.domain, dns: config.dns, authz, preparedQuery };
-        },
-      });
       this.dnsAddrs = await this.dns.listen();
       for (const a of this.dnsAddrs) this.logger.info('DNS listening', { address: a });
     }
+    if (cc && config.cluster.retryJoin.length > 0) {
+      cc.retryJoin(config.cluster.retryJoin, config.cluster.retryIntervalMs, config.cluster.retryMax, (err) => {
+        this.logger.error(err);
+        void this.stop().then(() => this.onRetryJoinFailed(err));
+      });
+    }
   }
+
+  /** Set by the CLI: retry_join gave up (the agent exits 1 then, as Consul's). */
+  onRetryJoinFailed: (err: string) => void = () => undefined;
 
   /**
    * Reload (SIGHUP, PUT /v1/agent/reload, `tribune reload`): read the configuration again and
@@ -206,25 +399,31 @@ export class Agent {
     this.logger.info('configuration reloaded', { services: next.services.length, checks: next.checks.length });
   }
 
-  /**
-   * A graceful leave (`tribune leave`): this single agent has no cluster to announce its
-   * departure to, so leaving is a graceful stop, after which `left` resolves.
-   */
+  /** A graceful leave (`tribune leave`, PUT /v1/agent/leave): the servers mark this agent left, then it stops. */
   leave(): void {
     this.logger.info('graceful leave requested');
-    void this.stop().then(() => this.onLeft());
+    void this.stop({ leave: true }).then(() => this.onLeft());
   }
 
-  /** Graceful stop: blocked reads answer, in-flight writes finish, the log closes cleanly. */
-  stop(): Promise<void> {
+  /**
+   * Graceful stop: blocked reads answer, in-flight writes finish, the log closes cleanly. With
+   * `leave`, a client agent first tells the servers it is leaving (left, not failed).
+   */
+  stop(opts: { leave?: boolean } = {}): Promise<void> {
     this.stopping ??= (async () => {
       this.logger.info('shutting down');
-      this.server.hub.releaseAll();
+      if (opts.leave) await this.clusterClient?.leave();
+      this.clusterClient?.stop();
+      this.remoteEvents?.close();
+      this._server?.hub.releaseAll();
       this.local.releaseWaiters();
+      this.events.close();
       await this.http.close();
-      await this.dns?.close();
+      await this.dns.close();
       await this.local.stop();
-      await this.server.stop();
+      await this.rpc.close();
+      this.pool?.close();
+      await this._server?.stop();
       if (this.opts.config.pidFile) fs.rmSync(this.opts.config.pidFile, { force: true });
       this.logger.info('shutdown complete');
     })();

@@ -333,7 +333,8 @@ export class LocalAgent {
     return this.serialize(async () => {
       this.syncQueued = false;
       try {
-        await this.registerMember();
+        // A client agent's membership is the servers' to record (they register it when it joins).
+        if (this.config.server) await this.registerMember();
         await this.state.updateSyncState(this.writer);
         await this.state.syncChanges(this.writer);
       } catch (e) {

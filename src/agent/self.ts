@@ -146,7 +146,7 @@ function debugConfig(c: RuntimeConfig, agent: LocalAgent): Record<string, unknow
 }
 
 /** GET /v1/agent/self */
-export function agentSelf(c: RuntimeConfig, agent: LocalAgent, extra: { leader: boolean; leaderAddr: string }): Record<string, unknown> {
+export function agentSelf(c: RuntimeConfig, agent: LocalAgent, extra: { leader: boolean; leaderAddr: string; knownServers: number }): Record<string, unknown> {
   const services = agent.state.allServices().length;
   const checks = agent.state.allChecks();
   return {
@@ -178,7 +178,7 @@ export function agentSelf(c: RuntimeConfig, agent: LocalAgent, extra: { leader: 
             leader_addr: extra.leaderAddr,
             server: 'true',
           }
-        : { known_servers: '1', server: 'false' },
+        : { known_servers: String(extra.knownServers), server: 'false' },
       runtime: {
         arch: process.arch === 'x64' ? 'amd64' : process.arch,
         cpu_count: String(os.cpus().length),

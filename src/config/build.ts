@@ -76,6 +76,21 @@ export function defaults(): RuntimeConfig {
       tokenTTL: '30s',
       tokens: {},
     },
+    cluster: {
+      encrypt: '',
+      startJoin: [],
+      retryJoin: [],
+      retryIntervalMs: 30_000,
+      retryMax: 0,
+      startJoinWan: [],
+      retryJoinWan: [],
+      retryIntervalWanMs: 30_000,
+      retryMaxWan: 0,
+      leaveOnTerminate: null,
+      skipLeaveOnInterrupt: null,
+      reconnectTimeoutMs: 72 * 3600_000,
+      tls: { verifyIncoming: false, verifyOutgoing: false, verifyServerHostname: false, caFile: '', certFile: '', keyFile: '' },
+    },
     nodeMeta: {},
     services: [],
     checks: [],
@@ -189,6 +204,17 @@ function setToken(r: Reader, c: RuntimeConfig, which: keyof RuntimeConfig['acl']
 function ttl(r: Reader, key: string, v: unknown): string {
   r.duration(key, v);
   return r.str(key, v);
+}
+
+/** encrypt: a base64 key of 16, 24 or 32 bytes, as Consul's builder checks it. */
+function gossipKey(r: Reader, key: string, v: unknown): string {
+  const text = r.str(key, v);
+  if (text === '') return '';
+  const raw = Buffer.from(text, 'base64');
+  if (raw.toString('base64') !== text.replace(/\s+/g, '') || ![16, 24, 32].includes(raw.length)) {
+    r.fail(key, `Invalid encryption key: ${raw.length === 0 ? 'illegal base64 data' : `key size must be 16, 24 or 32 bytes, got ${raw.length}`}`);
+  }
+  return text;
 }
 
 /** Applies one source over `c`. Unknown keys stop startup; known-unimplemented ones warn. */
@@ -317,6 +343,62 @@ export function applySource(c: RuntimeConfig, src: Source, warnings: string[]): 
         break;
       case 'session_ttl_min':
         c.sessionTTLMinMs = r.duration(key, v) / 1e6;
+        break;
+      case 'encrypt':
+        c.cluster.encrypt = gossipKey(r, key, v);
+        break;
+      case 'start_join':
+      case 'retry_join':
+      case 'start_join_wan':
+      case 'retry_join_wan': {
+        const list = (Array.isArray(v) ? v : [v]).map((x, i) => r.str(`${key}[${i}]`, x));
+        const field = ({ start_join: 'startJoin', retry_join: 'retryJoin', start_join_wan: 'startJoinWan', retry_join_wan: 'retryJoinWan' } as const)[key];
+        c.cluster[field] = [...c.cluster[field], ...list];
+        break;
+      }
+      case 'retry_interval':
+        c.cluster.retryIntervalMs = r.duration(key, v) / 1e6;
+        break;
+      case 'retry_interval_wan':
+        c.cluster.retryIntervalWanMs = r.duration(key, v) / 1e6;
+        break;
+      case 'retry_max':
+        c.cluster.retryMax = r.int(key, v, 0);
+        break;
+      case 'retry_max_wan':
+        c.cluster.retryMaxWan = r.int(key, v, 0);
+        break;
+      case 'leave_on_terminate':
+        c.cluster.leaveOnTerminate = r.bool(key, v);
+        break;
+      case 'skip_leave_on_interrupt':
+        c.cluster.skipLeaveOnInterrupt = r.bool(key, v);
+        break;
+      case 'reconnect_timeout': {
+        const ms = r.duration(key, v) / 1e6;
+        // As Consul's builder: shorter than 8h is refused (a flapping node must not be reaped).
+        if (ms < 8 * 3600_000) r.fail(key, 'reconnect_timeout must be >= 8h');
+        c.cluster.reconnectTimeoutMs = ms;
+        break;
+      }
+      case 'verify_incoming':
+      case 'verify_incoming_rpc':
+        c.cluster.tls.verifyIncoming = r.bool(key, v);
+        break;
+      case 'verify_outgoing':
+        c.cluster.tls.verifyOutgoing = r.bool(key, v);
+        break;
+      case 'verify_server_hostname':
+        c.cluster.tls.verifyServerHostname = r.bool(key, v);
+        break;
+      case 'ca_file':
+        c.cluster.tls.caFile = r.str(key, v);
+        break;
+      case 'cert_file':
+        c.cluster.tls.certFile = r.str(key, v);
+        break;
+      case 'key_file':
+        c.cluster.tls.keyFile = r.str(key, v);
         break;
       case 'pid_file':
         c.pidFile = r.str(key, v);

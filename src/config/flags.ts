@@ -9,6 +9,10 @@ interface FlagSpec extends FlagDef {
   set?: (data: Record<string, unknown>, v: string) => void;
 }
 
+const append = (d: Record<string, unknown>, key: string, v: string): void => {
+  d[key] = [...((d[key] as string[] | undefined) ?? []), v];
+};
+
 const nest = (outer: string, inner: string) => (d: Record<string, unknown>, v: unknown) => {
   const o = (d[outer] as Record<string, unknown> | undefined) ?? {};
   o[inner] = v;
@@ -58,8 +62,18 @@ export const FLAGS: Record<string, FlagSpec> = {
     help: 'Address of an upstream DNS server. Can be specified multiple times.',
     set: (d, v) => (d.recursors = [...((d.recursors as string[] | undefined) ?? []), v]),
   },
-  join: { kind: 'list', help: 'Address of an agent to join at start time (accepted; membership comes later).' },
-  'retry-join': { kind: 'list', help: 'Address of an agent to join at start time with retries (accepted; membership comes later).' },
+  join: { kind: 'list', help: 'Address of an agent to join at start time. Can be specified multiple times.', set: (d, v) => append(d, 'start_join', v) },
+  'retry-join': { kind: 'list', help: 'Address of an agent to join at start time with retries enabled. Can be specified multiple times.', set: (d, v) => append(d, 'retry_join', v) },
+  'retry-interval': { kind: 'string', help: 'Time to wait between join attempts.', set: (d, v) => (d.retry_interval = v) },
+  'retry-max': { kind: 'int', help: 'Maximum number of join attempts. Defaults to 0, which will retry indefinitely.', set: (d, v) => (d.retry_max = Number(v)) },
+  'join-wan': { kind: 'list', help: 'Address of an agent to join -wan at start time. Can be specified multiple times.', set: (d, v) => append(d, 'start_join_wan', v) },
+  'retry-join-wan': { kind: 'list', help: 'Address of an agent to join -wan at start time with retries enabled. Can be specified multiple times.', set: (d, v) => append(d, 'retry_join_wan', v) },
+  'retry-interval-wan': { kind: 'string', help: 'Time to wait between join -wan attempts.', set: (d, v) => (d.retry_interval_wan = v) },
+  'retry-max-wan': { kind: 'int', help: 'Maximum number of join -wan attempts. Defaults to 0, which will retry indefinitely.', set: (d, v) => (d.retry_max_wan = Number(v)) },
+  encrypt: { kind: 'string', help: 'Provides the gossip encryption key.', set: (d, v) => (d.encrypt = v) },
+  'server-port': { kind: 'int', help: 'Sets the server port to listen on.', set: (d, v) => nest('ports', 'server')(d, Number(v)) },
+  'serf-lan-port': { kind: 'int', help: 'Sets the Serf LAN port to listen on.', set: (d, v) => nest('ports', 'serf_lan')(d, Number(v)) },
+  'serf-wan-port': { kind: 'int', help: 'Sets the Serf WAN port to listen on.', set: (d, v) => nest('ports', 'serf_wan')(d, Number(v)) },
 };
 
 export interface ParsedFlags {
@@ -70,11 +84,10 @@ export interface ParsedFlags {
   hcl: string[];
   /** What the remaining flags set, as config keys. */
   data: Record<string, unknown>;
-  ignored: string[];
 }
 
 export function parseFlags(argv: string[]): ParsedFlags {
-  const out: ParsedFlags = { dev: false, configPaths: [], configFormat: null, hcl: [], data: {}, ignored: [] };
+  const out: ParsedFlags = { dev: false, configPaths: [], configFormat: null, hcl: [], data: {} };
   let scanned: ReturnType<typeof scanFlags>;
   try {
     scanned = scanFlags(argv, FLAGS);
@@ -101,10 +114,6 @@ export function parseFlags(argv: string[]): ParsedFlags {
         break;
       case 'hcl':
         out.hcl.push(v);
-        break;
-      case 'join':
-      case 'retry-join':
-        out.ignored.push(`-${name}=${v}`);
         break;
       default:
         // A boolean flag given as false sets nothing: Consul's defaults stand.

@@ -19,7 +19,7 @@ export async function loadAgentConfig(argv: string[], opts: { requireDataDir?: b
   }
   flags.hcl.forEach((text, i) => sources.push(parseText(text, `-hcl fragment ${i + 1}`, 'hcl')));
   sources.push({ name: 'command line flags', data: flags.data });
-  const warnings = flags.ignored.map((f) => `${f}: joining other agents is not supported yet; ignoring it`);
+  const warnings: string[] = [];
   const config = defaults();
   config.devMode = flags.dev;
   for (const s of sources) applySource(config, s, warnings);

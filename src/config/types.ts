@@ -58,6 +58,29 @@ export interface DNSConfig {
   soa: { refresh: number; retry: number; expire: number; minTTL: number };
 }
 
+/** How this agent finds and talks to the other agents (joins, the encrypt key, TLS on ports.server). */
+export interface ClusterConfig {
+  /** encrypt: the base64 gossip key ('' for none); authenticates and encrypts agent-to-agent traffic. */
+  encrypt: string;
+  startJoin: string[];
+  retryJoin: string[];
+  /** retry_interval in ms (Consul: 30s). */
+  retryIntervalMs: number;
+  /** retry_max: 0 retries forever. */
+  retryMax: number;
+  startJoinWan: string[];
+  retryJoinWan: string[];
+  retryIntervalWanMs: number;
+  retryMaxWan: number;
+  /** null: Consul's default for the agent's role (clients leave on SIGTERM, servers do not). */
+  leaveOnTerminate: boolean | null;
+  /** null: Consul's default for the agent's role (clients leave on SIGINT, servers do not). */
+  skipLeaveOnInterrupt: boolean | null;
+  /** reconnect_timeout in ms: how long a failed member stays before it is reaped (Consul: 72h). */
+  reconnectTimeoutMs: number;
+  tls: { verifyIncoming: boolean; verifyOutgoing: boolean; verifyServerHostname: boolean; caFile: string; certFile: string; keyFile: string };
+}
+
 export interface RuntimeConfig {
   datacenter: string;
   primaryDatacenter: string;
@@ -108,6 +131,7 @@ export interface RuntimeConfig {
   sessionTTLMinMs: number;
   connectEnabled: boolean;
   acl: ACLConfig;
+  cluster: ClusterConfig;
   nodeMeta: Record<string, string>;
   services: RawDefinition[];
   checks: RawDefinition[];

@@ -55,6 +55,11 @@ export interface DnsServerOptions {
   /** Upstream servers, "host" or "host:port". */
   recursors: string[];
   context: () => DnsContext;
+  /**
+   * A client agent holds no catalog: its questions are answered by a server (the message as
+   * received; the answer as the server's DNS interface gives it).
+   */
+  remote?: (msg: Buffer, transport: 'udp' | 'tcp') => Promise<Buffer | null>;
 }
 
 function requestOpt(req: DecodedPacket): OptAnswer | undefined {
@@ -334,6 +339,11 @@ export class DnsServer {
    * The answer to one message, or null to send nothing. Never rejects: whatever goes wrong
    * answering a question fails that question alone (SERVFAIL, one log line).
    */
+  /** The answer to one message as this interface gives it (the agent channel asks servers this). */
+  answerMessage(buf: Buffer, transport: 'udp' | 'tcp'): Promise<Buffer | null> {
+    return this.reply(buf, transport);
+  }
+
   private async reply(buf: Buffer, transport: 'udp' | 'tcp'): Promise<Buffer | null> {
     // As miekg's default accept policy: no header, or a response, is not answered (a reply to
     // junk could be used for amplification); other opcodes are NOTIMP; anything but one
@@ -356,6 +366,8 @@ export class DnsServer {
       return headerReply(h, RCODES.FORMERR);
     }
     try {
+      const remote = this.opts.remote;
+      if (remote) return await remote(buf, transport);
       return await this.answerQuery(buf, req, transport);
     } catch (e) {
       this.stats.servFail++;

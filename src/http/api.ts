@@ -17,9 +17,11 @@ import { authorize, type TokenResolver } from './acl.js';
 import { AgentCacheMarks } from './agent-cache.js';
 import { clearSocketPath, setSocketPermissions } from '../util/unix-socket.js';
 import type { Gauge, Metrics } from '../telemetry/metrics.js';
+import type { ClusterView } from '../cluster/view.js';
+import type { UserEvents } from '../events/user-events.js';
 
-export interface ApiDeps {
-  server: Server;
+/** What every agent's HTTP API has, server or client: the agent-local routes need no more. */
+export interface AgentDeps {
   config: RuntimeConfig;
   logger: Logger;
   /** The agent's local services and checks (/v1/agent/*); absent where no agent runs. */
@@ -38,14 +40,28 @@ export interface ApiDeps {
   acl?: { resolver: TokenResolver; defaultToken: () => string };
   /** Aborted when the HTTP API starts closing: streaming answers (monitor) end then. */
   closing?: AbortSignal;
+  /** This agent's user events (fire, list). */
+  events?: UserEvents;
+  /** This agent's view of its cluster (members, leader, servers). */
+  cluster?: ClusterView;
+  /**
+   * A client agent's forwarder: every request no local route answers goes to a server, with the
+   * token this agent resolved for it (so its default token applies).
+   */
+  forward?: (ctx: Ctx, token: string) => Promise<null>;
+}
+
+/** The server routes: they read and write the state through the agent's own server. */
+export interface ApiDeps extends AgentDeps {
+  server: Server;
 }
 
 /** One endpoint group (kv, txn, status, …) registers its routes here. */
-export type EndpointGroup = (router: Router, deps: ApiDeps) => void;
+export type EndpointGroup<D extends AgentDeps = ApiDeps> = (router: Router, deps: D) => void;
 
 const TEXT_UTF8 = 'text/plain; charset=utf-8';
 
-export class HttpApi {
+export class HttpApi<D extends AgentDeps = ApiDeps> {
   readonly router = new Router();
   private readonly servers: http.Server[] = [];
   private readonly sockets = new Set<Socket>();
@@ -54,13 +70,13 @@ export class HttpApi {
   private inFlight = 0;
   private idle: (() => void) | null = null;
 
-  private readonly deps: ApiDeps;
+  private readonly deps: D;
   /** null with ACLs disabled: no token is resolved at all then. */
-  private readonly acl: ApiDeps['acl'] | null;
+  private readonly acl: AgentDeps['acl'] | null;
   private readonly closing = new AbortController();
   private readonly cacheMarks = new AgentCacheMarks();
 
-  constructor(deps: ApiDeps, groups: EndpointGroup[]) {
+  constructor(deps: D, groups: EndpointGroup<D>[]) {
     this.deps = { ...deps, closing: this.closing.signal };
     this.logger = deps.logger.named('http');
     if (deps.config.acl.enabled && !deps.acl) throw new Error('acl.enabled needs a token resolver');
@@ -123,6 +139,14 @@ export class HttpApi {
     });
   }
 
+  /**
+   * Answers one request that arrived some other way than the listeners (a client agent's
+   * forwarded request over the agent channel, whose HTTP/2 compatibility objects stand in).
+   */
+  serve(req: IncomingMessage, res: ServerResponse): void {
+    this.dispatch(req, res);
+  }
+
   private dispatch(req: IncomingMessage, res: ServerResponse): void {
     const ctx = new Ctx(req, res, '');
     this.inFlight++;
@@ -131,14 +155,19 @@ export class HttpApi {
     try {
       const found = this.router.find(ctx.method, ctx.rawPath);
       if (!found) {
-        this.finish(ctx, { status: 404 });
-        return;
+        const fwd = this.deps.forward;
+        if (fwd && ctx.rawPath.startsWith('/v1/')) out = fwd(ctx, this.acl ? ctx.token || this.acl.defaultToken() : ctx.token);
+        else {
+          this.finish(ctx, { status: 404 });
+          return;
+        }
+      } else {
+        ctx.params = found.params;
+        ctx.route = found.pattern;
+        const { acl } = this;
+        if (acl) authorize(ctx, found.endpoint.acl, acl.resolver, acl.defaultToken);
+        out = found.endpoint.handler(ctx);
       }
-      ctx.params = found.params;
-      ctx.route = found.pattern;
-      const { acl } = this;
-      if (acl) authorize(ctx, found.endpoint.acl, acl.resolver, acl.defaultToken);
-      out = found.endpoint.handler(ctx);
     } catch (e) {
       this.fail(ctx, e);
       return;

@@ -27,7 +27,7 @@ import {
 import { filterList, agentServiceSchema, healthCheckSchema } from '../../filter/index.js';
 import { parseFilter } from '../filter.js';
 import type { LocalCheck } from '../../agent/local-state.js';
-import type { ApiDeps, EndpointGroup } from '../api.js';
+import type { AgentDeps, EndpointGroup } from '../api.js';
 import { waitBudgetMs } from '../blocking.js';
 import type { Authorizer } from '../../acl/types.js';
 import { TOKEN_PATHS } from '../../agent/tokens.js';
@@ -41,7 +41,7 @@ const MAX_BODY = 1 << 20;
 /** Unsent monitor output held for one client before lines are dropped. */
 const MONITOR_BUFFER_BYTES = 256 * 1024;
 
-function localAgent(deps: ApiDeps): LocalAgent {
+function localAgent(deps: AgentDeps): LocalAgent {
   if (!deps.agent) throw serverError('agent: local state is not available');
   return deps.agent;
 }
@@ -176,7 +176,7 @@ function sortedMap<T>(entries: [string, T][]): Record<string, T> {
 
 // ------------------------------------------------------------------ reads
 
-function services(ctx: Ctx, deps: ApiDeps): Reply {
+function services(ctx: Ctx, deps: AgentDeps): Reply {
   const agent = localAgent(deps);
   const dc = deps.config.datacenter;
   const filter = parseFilter(ctx, agentServiceSchema);
@@ -187,7 +187,7 @@ function services(ctx: Ctx, deps: ApiDeps): Reply {
   return jsonText(JSON.stringify(sortedMap(list.map((s) => [s.ID as string, s]))));
 }
 
-function checks(ctx: Ctx, deps: ApiDeps): Reply {
+function checks(ctx: Ctx, deps: AgentDeps): Reply {
   const agent = localAgent(deps);
   const node = deps.config.nodeName;
   const mine = visible(ctx, agent.state.allChecks(), (a, c) => mayReadLocalCheck(a, node, c));
@@ -198,7 +198,7 @@ function checks(ctx: Ctx, deps: ApiDeps): Reply {
 const SERVICE_PREFIX = '/v1/agent/service/';
 
 /** GET /v1/agent/service/:id, with hash-based blocking (?hash, ?wait). */
-async function service(ctx: Ctx, deps: ApiDeps): Promise<Reply | null> {
+async function service(ctx: Ctx, deps: AgentDeps): Promise<Reply | null> {
   const agent = localAgent(deps);
   const id = rest(ctx, SERVICE_PREFIX);
   const { waitMs } = parseWait(ctx);
@@ -243,7 +243,7 @@ async function service(ctx: Ctx, deps: ApiDeps): Promise<Reply | null> {
   return json(out.body, { 'X-Consul-ContentHash': out.hash });
 }
 
-function healthByID(ctx: Ctx, deps: ApiDeps): Reply {
+function healthByID(ctx: Ctx, deps: AgentDeps): Reply {
   const agent = localAgent(deps);
   const id = rest(ctx, '/v1/agent/health/service/id/');
   if (id === '') throw badRequest('Missing serviceID');
@@ -261,7 +261,7 @@ function healthByID(ctx: Ctx, deps: ApiDeps): Reply {
   return payloadReply(ctx, 404, reason, { AggregatedStatus: 'critical', Service: null, Checks: null });
 }
 
-function healthByName(ctx: Ctx, deps: ApiDeps): Reply {
+function healthByName(ctx: Ctx, deps: AgentDeps): Reply {
   const agent = localAgent(deps);
   const name = rest(ctx, '/v1/agent/health/service/name/');
   if (name === '') throw badRequest('Missing service Name');
@@ -280,12 +280,13 @@ function healthByName(ctx: Ctx, deps: ApiDeps): Reply {
   return payloadReply(ctx, code, status, result);
 }
 
-function self(deps: ApiDeps): Reply {
+function self(deps: AgentDeps): Reply {
   const agent = localAgent(deps);
-  return json(agentSelf(deps.config, agent, { leader: deps.server.isLeader, leaderAddr: deps.server.leaderAddress }));
+  const cluster = deps.cluster;
+  return json(agentSelf(deps.config, agent, { leader: cluster?.isLeader() ?? false, leaderAddr: cluster?.leaderAddress() ?? '', knownServers: cluster?.knownServers() ?? 0 }));
 }
 
-function members(ctx: Ctx, deps: ApiDeps): Reply {
+function members(ctx: Ctx, deps: AgentDeps): Reply {
   const agent = localAgent(deps);
   const wan = (ctx.get('wan') ?? '') !== '';
   const segment = ctx.get('segment') ?? '';
@@ -311,7 +312,7 @@ async function decodeBody<T>(ctx: Ctx, decode: (raw: unknown) => T): Promise<T> 
   }
 }
 
-async function registerService(ctx: Ctx, deps: ApiDeps): Promise<Reply> {
+async function registerService(ctx: Ctx, deps: AgentDeps): Promise<Reply> {
   const agent = localAgent(deps);
   const def = await decodeBody(ctx, decodeServiceDefinition);
   if (def.Name === '') throw badRequest('Missing service name');
@@ -380,7 +381,7 @@ function vetServiceRegister(ctx: Ctx, agent: LocalAgent, ns: { ID: string; Servi
 }
 
 /** vetServiceUpdate: with ACLs on, unknown IDs are refused (Consul 1.10); a known one needs service write. */
-function vetServiceUpdate(ctx: Ctx, deps: ApiDeps, agent: LocalAgent, id: string): void {
+function vetServiceUpdate(ctx: Ctx, deps: AgentDeps, agent: LocalAgent, id: string): void {
   if (!deps.config.acl.enabled) return;
   const svc = agent.state.service(id);
   if (!svc) throw serverError(`Unknown service ${JSON.stringify(id)}`);
@@ -388,14 +389,14 @@ function vetServiceUpdate(ctx: Ctx, deps: ApiDeps, agent: LocalAgent, id: string
 }
 
 /** vetCheckUpdate: as vetServiceUpdate, with the check's service (or this node) as the resource. */
-function vetCheckUpdate(ctx: Ctx, deps: ApiDeps, agent: LocalAgent, id: string): void {
+function vetCheckUpdate(ctx: Ctx, deps: AgentDeps, agent: LocalAgent, id: string): void {
   if (!deps.config.acl.enabled) return;
   const c = agent.state.check(id);
   if (!c) throw serverError(`Unknown check ${JSON.stringify(id)}`);
   demand(ctx, (a) => mayWriteLocalCheck(a, deps.config.nodeName, c.ServiceID, c.ServiceName));
 }
 
-async function deregisterService(ctx: Ctx, deps: ApiDeps): Promise<Reply> {
+async function deregisterService(ctx: Ctx, deps: AgentDeps): Promise<Reply> {
   const agent = localAgent(deps);
   const id = rest(ctx, '/v1/agent/service/deregister/');
   vetServiceUpdate(ctx, deps, agent, id);
@@ -416,7 +417,7 @@ function enableParam(ctx: Ctx): boolean {
   return v;
 }
 
-async function serviceMaintenance(ctx: Ctx, deps: ApiDeps): Promise<Reply> {
+async function serviceMaintenance(ctx: Ctx, deps: AgentDeps): Promise<Reply> {
   const agent = localAgent(deps);
   const id = rest(ctx, '/v1/agent/service/maintenance/');
   if (id === '') throw badRequest('Missing service ID');
@@ -432,7 +433,7 @@ async function serviceMaintenance(ctx: Ctx, deps: ApiDeps): Promise<Reply> {
   return empty();
 }
 
-async function nodeMaintenance(ctx: Ctx, deps: ApiDeps): Promise<Reply> {
+async function nodeMaintenance(ctx: Ctx, deps: AgentDeps): Promise<Reply> {
   const agent = localAgent(deps);
   const enable = enableParam(ctx);
   try {
@@ -445,7 +446,7 @@ async function nodeMaintenance(ctx: Ctx, deps: ApiDeps): Promise<Reply> {
   return empty();
 }
 
-async function registerCheck(ctx: Ctx, deps: ApiDeps): Promise<Reply> {
+async function registerCheck(ctx: Ctx, deps: AgentDeps): Promise<Reply> {
   const agent = localAgent(deps);
   const def = await decodeBody(ctx, decodeCheckDefinition);
   if (def.Name === '') throw badRequest('Missing check name');
@@ -468,7 +469,7 @@ async function registerCheck(ctx: Ctx, deps: ApiDeps): Promise<Reply> {
   return empty();
 }
 
-async function deregisterCheck(ctx: Ctx, deps: ApiDeps): Promise<Reply> {
+async function deregisterCheck(ctx: Ctx, deps: AgentDeps): Promise<Reply> {
   const agent = localAgent(deps);
   const id = rest(ctx, '/v1/agent/check/deregister/');
   vetCheckUpdate(ctx, deps, agent, id);
@@ -481,7 +482,7 @@ async function deregisterCheck(ctx: Ctx, deps: ApiDeps): Promise<Reply> {
   return empty();
 }
 
-async function ttlUpdate(ctx: Ctx, deps: ApiDeps, id: string, status: string, output: string): Promise<Reply> {
+async function ttlUpdate(ctx: Ctx, deps: AgentDeps, id: string, status: string, output: string): Promise<Reply> {
   const agent = localAgent(deps);
   vetCheckUpdate(ctx, deps, agent, id);
   try {
@@ -515,14 +516,14 @@ function decodeCheckUpdate(raw: unknown): { Status: string; Output: string } {
   return out;
 }
 
-async function checkUpdate(ctx: Ctx, deps: ApiDeps): Promise<Reply> {
+async function checkUpdate(ctx: Ctx, deps: AgentDeps): Promise<Reply> {
   const update = await decodeBody(ctx, decodeCheckUpdate);
   if (!validStatus(update.Status)) throw badRequest(`Invalid check status: '${update.Status}'`);
   const id = rest(ctx, '/v1/agent/check/update/');
   return ttlUpdate(ctx, deps, id, update.Status, truncateOutput(update.Output, CHECK_OUTPUT_MAX));
 }
 
-async function join(ctx: Ctx, deps: ApiDeps): Promise<Reply> {
+async function join(ctx: Ctx, deps: AgentDeps): Promise<Reply> {
   localAgent(deps);
   const wan = (ctx.get('wan') ?? '') !== '';
   const addr = rest(ctx, '/v1/agent/join/');
@@ -533,7 +534,7 @@ async function join(ctx: Ctx, deps: ApiDeps): Promise<Reply> {
   return empty();
 }
 
-async function leaveForce(ctx: Ctx, deps: ApiDeps): Promise<Reply> {
+async function leaveForce(ctx: Ctx, deps: AgentDeps): Promise<Reply> {
   localAgent(deps);
   const node = rest(ctx, '/v1/agent/force-leave/');
   const wan = ctx.has('wan');
@@ -546,7 +547,7 @@ async function leaveForce(ctx: Ctx, deps: ApiDeps): Promise<Reply> {
 }
 
 /** PUT /v1/agent/leave: answer, then leave and shut down (as Consul's AgentLeave). */
-function leave(ctx: Ctx, deps: ApiDeps): Reply {
+function leave(ctx: Ctx, deps: AgentDeps): Reply {
   localAgent(deps);
   const go = deps.leave;
   if (go) ctx.res.once('finish', () => setImmediate(go));
@@ -554,7 +555,7 @@ function leave(ctx: Ctx, deps: ApiDeps): Reply {
 }
 
 /** PUT /v1/agent/reload: errors (a bad file) answer 500 with the reason, as Consul's. */
-async function reload(deps: ApiDeps): Promise<Reply> {
+async function reload(deps: AgentDeps): Promise<Reply> {
   localAgent(deps);
   if (!deps.reload) throw serverError('reload is not available for this agent');
   try {
@@ -569,7 +570,7 @@ async function reload(deps: ApiDeps): Promise<Reply> {
  * GET /v1/agent/monitor?loglevel=: the agent's log lines as they happen, at that level or above
  * (whatever the agent's own log level), until the client goes or the agent stops.
  */
-async function monitor(ctx: Ctx, deps: ApiDeps): Promise<Reply | null> {
+async function monitor(ctx: Ctx, deps: AgentDeps): Promise<Reply | null> {
   localAgent(deps);
   const asked = ctx.get('loglevel') ?? 'INFO';
   const level = parseLogLevel(asked);
@@ -610,7 +611,7 @@ async function monitor(ctx: Ctx, deps: ApiDeps): Promise<Reply | null> {
 }
 
 /** GET /v1/agent/metrics: Consul's JSON, or Prometheus' text with ?format=prometheus. */
-function metrics(ctx: Ctx, deps: ApiDeps): Reply {
+function metrics(ctx: Ctx, deps: AgentDeps): Reply {
   localAgent(deps);
   if (!deps.metrics) throw serverError('metrics are not available');
   const gauges = deps.gauges?.() ?? [];
@@ -619,7 +620,7 @@ function metrics(ctx: Ctx, deps: ApiDeps): Reply {
 }
 
 /** PUT /v1/agent/token/<name>: replaces one of the agent's tokens at once (Consul's AgentToken). */
-async function setToken(ctx: Ctx, deps: ApiDeps): Promise<Reply> {
+async function setToken(ctx: Ctx, deps: AgentDeps): Promise<Reply> {
   const agent = localAgent(deps);
   const tokens = deps.tokens;
   if (!tokens) throw serverError('this agent keeps no ACL tokens');
@@ -637,7 +638,7 @@ async function setToken(ctx: Ctx, deps: ApiDeps): Promise<Reply> {
   return empty();
 }
 
-export const agentEndpoints: EndpointGroup = (router, deps) => {
+export const agentEndpoints: EndpointGroup<AgentDeps> = (router, deps) => {
   const node = deps.config.nodeName;
   const ttl = (status: string, prefix: string) => (ctx: Ctx) => ttlUpdate(ctx, deps, rest(ctx, prefix), status, ctx.get('note') ?? '');
   // Consul's agent rules: agent read/write on this node; service and check writes are vetted

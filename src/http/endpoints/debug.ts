@@ -3,12 +3,12 @@
 // without operator read — and, where Consul would profile, 404.
 
 import { collectHostInfo } from '../../agent/host.js';
-import type { EndpointGroup } from '../api.js';
+import type { AgentDeps, EndpointGroup } from '../api.js';
 import { may, operatorRead } from '../acl.js';
 import type { Ctx } from '../context.js';
 import { empty, json, type Reply } from '../reply.js';
 
-export const debugEndpoints: EndpointGroup = (router, { config }) => {
+export const debugEndpoints: EndpointGroup<AgentDeps> = (router, { config }) => {
   router.on('/v1/agent/host', { GET: { acl: operatorRead, handler: () => json(collectHostInfo()) } });
   const pprof = (ctx: Ctx): Reply => {
     if (!config.enableDebug && !config.acl.enabled) return empty(401);

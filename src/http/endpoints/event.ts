@@ -1,14 +1,13 @@
 // /v1/event/fire/<name> and /v1/event/list, as Consul 1.10 answers them (agent/event_endpoint.go).
-// Events are not in the replicated state: each agent keeps the newest 256 it received. The list's
+// Events are not in the replicated state: the servers deliver each to every agent of the
+// datacenter, and each agent keeps the newest 256 it received and that pass its filters. The list's
 // X-Consul-Index is derived from the newest matching event's ID (uuidToUint64) and uses all 64
 // bits, so it is handled as a BigInt from the header we send to the ?index= we read back.
 
-import { userEventsFor } from '../../events/registry.js';
-import { SERF_USER_EVENT_SIZE_LIMIT, uuidToUint64, userEventJSON, type LocalIdentity, type UserEvent } from '../../events/user-event.js';
-import { LocalEventBus, UserEventError, UserEvents } from '../../events/user-events.js';
-import { WatchSet } from '../../state/watch.js';
+import { SERF_USER_EVENT_SIZE_LIMIT, uuidToUint64, userEventJSON, type UserEvent } from '../../events/user-event.js';
+import { UserEventError, type UserEvents } from '../../events/user-events.js';
 import { parseUint64Text } from '../../util/uint64.js';
-import type { ApiDeps, EndpointGroup } from '../api.js';
+import type { AgentDeps, EndpointGroup } from '../api.js';
 import { eventWrite, visible } from '../acl.js';
 import type { Ctx } from '../context.js';
 import { badRequest, HttpError, serverError } from '../errors.js';
@@ -18,26 +17,7 @@ import { jsonText, type Reply } from '../reply.js';
 const FIRE_PREFIX = '/v1/event/fire/';
 /** Bodies beyond this are certainly past serf's limit; they are refused without being buffered. */
 const MAX_BODY = 1 << 20;
-/** Woken by WatchHub.releaseAll() when the agent shuts down, so blocked lists answer at once. */
-const SHUTDOWN_TOPIC = 'agent:shutdown';
-
-/** The agent as its event filters see it: its node name and the services registered on its node. */
-function localIdentity({ server, config }: ApiDeps): LocalIdentity {
-  return {
-    nodeName: config.nodeName,
-    services: () => {
-      const out: { ID: string; Tags: readonly string[] }[] = [];
-      server.store.catalog.forNodeServices(config.nodeName, (s) => out.push({ ID: s.svc.ID, Tags: s.svc.Tags }));
-      return out;
-    },
-  };
-}
-
-export function agentUserEvents(deps: ApiDeps): UserEvents {
-  return userEventsFor(deps.server, () => new UserEvents(localIdentity(deps), new LocalEventBus(), deps.logger.named('agent.events')));
-}
-
-async function fire(ctx: Ctx, deps: ApiDeps, events: UserEvents): Promise<Reply> {
+async function fire(ctx: Ctx, deps: AgentDeps, events: UserEvents): Promise<Reply> {
   const name = ctx.path.slice(FIRE_PREFIX.length);
   if (name === '') throw badRequest('Missing name');
   let payload: Buffer | null = null;
@@ -80,7 +60,7 @@ interface EventRead {
   index: bigint;
 }
 
-async function list(ctx: Ctx, deps: ApiDeps, events: UserEvents): Promise<Reply | null> {
+async function list(ctx: Ctx, deps: AgentDeps, events: UserEvents): Promise<Reply | null> {
   const { minIndex, waitMs } = parseEventWait(ctx);
   const name = ctx.get('name') ?? '';
   const read = (): EventRead => {
@@ -109,21 +89,25 @@ async function list(ctx: Ctx, deps: ApiDeps, events: UserEvents): Promise<Reply 
 }
 
 /** Waits for the next event, the client leaving, the agent shutting down, or `ms`. */
-async function waitForEvent(ctx: Ctx, { server }: ApiDeps, events: UserEvents, ms: number): Promise<boolean> {
+async function waitForEvent(ctx: Ctx, { closing }: AgentDeps, events: UserEvents, ms: number): Promise<boolean> {
   const local = new AbortController();
   const onGone = (): void => local.abort();
   const client = ctx.signal;
   client.addEventListener('abort', onGone, { once: true });
+  // The HTTP API closing (agent shutdown) answers blocked lists at once.
+  closing?.addEventListener('abort', onGone, { once: true });
   try {
-    return await Promise.race([events.buffer.wait(ms, local.signal), server.hub.wait(new WatchSet().topic(SHUTDOWN_TOPIC), ms, local.signal).then(() => false)]);
+    return await events.buffer.wait(ms, local.signal);
   } finally {
     local.abort();
     client.removeEventListener('abort', onGone);
+    closing?.removeEventListener('abort', onGone);
   }
 }
 
-export const eventEndpoints: EndpointGroup = (router, deps) => {
-  const events = agentUserEvents(deps);
+export const eventEndpoints: EndpointGroup<AgentDeps> = (router, deps) => {
+  const events = deps.events;
+  if (!events) throw new Error('the event endpoints need the agent\'s user events');
   router.on('/v1/event/fire/*', { PUT: { acl: eventWrite((ctx) => ctx.path.slice(FIRE_PREFIX.length)), handler: (ctx) => fire(ctx, deps, events) } });
   router.on('/v1/event/list', { GET: { acl: 'filtered', handler: (ctx) => list(ctx, deps, events) } });
 };

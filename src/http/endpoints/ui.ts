@@ -7,7 +7,7 @@ import fs from 'node:fs';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 import type { RuntimeConfig } from '../../config/types.js';
-import type { ApiDeps, EndpointGroup } from '../api.js';
+import type { AgentDeps, EndpointGroup } from '../api.js';
 import type { Ctx } from '../context.js';
 import type { Reply } from '../reply.js';
 
@@ -123,7 +123,7 @@ function serve(ctx: Ctx, files: UIFiles, root: string, prefix: string): Reply {
   return { status: 200, body: index, contentType: TYPES['.html'], headers: { ...securityHeaders(), 'Cache-Control': 'no-cache' } };
 }
 
-export const uiEndpoints: EndpointGroup = (router, { config }: ApiDeps) => {
+export const uiEndpoints: EndpointGroup<AgentDeps> = (router, { config }: AgentDeps) => {
   const enabled = uiEnabled(config);
   const prefix = config.uiContentPath;
   // The UI's files need no token, as Consul's: what they show comes through the API, which does.

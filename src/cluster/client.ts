@@ -1,0 +1,211 @@
+// A client agent's side of membership: joining (start_join, retry_join with Consul's interval and
+// limit, PUT /v1/agent/join), heartbeats to the servers (which judge liveness from them: no
+// gossip of our own), rejoining when the servers forgot us, and leaving.
+//
+// A join contacts the agent channel at the given address (default port: serf LAN, 8301). A
+// server answers it; a client agent passes it on to its own servers. Either way the answer lists
+// the servers, which become this agent's pool.
+
+import { lookup } from 'node:dns/promises';
+import net from 'node:net';
+import type { Member } from '../agent/self.js';
+import type { Logger } from '../util/log.js';
+import type { MemberInfo } from './membership-api.js';
+import type { ServerPool } from './pool.js';
+import { callServer } from './remote-writer.js';
+import type { ChannelSecurity } from './security.js';
+import type { HeartbeatAnswer, ServersAnswer } from './server-rpc.js';
+import { joinHostPort, RpcClient, RpcError } from './transport.js';
+
+/** How often an agent tells the servers it is alive (the leader fails it after a few misses). */
+export const HEARTBEAT_INTERVAL_MS = 1000;
+
+export interface ClusterClientOptions {
+  pool: ServerPool;
+  security: ChannelSecurity;
+  logger: Logger;
+  /** This agent as it joins (rebuilt for each join: tags can change on reload). */
+  info: () => MemberInfo;
+  /** The serf LAN port a join address without a port means. */
+  defaultPort: number;
+  heartbeatIntervalMs?: number;
+  /**
+   * Called after every join, rejoin, and heartbeat that follows failed ones: the catalog may
+   * have lost or missed this agent's state, so anti-entropy syncs it in full.
+   */
+  onJoined?: () => void;
+}
+
+/** Consul's multierror text for a failed join. */
+export function joinError(errs: string[]): string {
+  const head = errs.length === 1 ? '1 error occurred:' : `${errs.length} errors occurred:`;
+  return `${head}\n${errs.map((e) => `\t* ${e}`).join('\n')}\n\n`;
+}
+
+/** net.SplitHostPort, or the whole string as a host when it has no port. */
+export function splitHostPort(addr: string, defaultPort: number): { host: string; port: number } | { error: string } {
+  const bracketed = /^\[([^\]]*)\](?::(\d+))?$/.exec(addr);
+  if (bracketed) return { host: bracketed[1]!, port: bracketed[2] !== undefined ? Number(bracketed[2]) : defaultPort };
+  const colons = addr.split(':').length - 1;
+  if (colons === 1) {
+    const [host, port] = addr.split(':') as [string, string];
+    if (!/^\d+$/.test(port) || Number(port) > 65535) return { error: `address ${addr}: invalid port` };
+    return { host, port: Number(port) };
+  }
+  return { host: addr, port: defaultPort };
+}
+
+/** Every host:port an address names (a DNS name may name several). */
+export async function resolveJoinAddress(addr: string, defaultPort: number): Promise<{ targets: string[] } | { error: string }> {
+  const hp = splitHostPort(addr, defaultPort);
+  if ('error' in hp) return { error: `Failed to resolve ${addr}: ${hp.error}` };
+  if (net.isIP(hp.host)) return { targets: [joinHostPort(hp.host, hp.port)] };
+  if (hp.host === '') return { error: `Failed to resolve ${addr}: lookup : no such host` };
+  try {
+    return { targets: (await lookup(hp.host, { all: true })).map((a) => joinHostPort(a.address, hp.port)) };
+  } catch {
+    return { error: `Failed to resolve ${addr}: lookup ${hp.host}: no such host` };
+  }
+}
+
+export class ClusterClient {
+  private heartbeatTimer: NodeJS.Timeout | null = null;
+  private stopped = false;
+  private joined = false;
+  private beating = false;
+  private failing = false;
+  private readonly logger: Logger;
+
+  constructor(private readonly opts: ClusterClientOptions) {
+    this.logger = opts.logger.named('client');
+  }
+
+  get isJoined(): boolean {
+    return this.joined;
+  }
+
+  /**
+   * Joins through each address (Agent.JoinLAN): resolves how many joined; rejects with Consul's
+   * multierror text when none did.
+   */
+  async join(addrs: string[]): Promise<number> {
+    this.logger.info('(LAN) joining', { lan_addresses: addrs });
+    const errs: string[] = [];
+    let n = 0;
+    for (const addr of addrs) {
+      const r = await resolveJoinAddress(addr, this.opts.defaultPort);
+      if ('error' in r) {
+        errs.push(r.error);
+        continue;
+      }
+      for (const target of r.targets) {
+        const peer = new RpcClient(target, this.opts.security, false);
+        try {
+          const answer = await peer.call<ServersAnswer>('join', { info: this.opts.info() });
+          this.opts.pool.set(answer.servers);
+          n++;
+        } catch (e) {
+          errs.push(`Failed to join ${target}: ${(e as Error).message.replace(/^rpc error making call: /, '')}`);
+        } finally {
+          peer.close();
+        }
+      }
+    }
+    if (n === 0) {
+      const msg = joinError(errs.length > 0 ? errs : [`Failed to join ${addrs.join(', ')}`]);
+      this.logger.warn("(LAN) couldn't join", { number_of_nodes: 0, error: msg });
+      throw new RpcError(msg, 500);
+    }
+    this.logger.info('(LAN) joined', { number_of_nodes: n });
+    this.joined = true;
+    this.startHeartbeats();
+    this.opts.onJoined?.();
+    return n;
+  }
+
+  /**
+   * retry_join: tries every `intervalMs` until one address joins, or `max` attempts (0: forever)
+   * have failed, when `onGiveUp` is called (Consul's agent exits then).
+   */
+  retryJoin(addrs: string[], intervalMs: number, max: number, onGiveUp: (err: string) => void): void {
+    let attempt = 0;
+    const tryOnce = (): void => {
+      if (this.stopped) return;
+      attempt++;
+      this.join(addrs).then(
+        () => this.logger.info('Join cluster completed. Synced with initial agents', { cluster: 'LAN' }),
+        (e: Error) => {
+          if (max > 0 && attempt >= max) {
+            onGiveUp(`agent: Join LAN: ${e.message}`);
+            return;
+          }
+          this.logger.warn('Join cluster failed, will retry', { cluster: 'LAN', retry_interval: `${intervalMs / 1000}s`, error: e.message });
+          setTimeout(tryOnce, intervalMs).unref();
+        },
+      );
+    };
+    tryOnce();
+  }
+
+  private startHeartbeats(): void {
+    if (this.heartbeatTimer || this.stopped) return;
+    const every = this.opts.heartbeatIntervalMs ?? HEARTBEAT_INTERVAL_MS;
+    this.heartbeatTimer = setInterval(() => void this.heartbeat(), every);
+    this.heartbeatTimer.unref();
+  }
+
+  /** One heartbeat to the current server (the next one on a transport failure). */
+  private async heartbeat(): Promise<void> {
+    if (this.beating || this.stopped) return;
+    this.beating = true;
+    const info = this.opts.info();
+    try {
+      const a = await callServer<HeartbeatAnswer>(this.opts.pool, 'heartbeat', { name: info.member.Name, nodeId: info.nodeId }, 2000);
+      if (a.servers.length > 0) this.opts.pool.set(a.servers);
+      // The servers forgot us (reaped, pruned, or they lost their state): join again.
+      if (a.status === 'unknown') {
+        this.logger.info('the servers do not know this agent: joining again');
+        await callServer<ServersAnswer>(this.opts.pool, 'join', { info: this.opts.info() });
+      }
+      if (a.status === 'unknown' || this.failing) this.opts.onJoined?.();
+      this.failing = false;
+    } catch (e) {
+      if (!this.failing) this.logger.warn('heartbeat failed', { error: (e as Error).message });
+      this.failing = true;
+    } finally {
+      this.beating = false;
+    }
+  }
+
+  /** The LAN members as the servers record them; just this agent when no server answers. */
+  async members(self: Member): Promise<Member[]> {
+    if (this.opts.pool.size === 0) return [self];
+    return callServer<Member[]>(this.opts.pool, 'members', null);
+  }
+
+  forceLeave(node: string, prune: boolean): Promise<void> {
+    return callServer<void>(this.opts.pool, 'force-leave', { node, prune });
+  }
+
+  /** A graceful leave: the servers mark this member left; heartbeats stop. */
+  async leave(): Promise<void> {
+    this.stopHeartbeats();
+    if (!this.joined || this.opts.pool.size === 0) return;
+    try {
+      await callServer(this.opts.pool, 'leave', { name: this.opts.info().member.Name }, 3000);
+      this.logger.info('left the cluster');
+    } catch (e) {
+      this.logger.warn('leave failed', { error: (e as Error).message });
+    }
+  }
+
+  private stopHeartbeats(): void {
+    if (this.heartbeatTimer) clearInterval(this.heartbeatTimer);
+    this.heartbeatTimer = null;
+  }
+
+  stop(): void {
+    this.stopped = true;
+    this.stopHeartbeats();
+  }
+}

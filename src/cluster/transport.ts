@@ -1,0 +1,379 @@
+// The agent-to-agent channel: HTTP/2 (node:http2), one multiplexed session per peer, secured as
+// security.ts says. Two kinds of traffic share it:
+//   - RPCs: POST /_rpc/<name> with a msgpack body, answered with msgpack (200) or a plain-text
+//     error (500, Consul's message); streams (/_rpc/stream/<name>) answer a sequence of
+//     length-prefixed msgpack messages until either side ends them.
+//   - Forwarded HTTP API requests (/v1/…): passed as they are to the server's own handlers, so
+//     blocking, consistency, ACLs and error texts come from the one implementation.
+
+import http2, { type ClientHttp2Session, type ClientHttp2Stream, type Http2ServerRequest, type Http2ServerResponse, type OutgoingHttpHeaders } from 'node:http2';
+import net from 'node:net';
+import type tls from 'node:tls';
+import { Packr } from 'msgpackr';
+import type { Logger } from '../util/log.js';
+import { clientTLS, isSecure, KEY_PROOF_HEADER, keyProof, proofOK, serverTLS, type ChannelSecurity } from './security.js';
+
+const packr = new Packr({ useRecords: false, mapsAsObjects: true });
+export const encodeMessage = (v: unknown): Buffer => packr.pack(v);
+export const decodeMessage = (b: Buffer): unknown => packr.unpack(b);
+
+/** Largest RPC body accepted (a catalog registration of a big node fits many times over). */
+export const MAX_RPC_BODY = 8 << 20;
+/** One stream message at most. */
+const MAX_STREAM_MESSAGE = 4 << 20;
+/** How long an RPC may take unless the caller says otherwise. */
+export const DEFAULT_RPC_TIMEOUT_MS = 5000;
+/** Concurrent streams per session: every blocking query through a client agent holds one. */
+const MAX_STREAMS = 65_536;
+/** Flow-control windows: large answers must not crawl at HTTP/2's default 64 KB window. */
+const WINDOW = 8 << 20;
+const SETTINGS: http2.Settings = { maxConcurrentStreams: MAX_STREAMS, initialWindowSize: WINDOW, enablePush: false };
+
+/** An RPC that failed: a refusal by the peer (its message) or a transport failure. */
+export class RpcError extends Error {
+  constructor(
+    message: string,
+    /** The peer's answer status; 0 when it never answered. */
+    readonly status = 0,
+  ) {
+    super(message);
+  }
+}
+
+export interface Peer {
+  /** The remote address of the session. */
+  remote: string;
+}
+
+export type RpcHandler = (body: unknown, peer: Peer) => unknown;
+/** A stream: send messages until the signal aborts (the caller went away or the server stops). */
+export type StreamHandler = (body: unknown, send: (message: unknown) => boolean, signal: AbortSignal, peer: Peer) => void;
+export type HttpHandler = (req: Http2ServerRequest, res: Http2ServerResponse) => void;
+
+export interface RpcServerOptions {
+  security: ChannelSecurity;
+  logger: Logger;
+}
+
+export class RpcServer {
+  private readonly handlers = new Map<string, RpcHandler>();
+  private readonly streamHandlers = new Map<string, StreamHandler>();
+  private http: HttpHandler | null = null;
+  private readonly listeners: (http2.Http2Server | http2.Http2SecureServer)[] = [];
+  private readonly sessions = new Set<http2.ServerHttp2Session>();
+  private readonly closing = new AbortController();
+
+  constructor(private readonly opts: RpcServerOptions) {}
+
+  on(name: string, fn: RpcHandler): void {
+    this.handlers.set(name, fn);
+  }
+
+  onStream(name: string, fn: StreamHandler): void {
+    this.streamHandlers.set(name, fn);
+  }
+
+  /** Where forwarded HTTP API requests go (servers only). */
+  onHttp(fn: HttpHandler): void {
+    this.http = fn;
+  }
+
+  /** Listens on host:port (0 picks one); returns the bound port. */
+  async listen(host: string, port: number): Promise<number> {
+    const sec = this.opts.security;
+    const onRequest = (req: Http2ServerRequest, res: Http2ServerResponse): void => this.dispatch(req, res);
+    const srv = isSecure(sec)
+      ? http2.createSecureServer({ ...serverTLS(sec), settings: SETTINGS, maxSessionMemory: 64 }, onRequest)
+      : http2.createServer({ settings: SETTINGS, maxSessionMemory: 64 }, onRequest);
+    srv.on('session', (s: http2.ServerHttp2Session) => {
+      this.sessions.add(s);
+      s.on('close', () => this.sessions.delete(s));
+      s.on('error', () => undefined);
+      s.setLocalWindowSize(WINDOW);
+    });
+    // A peer without the key fails here: one debug line, nothing else.
+    srv.on('tlsClientError', (e: Error) => this.opts.logger.debug('refused a connection that failed the handshake', { error: e.message }));
+    srv.on('sessionError', () => undefined);
+    await new Promise<void>((resolve, reject) => {
+      srv.once('error', reject);
+      srv.listen({ host, port, backlog: 1024 }, () => {
+        srv.off('error', reject);
+        resolve();
+      });
+    });
+    this.listeners.push(srv);
+    return (srv.address() as net.AddressInfo).port;
+  }
+
+  private dispatch(req: Http2ServerRequest, res: Http2ServerResponse): void {
+    const sec = this.opts.security;
+    const socket = req.socket as unknown as tls.TLSSocket | null;
+    if (!proofOK(sec, sec.certs && sec.key ? socket : null, req.headers[KEY_PROOF_HEADER])) {
+      reply(res, 403, 'key proof missing or wrong');
+      return;
+    }
+    const url = req.url;
+    const peer: Peer = { remote: req.socket.remoteAddress ?? '' };
+    if (url.startsWith('/_rpc/stream/')) {
+      const fn = this.streamHandlers.get(url.slice('/_rpc/stream/'.length));
+      if (!fn) return reply(res, 404, `unknown stream ${url}`);
+      void readBody(req).then(
+        (body) => this.runStream(fn, body, res, peer),
+        (e: Error) => reply(res, 400, e.message),
+      );
+      return;
+    }
+    if (url.startsWith('/_rpc/')) {
+      const fn = this.handlers.get(url.slice('/_rpc/'.length));
+      if (!fn) return reply(res, 404, `rpc: can't find method ${url.slice(6)}`);
+      void readBody(req)
+        .then((body) => fn(body, peer))
+        .then(
+          (out) => {
+            if (res.writableEnded || res.stream.destroyed) return;
+            res.writeHead(200, { 'content-type': 'application/msgpack' });
+            res.end(encodeMessage(out ?? null));
+          },
+          (e: unknown) => reply(res, e instanceof RpcError && e.status > 0 ? e.status : 500, e instanceof Error ? e.message : String(e)),
+        );
+      return;
+    }
+    if (this.http && url.startsWith('/v1/')) {
+      this.http(req, res);
+      return;
+    }
+    reply(res, 404, '');
+  }
+
+  private runStream(fn: StreamHandler, body: unknown, res: Http2ServerResponse, peer: Peer): void {
+    const ac = new AbortController();
+    const stop = (): void => ac.abort();
+    res.stream.once('close', stop);
+    this.closing.signal.addEventListener('abort', stop, { once: true });
+    ac.signal.addEventListener('abort', () => {
+      this.closing.signal.removeEventListener('abort', stop);
+      if (!res.stream.destroyed) res.end();
+    });
+    res.writeHead(200, { 'content-type': 'application/x-tribune-stream' });
+    const send = (m: unknown): boolean => {
+      if (res.stream.destroyed || res.writableEnded) return false;
+      const payload = encodeMessage(m);
+      const head = Buffer.allocUnsafe(4);
+      head.writeUInt32BE(payload.length, 0);
+      res.write(head);
+      return res.write(payload);
+    };
+    try {
+      fn(body, send, ac.signal, peer);
+    } catch (e) {
+      this.opts.logger.error('stream failed', { error: (e as Error).message });
+      ac.abort();
+    }
+  }
+
+  async close(): Promise<void> {
+    this.closing.abort();
+    for (const l of this.listeners) l.close();
+    for (const s of this.sessions) s.destroy();
+    this.listeners.length = 0;
+  }
+}
+
+function reply(res: Http2ServerResponse, status: number, text: string): void {
+  if (res.headersSent || res.stream.destroyed) {
+    res.stream.close(http2.constants.NGHTTP2_INTERNAL_ERROR);
+    return;
+  }
+  res.writeHead(status, { 'content-type': 'text/plain; charset=utf-8' });
+  res.end(text);
+}
+
+async function readBody(req: Http2ServerRequest): Promise<unknown> {
+  const chunks: Buffer[] = [];
+  let size = 0;
+  for await (const c of req as AsyncIterable<Buffer>) {
+    size += c.length;
+    if (size > MAX_RPC_BODY) throw new RpcError('rpc body too large', 413);
+    chunks.push(c);
+  }
+  if (size === 0) return null;
+  try {
+    return decodeMessage(Buffer.concat(chunks, size));
+  } catch {
+    throw new RpcError('rpc body is not valid msgpack', 400);
+  }
+}
+
+/** host:port as Go prints it. */
+export function joinHostPort(host: string, port: number): string {
+  return net.isIPv6(host) ? `[${host}]:${port}` : `${host}:${port}`;
+}
+
+/** One peer (host:port), with a session opened on first use and again after it breaks. */
+export class RpcClient {
+  private session: ClientHttp2Session | null = null;
+
+  constructor(
+    readonly addr: string,
+    private readonly security: ChannelSecurity,
+    private readonly toServer = true,
+  ) {}
+
+  private connect(): ClientHttp2Session {
+    if (this.session && !this.session.closed && !this.session.destroyed) return this.session;
+    const sec = this.security;
+    const scheme = isSecure(sec) ? 'https' : 'http';
+    const s = http2.connect(`${scheme}://${this.addr}`, { ...(isSecure(sec) ? clientTLS(sec, this.toServer) : {}), settings: SETTINGS, maxSessionMemory: 64 });
+    s.on('error', () => undefined);
+    s.on('close', () => {
+      if (this.session === s) this.session = null;
+    });
+    s.on('goaway', () => {
+      if (this.session === s) this.session = null;
+    });
+    s.on('connect', () => s.setLocalWindowSize(WINDOW));
+    s.unref();
+    this.session = s;
+    return s;
+  }
+
+  /** Opens a raw stream (forwarded HTTP requests); errors arrive on the stream. */
+  request(headers: OutgoingHttpHeaders, endStream = false): ClientHttp2Stream {
+    const s = this.connect();
+    const sec = this.security;
+    if (sec.certs && sec.key) headers[KEY_PROOF_HEADER] = this.proof(s);
+    return s.request(headers, { endStream });
+  }
+
+  private proof(s: ClientHttp2Session): string {
+    // Before the handshake there is no keying material yet; the request waits for 'connect'.
+    const sock = s.socket as unknown as tls.TLSSocket;
+    try {
+      return keyProof(this.security.key!, sock);
+    } catch {
+      return '';
+    }
+  }
+
+  /** Calls an RPC; rejects with RpcError (the peer's message, or what broke). */
+  async call<T>(name: string, body: unknown, timeoutMs = DEFAULT_RPC_TIMEOUT_MS): Promise<T> {
+    if (this.security.certs && this.security.key) await this.ready();
+    return new Promise<T>((resolve, reject) => {
+      let stream: ClientHttp2Stream;
+      try {
+        stream = this.request({ ':method': 'POST', ':path': `/_rpc/${name}`, 'content-type': 'application/msgpack' });
+      } catch (e) {
+        reject(new RpcError(transportMessage(this.addr, e)));
+        return;
+      }
+      const timer = setTimeout(() => {
+        stream.close(http2.constants.NGHTTP2_CANCEL);
+        // A peer that does not answer in time is treated as gone: the next call reconnects.
+        this.drop();
+        reject(new RpcError(`rpc error making call: ${name}: i/o timeout (${this.addr})`));
+      }, timeoutMs);
+      timer.unref();
+      let status = 0;
+      const chunks: Buffer[] = [];
+      stream.on('response', (h) => (status = Number(h[':status'])));
+      stream.on('data', (c: Buffer) => chunks.push(c));
+      stream.on('error', (e) => {
+        clearTimeout(timer);
+        reject(new RpcError(transportMessage(this.addr, e)));
+      });
+      stream.on('end', () => {
+        clearTimeout(timer);
+        const buf = Buffer.concat(chunks);
+        if (status === 200) {
+          try {
+            resolve(decodeMessage(buf) as T);
+          } catch {
+            reject(new RpcError(`rpc error: undecodable answer from ${this.addr}`, status));
+          }
+        } else reject(new RpcError(buf.toString('utf8') || `rpc error: status ${status} from ${this.addr}`, status));
+      });
+      stream.end(encodeMessage(body ?? null));
+    });
+  }
+
+  /**
+   * Opens a stream RPC; `onMessage` gets each message. Resolves when the stream ends (the peer
+   * stopped, or `signal` aborted it); rejects when it could not be opened or broke.
+   */
+  async stream(name: string, body: unknown, onMessage: (m: unknown) => void, signal: AbortSignal): Promise<void> {
+    if (this.security.certs && this.security.key) await this.ready();
+    return new Promise<void>((resolve, reject) => {
+      const stream = this.request({ ':method': 'POST', ':path': `/_rpc/stream/${name}`, 'content-type': 'application/msgpack' });
+      const abort = (): void => {
+        stream.close(http2.constants.NGHTTP2_CANCEL);
+      };
+      signal.addEventListener('abort', abort, { once: true });
+      let status = 0;
+      let buf: Buffer = Buffer.alloc(0);
+      const errText: Buffer[] = [];
+      stream.on('response', (h) => (status = Number(h[':status'])));
+      stream.on('data', (c: Buffer) => {
+        if (status !== 200) {
+          errText.push(c);
+          return;
+        }
+        buf = buf.length === 0 ? c : Buffer.concat([buf, c]);
+        while (buf.length >= 4) {
+          const n = buf.readUInt32BE(0);
+          if (n > MAX_STREAM_MESSAGE) {
+            stream.close(http2.constants.NGHTTP2_PROTOCOL_ERROR);
+            return;
+          }
+          if (buf.length < 4 + n) break;
+          const m = buf.subarray(4, 4 + n);
+          buf = buf.subarray(4 + n);
+          try {
+            onMessage(decodeMessage(m));
+          } catch {
+            /* one bad message does not end the stream */
+          }
+        }
+      });
+      const done = (e?: Error): void => {
+        signal.removeEventListener('abort', abort);
+        if (e && !signal.aborted) reject(new RpcError(transportMessage(this.addr, e)));
+        else if (status !== 0 && status !== 200) reject(new RpcError(Buffer.concat(errText).toString('utf8'), status));
+        else resolve();
+      };
+      stream.on('error', (e) => done(e));
+      stream.on('close', () => done());
+      stream.end(encodeMessage(body ?? null));
+    });
+  }
+
+  /** Waits for the session's handshake (the key proof needs its keying material). */
+  private ready(): Promise<void> {
+    const s = this.connect();
+    if (!s.connecting) return Promise.resolve();
+    return new Promise((resolve, reject) => {
+      s.once('connect', () => resolve());
+      s.once('error', (e) => reject(new RpcError(transportMessage(this.addr, e))));
+    });
+  }
+
+  /** Forgets the session (it is reopened on the next call). */
+  drop(): void {
+    const s = this.session;
+    this.session = null;
+    s?.destroy();
+  }
+
+  close(): void {
+    this.drop();
+  }
+}
+
+/** A transport failure as Consul words it ("dial tcp 10.0.0.1:8300: connect: connection refused"). */
+export function transportMessage(addr: string, e: unknown): string {
+  const err = e as NodeJS.ErrnoException;
+  if (err.code === 'ECONNREFUSED') return `rpc error making call: dial tcp ${addr}: connect: connection refused`;
+  if (err.code === 'EHOSTUNREACH') return `rpc error making call: dial tcp ${addr}: connect: no route to host`;
+  if (err.code === 'ETIMEDOUT') return `rpc error making call: dial tcp ${addr}: i/o timeout`;
+  if (err.code === 'ERR_SSL_SSLV3_ALERT_BAD_RECORD_MAC' || /SSL|TLS|handshake|bad record mac|decryption failed/i.test(err.message ?? '')) return `rpc error making call: ${addr}: remote error: tls: handshake failure`;
+  return `rpc error making call: ${addr}: ${err.message ?? String(e)}`;
+}

@@ -1,0 +1,20 @@
+// What the agent-local routes (/v1/agent/self, members, join, force-leave, leave) need to know
+// of the cluster, whether this agent is a server (it holds the member list) or a client agent
+// (it asks a server).
+
+import type { Member } from '../agent/self.js';
+
+export interface ClusterView {
+  /** Whether this agent is the cluster's leader. */
+  isLeader(): boolean;
+  /** The leader's server address (host:port), '' when none is known. */
+  leaderAddress(): string;
+  /** The LAN members as the servers record them. */
+  members(): Promise<Member[]>;
+  /** Joins the agents at these addresses (Consul's Agent.JoinLAN); resolves how many were joined. */
+  join(addrs: string[]): Promise<number>;
+  /** Moves a failed member to left (prune: removes it at once). */
+  forceLeave(node: string, prune: boolean): Promise<void>;
+  /** How many servers this agent knows (Stats.consul.known_servers). */
+  knownServers(): number;
+}
