@@ -91,7 +91,8 @@ export class Agent {
 
   constructor(private readonly opts: AgentOptions) {
     this.logger = opts.logger.named('agent');
-    this.server = new Server({ config: opts.config, logger: opts.logger, ...opts.server });
+    // The server's own member carries this agent's node ID (read when the server starts).
+    this.server = new Server({ config: opts.config, logger: opts.logger, nodeID: () => this.local.nodeID, ...opts.server });
     this.tokens = new AgentTokens(opts.config.acl, opts.config.dataDir);
     // Tokens resolve through the server's ACL tables; agent_master is the agent's own.
     this.resolver = opts.config.acl.enabled ? agentResolver(this.tokens, opts.config.nodeName, this.server.acl) : null;

@@ -10,6 +10,7 @@ import type { RuntimeConfig } from '../config/types.js';
 import type { Logger } from '../util/log.js';
 import { AgentError } from './local-agent.js';
 import { serfLanPort, serfWanPort } from './self.js';
+import { MembershipError, type MembershipLeader } from '../server/membership.js';
 
 /** memberlist's TCP timeout for the push-pull of a join. */
 const JOIN_DIAL_TIMEOUT_MS = 10_000;
@@ -113,8 +114,21 @@ export async function joinAddress(c: RuntimeConfig, addr: string, wan: boolean, 
   throw new AgentError(500, msg);
 }
 
-/** PUT /v1/agent/force-leave/<node>: only this agent is a member, and it is not failed. */
-export function forceLeave(c: RuntimeConfig, node: string, _wan: boolean): void {
-  if (node !== c.nodeName) throw new AgentError(500, `agent: No node found with name '${node}'`);
+/**
+ * PUT /v1/agent/force-leave/<node>: on a server, the leader's RemoveFailedNode over the member
+ * table; the WAN pool (and an agent without one) holds only this agent, which is not failed.
+ */
+export async function forceLeave(c: RuntimeConfig, node: string, wan: boolean, prune: boolean, leader: MembershipLeader | null): Promise<void> {
+  if (!wan && leader) {
+    try {
+      await leader.forceLeave(node, prune);
+    } catch (e) {
+      if (e instanceof MembershipError) throw new AgentError(500, e.message);
+      throw e;
+    }
+    return;
+  }
+  const self = wan ? [c.nodeName, `${c.nodeName}.${c.datacenter}`] : [c.nodeName];
+  if (!self.includes(node)) throw new AgentError(500, `agent: No node found with name '${node}'`);
   // serf's RemoveFailedNode leaves an alive member alone.
 }

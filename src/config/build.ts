@@ -64,6 +64,7 @@ export function defaults(): RuntimeConfig {
     raftMultiplier: 0,
     raftSnapshotThreshold: 0,
     sessionTTLMinMs: 0,
+    reconnectTimeoutMs: 0,
     connectEnabled: false,
     acl: {
       enabled: false,
@@ -318,6 +319,13 @@ export function applySource(c: RuntimeConfig, src: Source, warnings: string[]): 
       case 'session_ttl_min':
         c.sessionTTLMinMs = r.duration(key, v) / 1e6;
         break;
+      case 'reconnect_timeout': {
+        // As Consul's docs: at least 8h, so a partition cannot reap servers out of quorum.
+        const ms = r.duration(key, v) / 1e6;
+        if (ms < 8 * 3600_000) r.fail(key, 'must be >= 8h');
+        c.reconnectTimeoutMs = ms;
+        break;
+      }
       case 'pid_file':
         c.pidFile = r.str(key, v);
         break;

@@ -11,7 +11,7 @@ export const ACCEPTED_UNIMPLEMENTED = new Set([
   'encrypt', 'encrypt_verify_incoming', 'encrypt_verify_outgoing', 'gossip_lan', 'gossip_wan', 'http_config', 'key_file',
   'leave_on_terminate', 'license_path', 'log_file', 'log_json', 'log_rotate_bytes', 'log_rotate_duration',
   'log_rotate_max_files', 'non_voting_server', 'raft_protocol', 'raft_snapshot_interval',
-  'raft_trailing_logs', 'read_replica', 'reconnect_timeout', 'reconnect_timeout_wan',
+  'raft_trailing_logs', 'read_replica', 'reconnect_timeout_wan',
   'rejoin_after_leave', 'retry_interval', 'retry_interval_wan', 'retry_join', 'retry_join_wan', 'retry_max',
   'retry_max_wan', 'rpc', 'segment', 'segments', 'serf_lan', 'serf_lan_allowed_cidrs', 'serf_wan',
   'serf_wan_allowed_cidrs', 'server_name', 'skip_leave_on_interrupt', 'start_join',

@@ -106,6 +106,8 @@ export interface RuntimeConfig {
   raftSnapshotThreshold: number;
   /** session_ttl_min in ms (0: Consul's default, 10s). */
   sessionTTLMinMs: number;
+  /** reconnect_timeout in ms: failed members are reaped after it (0: Consul's default, 72h). */
+  reconnectTimeoutMs: number;
   connectEnabled: boolean;
   acl: ACLConfig;
   nodeMeta: Record<string, string>;

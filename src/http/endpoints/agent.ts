@@ -295,6 +295,8 @@ function members(ctx: Ctx, deps: ApiDeps): Reply {
     return json(may(ctx, (a) => a.nodeRead(deps.config.nodeName)) ? [localMember(deps.config, agent.nodeID, true)] : []);
   }
   if (segment !== '' && segment !== '_all') return json([]);
+  // A server answers from the member table; filterMembers keeps the nodes the token may read.
+  if (deps.config.server) return json(visible(ctx, deps.server.membership.members(), (a, m) => a.nodeRead(m.Name)));
   return json(may(ctx, (a) => a.nodeRead(deps.config.nodeName)) ? [localMember(deps.config, agent.nodeID)] : []);
 }
 
@@ -537,11 +539,11 @@ async function leaveForce(ctx: Ctx, deps: ApiDeps): Promise<Reply> {
   localAgent(deps);
   const node = rest(ctx, '/v1/agent/force-leave/');
   const wan = ctx.has('wan');
-  try {
-    forceLeave(deps.config, node, wan);
-  } catch (e) {
+  // As Consul: ?prune counts by its presence.
+  const prune = ctx.has('prune');
+  await forceLeave(deps.config, node, wan, prune, deps.config.server ? deps.server.membership : null).catch((e: unknown) => {
     throw agentError(e);
-  }
+  });
   return empty();
 }
 
