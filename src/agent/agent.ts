@@ -35,7 +35,9 @@ import { AgentTokens, agentResolver } from './tokens.js';
 import { denyAll } from '../acl/authorizer.js';
 import type { AgentDeps } from '../http/api.js';
 import { LocalEventBus, UserEvents, type EventBus } from '../events/user-events.js';
-import { RpcServer, joinHostPort } from '../cluster/transport.js';
+import { RpcClient, RpcError, RpcServer, joinHostPort } from '../cluster/transport.js';
+import { joinAddresses } from '../cluster/join.js';
+import { MembershipError } from '../server/membership.js';
 import { channelSecurity, type ChannelSecurity } from '../cluster/security.js';
 import { ServerPool } from '../cluster/pool.js';
 import { forwardRequest } from '../cluster/forward.js';
@@ -45,7 +47,7 @@ import { ClusterClient } from '../cluster/client.js';
 import { registerServerRpc } from '../cluster/server-rpc.js';
 import type { ClusterView } from '../cluster/view.js';
 import type { MemberInfo } from '../cluster/membership-api.js';
-import { localMember } from './self.js';
+import { localMember, serfWanPort } from './self.js';
 import type { CatalogWriter } from './catalog-writer.js';
 
 /** The server routes: on a client agent these are forwarded to a server. */
@@ -133,7 +135,8 @@ export class Agent {
     }
     this.security = channelSecurity(config.cluster, config.datacenter, config.domain);
     this.rpc = new RpcServer({ security: this.security, logger: this.logger.named('rpc') });
-    this._server = config.server ? new Server({ config, logger: opts.logger, ...opts.server }) : null;
+    // The server's own member carries this agent's node ID (read when the server starts).
+    this._server = config.server ? new Server({ config, logger: opts.logger, nodeID: () => this.local.nodeID, ...opts.server }) : null;
     this.pool = config.server ? null : new ServerPool(this.security);
     this.tokens = new AgentTokens(config.acl, config.dataDir);
     const server = this._server;
@@ -157,6 +160,7 @@ export class Agent {
     this.clusterClient = server
       ? null
       : new ClusterClient({
+          config,
           pool: this.pool!,
           security: this.security,
           logger: this.logger,
@@ -196,12 +200,15 @@ export class Agent {
     };
     if (server) {
       const deps = { ...base, server };
-      this.http = new HttpApi(deps, ENDPOINT_GROUPS) as unknown as HttpApi<AgentDeps>;
+      this.http = new HttpApi(deps, ENDPOINT_GROUPS);
       // Forwarded requests carry the caller's token as the client agent resolved it: no default here.
       const internalAcl = this.resolver ? { resolver: this.resolver, defaultToken: () => '' } : undefined;
       const { acl: _omit, ...rest } = deps;
       void _omit;
       this.internalApi = new HttpApi({ ...rest, ...(internalAcl ? { acl: internalAcl } : {}) }, SERVER_GROUPS);
+      this.rpc.on('invite', () => {
+        throw new RpcError('servers of one datacenter share one log: with the embedded log a datacenter has one server');
+      });
       registerServerRpc(this.rpc, {
         datacenter: config.datacenter,
         membership: server.membership,
@@ -218,6 +225,13 @@ export class Agent {
       // A join sent to a client agent is passed on to its servers, as a serf join through any member works.
       this.rpc.on('join', (body) => callServer(this.pool!, 'join', body));
       this.rpc.on('servers', () => ({ servers: this.pool!.list() }));
+      this.rpc.on('invite', async (body) => {
+        const b = body as { servers?: unknown; datacenter?: unknown } | null;
+        const servers = Array.isArray(b?.servers) ? b.servers.filter((x): x is string => typeof x === 'string') : [];
+        if (b?.datacenter !== config.datacenter) throw new RpcError(`Member '${config.nodeName}' part of wrong datacenter '${config.datacenter}'`);
+        await joinAddresses(servers, { config, wan: false, ownPort: -1, logger: this.logger, joinOne: (t) => this.clusterClient!.joinTarget(t) });
+        return true;
+      });
     }
   }
 
@@ -248,20 +262,44 @@ export class Agent {
   }
 
   private clusterView(): ClusterView {
+    const c = this.opts.config;
     return {
       isLeader: () => this._server?.isLeader ?? false,
       leaderAddress: () => (this._server ? this._server.leaderAddress : ''),
       members: async () => {
         if (this._server) return this._server.membership.members();
-        return this.clusterClient!.members(localMember(this.opts.config, this.local.nodeID));
+        return this.clusterClient!.members(localMember(c, this.local.nodeID));
       },
-      join: async (addrs) => {
-        if (this._server) throw new Error('servers of one datacenter share one log: with the embedded log a datacenter has one server, and a server joins client agents by their joining it');
-        return this.clusterClient!.join(addrs);
+      join: (addrs, wan) => {
+        const ownPort = wan ? serfWanPort(c) : c.ports.serfLan > 0 ? c.ports.serfLan : 8301;
+        const joinOne = this.clusterClient ? (t: string) => this.clusterClient!.joinTarget(t) : wan ? () => Promise.reject(new Error('joining other datacenters over the WAN is not supported yet')) : (t: string) => this.invite(t);
+        return joinAddresses(addrs, { config: c, wan, ownPort, logger: this.logger, joinOne });
       },
-      forceLeave: (node, prune) => (this._server ? this._server.membership.forceLeave(node, prune) : this.clusterClient!.forceLeave(node, prune)),
+      forceLeave: async (node, prune) => {
+        if (!this._server) return this.clusterClient!.forceLeave(node, prune);
+        try {
+          await this._server.membership.forceLeave(node, prune);
+        } catch (e) {
+          // The leader's refusal is the answer's text, as Consul's (a 500).
+          if (e instanceof MembershipError) throw new Error(e.message, { cause: e });
+          throw e;
+        }
+      },
       knownServers: () => (this._server ? this.serverAddrs().length : this.pool!.size),
     };
+  }
+
+  /**
+   * A server joining an agent's address (Consul: a serf join from either side works): it asks
+   * that agent to join this server's datacenter.
+   */
+  private async invite(target: string): Promise<void> {
+    const peer = new RpcClient(target, this.security, false);
+    try {
+      await peer.call('invite', { servers: this.serverAddrs(), datacenter: this.opts.config.datacenter });
+    } finally {
+      peer.close();
+    }
   }
 
   private async remoteDNS(msg: Buffer, transport: 'udp' | 'tcp'): Promise<Buffer | null> {
@@ -359,8 +397,9 @@ export class Agent {
     if (config.server && config.bootstrapExpect > 1) {
       this.logger.warn('with the embedded log this server is the whole cluster: it leads at once instead of waiting for more servers', { bootstrap_expect: config.bootstrapExpect });
     }
-    await this._server?.start();
+    // Bound first, so the server's own member advertises the ports actually bound.
     await this.listenRpc();
+    await this._server?.start();
     const cc = this.clusterClient;
     if (cc) {
       // start_join must succeed for the agent to start, as Consul's; retry_join keeps trying.

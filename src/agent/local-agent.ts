@@ -38,6 +38,7 @@ import { isSidecarOf, sidecarFor, sidecarID } from './sidecar.js';
 import { CONSUL_SERVICE_ID, LocalState, SERF_CHECK_ID, type LocalCheck, sameService, stripIndexes } from './local-state.js';
 import { type ConfigSource, Persistence } from './persist.js';
 import { CONSUL_VERSION, RAFT_VERSION, SERF_PROTOCOL } from './version.js';
+import { aliveMemberRequest, consulService } from './member-registration.js';
 
 /** A running check. TTL checks also take statuses pushed through the API. */
 export interface CheckRunner {
@@ -229,59 +230,20 @@ export class LocalAgent {
   /** The request the servers' leader makes for a live member: the node, serfHealth, the consul service. */
   private memberRequest(): RegisterRequest {
     const c = this.config;
-    const req: RegisterRequest = {
-      Node: c.nodeName,
-      ID: this.nodeID,
-      Datacenter: c.datacenter,
-      Address: c.advertiseAddr,
-      TaggedAddresses: nodeTaggedAddresses(c),
-      NodeMeta: { ...this.state.nodeMeta },
-      Service: null,
-      Checks: [
-        {
-          Node: c.nodeName,
-          CheckID: SERF_CHECK_ID,
-          Name: 'Serf Health Status',
-          Status: 'passing',
-          Notes: '',
-          Output: 'Agent alive and reachable',
-          ServiceID: '',
-          ServiceName: '',
-          ServiceTags: [],
-          Type: '',
-          Interval: '',
-          Timeout: '',
-          ExposedPort: 0,
-          Definition: {},
-        },
-      ],
-      SkipNodeUpdate: false,
-    };
-    if (c.server) {
-      req.Service = {
-        Kind: '',
-        ID: CONSUL_SERVICE_ID,
-        Service: 'consul',
-        Tags: [],
-        Address: '',
-        Meta: {
-          non_voter: 'false',
-          raft_version: String(RAFT_VERSION),
-          read_replica: 'false',
-          serf_protocol_current: String(SERF_PROTOCOL.cur),
-          serf_protocol_max: String(SERF_PROTOCOL.max),
-          serf_protocol_min: String(SERF_PROTOCOL.min),
+    const node = { node: c.nodeName, id: this.nodeID, datacenter: c.datacenter, address: c.advertiseAddr, taggedAddresses: nodeTaggedAddresses(c), nodeMeta: { ...this.state.nodeMeta } };
+    const service = c.server
+      ? consulService({
+          port: c.ports.server > 0 ? c.ports.server : 8300,
+          raftVersion: RAFT_VERSION,
+          protocolCur: SERF_PROTOCOL.cur,
+          protocolMin: SERF_PROTOCOL.min,
+          protocolMax: SERF_PROTOCOL.max,
           version: CONSUL_VERSION,
-        },
-        Port: c.ports.server > 0 ? c.ports.server : 8300,
-        SocketPath: '',
-        Weights: { Passing: 1, Warning: 1 },
-        EnableTagOverride: false,
-        Proxy: { Mode: '', MeshGateway: {}, Expose: {} },
-        Connect: {},
-      };
-    }
-    return req;
+          nonVoter: false,
+          readReplica: false,
+        })
+      : null;
+    return aliveMemberRequest(node, service);
   }
 
   /**

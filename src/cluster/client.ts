@@ -6,21 +6,22 @@
 // server answers it; a client agent passes it on to its own servers. Either way the answer lists
 // the servers, which become this agent's pool.
 
-import { lookup } from 'node:dns/promises';
-import net from 'node:net';
 import type { Member } from '../agent/self.js';
+import type { RuntimeConfig } from '../config/types.js';
 import type { Logger } from '../util/log.js';
 import type { MemberInfo } from './membership-api.js';
 import type { ServerPool } from './pool.js';
 import { callServer } from './remote-writer.js';
 import type { ChannelSecurity } from './security.js';
 import type { HeartbeatAnswer, ServersAnswer } from './server-rpc.js';
-import { joinHostPort, RpcClient, RpcError } from './transport.js';
+import { joinAddresses } from './join.js';
+import { RpcClient } from './transport.js';
 
 /** How often an agent tells the servers it is alive (the leader fails it after a few misses). */
 export const HEARTBEAT_INTERVAL_MS = 1000;
 
 export interface ClusterClientOptions {
+  config: RuntimeConfig;
   pool: ServerPool;
   security: ChannelSecurity;
   logger: Logger;
@@ -34,38 +35,6 @@ export interface ClusterClientOptions {
    * have lost or missed this agent's state, so anti-entropy syncs it in full.
    */
   onJoined?: () => void;
-}
-
-/** Consul's multierror text for a failed join. */
-export function joinError(errs: string[]): string {
-  const head = errs.length === 1 ? '1 error occurred:' : `${errs.length} errors occurred:`;
-  return `${head}\n${errs.map((e) => `\t* ${e}`).join('\n')}\n\n`;
-}
-
-/** net.SplitHostPort, or the whole string as a host when it has no port. */
-export function splitHostPort(addr: string, defaultPort: number): { host: string; port: number } | { error: string } {
-  const bracketed = /^\[([^\]]*)\](?::(\d+))?$/.exec(addr);
-  if (bracketed) return { host: bracketed[1]!, port: bracketed[2] !== undefined ? Number(bracketed[2]) : defaultPort };
-  const colons = addr.split(':').length - 1;
-  if (colons === 1) {
-    const [host, port] = addr.split(':') as [string, string];
-    if (!/^\d+$/.test(port) || Number(port) > 65535) return { error: `address ${addr}: invalid port` };
-    return { host, port: Number(port) };
-  }
-  return { host: addr, port: defaultPort };
-}
-
-/** Every host:port an address names (a DNS name may name several). */
-export async function resolveJoinAddress(addr: string, defaultPort: number): Promise<{ targets: string[] } | { error: string }> {
-  const hp = splitHostPort(addr, defaultPort);
-  if ('error' in hp) return { error: `Failed to resolve ${addr}: ${hp.error}` };
-  if (net.isIP(hp.host)) return { targets: [joinHostPort(hp.host, hp.port)] };
-  if (hp.host === '') return { error: `Failed to resolve ${addr}: lookup : no such host` };
-  try {
-    return { targets: (await lookup(hp.host, { all: true })).map((a) => joinHostPort(a.address, hp.port)) };
-  } catch {
-    return { error: `Failed to resolve ${addr}: lookup ${hp.host}: no such host` };
-  }
 }
 
 export class ClusterClient {
@@ -85,42 +54,25 @@ export class ClusterClient {
   }
 
   /**
-   * Joins through each address (Agent.JoinLAN): resolves how many joined; rejects with Consul's
-   * multierror text when none did.
+   * Joins through each address (Agent.JoinLAN): resolves how many joined; rejects with
+   * JoinError (Consul's multierror text) when none did.
    */
-  async join(addrs: string[]): Promise<number> {
-    this.logger.info('(LAN) joining', { lan_addresses: addrs });
-    const errs: string[] = [];
-    let n = 0;
-    for (const addr of addrs) {
-      const r = await resolveJoinAddress(addr, this.opts.defaultPort);
-      if ('error' in r) {
-        errs.push(r.error);
-        continue;
-      }
-      for (const target of r.targets) {
-        const peer = new RpcClient(target, this.opts.security, false);
-        try {
-          const answer = await peer.call<ServersAnswer>('join', { info: this.opts.info() });
-          this.opts.pool.set(answer.servers);
-          n++;
-        } catch (e) {
-          errs.push(`Failed to join ${target}: ${(e as Error).message.replace(/^rpc error making call: /, '')}`);
-        } finally {
-          peer.close();
-        }
-      }
+  join(addrs: string[]): Promise<number> {
+    return joinAddresses(addrs, { config: this.opts.config, wan: false, ownPort: this.opts.defaultPort, logger: this.logger, joinOne: (t) => this.joinTarget(t) });
+  }
+
+  /** Joins through the agent at host:port: a server records us; a client agent passes it on. */
+  async joinTarget(target: string): Promise<void> {
+    const peer = new RpcClient(target, this.opts.security, false);
+    try {
+      const answer = await peer.call<ServersAnswer>('join', { info: this.opts.info() });
+      this.opts.pool.set(answer.servers);
+    } finally {
+      peer.close();
     }
-    if (n === 0) {
-      const msg = joinError(errs.length > 0 ? errs : [`Failed to join ${addrs.join(', ')}`]);
-      this.logger.warn("(LAN) couldn't join", { number_of_nodes: 0, error: msg });
-      throw new RpcError(msg, 500);
-    }
-    this.logger.info('(LAN) joined', { number_of_nodes: n });
     this.joined = true;
     this.startHeartbeats();
     this.opts.onJoined?.();
-    return n;
   }
 
   /**

@@ -77,7 +77,7 @@ function once(ctx: Ctx, stream: ClientHttp2Stream, body: boolean): Promise<'done
       res.writeHead(status, out);
       stream.pipe(res);
     });
-    stream.on('error', (e) => {
+    stream.on('error', (e: Error) => {
       if (!answered) {
         res.off('close', cancel);
         resolve(e);

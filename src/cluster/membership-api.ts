@@ -3,14 +3,9 @@
 
 import type { Member } from '../agent/self.js';
 
-/** What an agent tells the servers about itself when it joins. */
-export interface MemberInfo {
-  /** serf.Member as /v1/agent/members shows it. */
-  member: Member;
-  nodeId: string;
-  /** The node's Address in the catalog. */
-  address: string;
-}
+import type { MemberInfo } from '../server/membership.js';
+
+export type { MemberInfo };
 
 export interface MembershipService {
   join(info: MemberInfo): Promise<void>;

@@ -60,7 +60,7 @@ export class RemoteEventBus implements EventBus {
   }
 
   private deliver(e: UserEvent): void {
-    if (e.Payload !== null && !Buffer.isBuffer(e.Payload)) e.Payload = Buffer.from(e.Payload as Uint8Array);
+    if (e.Payload !== null && !Buffer.isBuffer(e.Payload)) e.Payload = Buffer.from(e.Payload);
     for (const r of [...this.receivers]) r(e);
   }
 

@@ -340,7 +340,7 @@ export class RpcClient {
         else if (status !== 0 && status !== 200) reject(new RpcError(Buffer.concat(errText).toString('utf8'), status));
         else resolve();
       };
-      stream.on('error', (e) => done(e));
+      stream.on('error', (e: Error) => done(e));
       stream.on('close', () => done());
       stream.end(encodeMessage(body ?? null));
     });
@@ -370,7 +370,9 @@ export class RpcClient {
 
 /** A transport failure as Consul words it ("dial tcp 10.0.0.1:8300: connect: connection refused"). */
 export function transportMessage(addr: string, e: unknown): string {
-  const err = e as NodeJS.ErrnoException;
+  let err = e as NodeJS.ErrnoException;
+  // A stream cancelled because its session never connected carries the socket's error as cause.
+  if (err.cause instanceof Error) err = err.cause as NodeJS.ErrnoException;
   if (err.code === 'ECONNREFUSED') return `rpc error making call: dial tcp ${addr}: connect: connection refused`;
   if (err.code === 'EHOSTUNREACH') return `rpc error making call: dial tcp ${addr}: connect: no route to host`;
   if (err.code === 'ETIMEDOUT') return `rpc error making call: dial tcp ${addr}: i/o timeout`;

@@ -11,8 +11,8 @@ export interface ClusterView {
   leaderAddress(): string;
   /** The LAN members as the servers record them. */
   members(): Promise<Member[]>;
-  /** Joins the agents at these addresses (Consul's Agent.JoinLAN); resolves how many were joined. */
-  join(addrs: string[]): Promise<number>;
+  /** Joins the agents at these addresses (Agent.JoinLAN, or JoinWAN); resolves how many were joined. */
+  join(addrs: string[], wan: boolean): Promise<number>;
   /** Moves a failed member to left (prune: removes it at once). */
   forceLeave(node: string, prune: boolean): Promise<void>;
   /** How many servers this agent knows (Stats.consul.known_servers). */

@@ -17,6 +17,8 @@ import { LockDelays, TombstoneGC } from './leader-duties.js';
 import { SessionTimers } from './session-timers.js';
 import { CoordinateBatcher } from './coordinate-batcher.js';
 import { originCoordinate, type NetCoordinate } from '../util/coordinate.js';
+import { MembershipLeader } from './membership.js';
+import { Persistence } from '../agent/persist.js';
 
 export interface ServerOptions {
   config: RuntimeConfig;
@@ -36,6 +38,13 @@ export interface ServerOptions {
   coordinateUpdatePeriodMs?: number;
   coordinateUpdateBatchSize?: number;
   coordinateUpdateMaxBatches?: number;
+  /** This server's node ID as its agent has it (else read from, or saved to, the data dir). */
+  nodeID?: () => string;
+  /** Membership: failure after silence, reaping of failed (reconnect_timeout) and left members, check period. */
+  memberFailAfterMs?: number;
+  memberReconnectTimeoutMs?: number;
+  memberTombstoneTimeoutMs?: number;
+  memberCheckIntervalMs?: number;
 }
 
 export class Server {
@@ -52,6 +61,8 @@ export class Server {
   readonly coordinates: CoordinateBatcher;
   /** This server's LAN and WAN coordinate: with no gossip to measure, Serf's starting point. */
   readonly coordinate: NetCoordinate = originCoordinate();
+  /** The LAN member list and the leader's liveness judgement (what agents join and heartbeat). */
+  readonly membership: MembershipLeader;
   /** When this server became leader (autopilot's StableSince). */
   stableSince = new Date();
 
@@ -95,6 +106,19 @@ export class Server {
       ...(opts.coordinateUpdatePeriodMs !== undefined ? { periodMs: opts.coordinateUpdatePeriodMs } : {}),
       ...(opts.coordinateUpdateBatchSize !== undefined ? { batchSize: opts.coordinateUpdateBatchSize } : {}),
       ...(opts.coordinateUpdateMaxBatches !== undefined ? { maxBatches: opts.coordinateUpdateMaxBatches } : {}),
+    });
+    let nodeID: string | null = null;
+    this.membership = new MembershipLeader({
+      config,
+      store: () => this.store,
+      propose: (c) => this.propose(c),
+      isLeader: () => this.isLeader,
+      nodeID: opts.nodeID ?? (() => (nodeID ??= new Persistence(config.dataDir, this.logger).nodeID(config.nodeId))),
+      logger: this.logger.named('membership'),
+      ...(opts.memberFailAfterMs !== undefined ? { failAfterMs: opts.memberFailAfterMs } : {}),
+      ...(opts.memberReconnectTimeoutMs !== undefined ? { reconnectTimeoutMs: opts.memberReconnectTimeoutMs } : { reconnectTimeoutMs: config.cluster.reconnectTimeoutMs }),
+      ...(opts.memberTombstoneTimeoutMs !== undefined ? { tombstoneTimeoutMs: opts.memberTombstoneTimeoutMs } : {}),
+      ...(opts.memberCheckIntervalMs !== undefined ? { checkIntervalMs: opts.memberCheckIntervalMs } : {}),
     });
     this.fsm.onApplied((entries, _outcomes, changes) => {
       for (const e of entries) {
@@ -142,6 +166,8 @@ export class Server {
     this.sessionTimers.start(this.store.sessions.list());
     // As a new leader with ACLs on: the builtin policy and tokens, then token reaping.
     await this.aclLeader?.start();
+    // As a new leader: our own member alive, members reconciled into the catalog, failure detection.
+    await this.membership.start();
     // As a new leader: the configured (by default Consul's) autopilot configuration, unless one is stored.
     if (!this.store.autopilot.config) await this.propose({ type: 'autopilot-set', config: this.opts.config.autopilot, ifMissing: true });
     this.stableSince = new Date();
@@ -160,6 +186,7 @@ export class Server {
   }
 
   async stop(): Promise<void> {
+    await this.membership.stop();
     this.aclLeader?.stop();
     this.coordinates.stop();
     this.tombstones.stop();

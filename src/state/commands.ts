@@ -6,6 +6,7 @@ import type { Session } from './types.js';
 import type { PreparedQueryInput } from './query-types.js';
 import type { Coordinate } from './coordinates.js';
 import type { AutopilotConfigInput } from './autopilot.js';
+import type { MemberInput } from './members.js';
 import type { ACLAuthMethod, ACLBindingRule, ACLPolicy, ACLRole, ACLToken } from '../acl/types.js';
 
 export type KVVerb = 'set' | 'cas' | 'lock' | 'unlock' | 'delete' | 'delete-cas' | 'delete-tree';
@@ -76,7 +77,11 @@ export type Command =
   /** Coordinates the server collected over one period (newest per node and segment). */
   | { type: 'coordinate-batch'; coords: Coordinate[] }
   /** `cas`: only over that ModifyIndex; `ifMissing`: the leader's initial defaults. */
-  | { type: 'autopilot-set'; config: AutopilotConfigInput; cas?: number; ifMissing?: boolean };
+  | { type: 'autopilot-set'; config: AutopilotConfigInput; cas?: number; ifMissing?: boolean }
+  /** The leader's view of one LAN member (the whole row, its status and when it was decided). */
+  | { type: 'member-upsert'; member: MemberInput }
+  /** A member reaped, pruned or gone past its tombstone time. */
+  | { type: 'member-remove'; name: string };
 
 export type ACLTokenInput = Omit<ACLToken, 'CreateIndex' | 'ModifyIndex'>;
 export type ACLPolicyInput = Omit<ACLPolicy, 'CreateIndex' | 'ModifyIndex'>;

@@ -9,6 +9,7 @@ import type { CatalogImage, CatalogIndexes } from './catalog.js';
 import type { CatalogNode, HealthCheck, StoredService } from './catalog-types.js';
 import type { Coordinate, CoordinatesImage } from './coordinates.js';
 import type { KVTable } from './kv.js';
+import type { MemberRow, MembersImage } from './members.js';
 import type { QueriesImage } from './queries.js';
 import type { PreparedQuery } from './query-types.js';
 import type { SessionsImage } from './sessions.js';
@@ -24,6 +25,7 @@ export interface StateImage {
   queries: QueriesImage;
   coordinates: CoordinatesImage;
   autopilot: { config: AutopilotConfig | null; index: number };
+  members: MembersImage;
 }
 
 export type KVRow = [key: string, flags: string, value: Buffer | null, session: string, lockIndex: number, createIndex: number, modifyIndex: number];
@@ -40,6 +42,8 @@ export interface Indexes {
   /** Absent in snapshots from before coordinates and autopilot: empty then. */
   coordinates?: number;
   autopilot?: number;
+  /** Absent in snapshots from before the member table: empty then. */
+  members?: number;
 }
 
 export type SnapshotChunk =
@@ -58,5 +62,6 @@ export type SnapshotChunk =
   | { t: 'queries'; rows: PreparedQuery[] }
   | { t: 'coordinates'; rows: Coordinate[] }
   | { t: 'autopilot'; rows: AutopilotConfig[] }
+  | { t: 'members'; rows: MemberRow[] }
   | { t: 'end'; count: number };
 

@@ -176,7 +176,7 @@ export const indexesRecord = record(
     sessions: index,
     catalog: record({ nodes: index, services: index, checks: index, extinction: index, perService: listOf(tuple(str, index)) }),
   },
-  { acl: aclIndexes, queries: index, coordinates: index, autopilot: index },
+  { acl: aclIndexes, queries: index, coordinates: index, autopilot: index, members: index },
 );
 
 // ACL rows: exactly the stored shapes of acl/types.ts.
@@ -300,6 +300,44 @@ export const autopilotRow = record({
   RedundancyZoneTag: str,
   DisableUpgradeMigration: bool,
   UpgradeVersionTag: str,
+  CreateIndex: index,
+  ModifyIndex: index,
+});
+
+const port: Check = (v, at) => {
+  int(v, at);
+  if ((v as number) < 0 || (v as number) > 65535) throw new RowError(`${at}: expected a port`);
+};
+/** serf's member statuses: none, alive, leaving, left, failed. */
+const memberStatus: Check = (v, at) => {
+  int(v, at);
+  if ((v as number) < 0 || (v as number) > 4) throw new RowError(`${at}: expected a member status (0-4)`);
+};
+/** Serf protocol versions are uint8. */
+const u8: Check = (v, at) => {
+  int(v, at);
+  if ((v as number) < 0 || (v as number) > 255) throw new RowError(`${at}: expected a protocol version`);
+};
+const rfc3339OrEmpty: Check = (v, at) => {
+  str(v, at);
+  if (v !== '' && Number.isNaN(Date.parse(v as string))) throw new RowError(`${at}: expected an RFC 3339 time`);
+};
+
+export const memberRow = record({
+  Name: nonEmpty,
+  Addr: str,
+  Port: port,
+  Tags: strMap,
+  Status: memberStatus,
+  ProtocolMin: u8,
+  ProtocolMax: u8,
+  ProtocolCur: u8,
+  DelegateMin: u8,
+  DelegateMax: u8,
+  DelegateCur: u8,
+  NodeID: str,
+  Address: str,
+  StatusTime: rfc3339OrEmpty,
   CreateIndex: index,
   ModifyIndex: index,
 });

@@ -13,7 +13,8 @@ import type { Indexes, KVRow, SnapshotChunk, StateImage, TombRow } from './image
 import type { Coordinate } from './coordinates.js';
 import type { AutopilotConfig } from './autopilot.js';
 import type { KVEntry, Session } from './types.js';
-import { aclAuthMethodRow, aclBindingRuleRow, aclPolicyRow, aclRoleRow, aclTokenRow, autopilotRow, checkRow, checkRows, coordinateRow, index, indexesRecord, kvRow, nodeRow, preparedQueryRow, serviceRow, sessionRow, tombRow } from './snapshot-rows.js';
+import type { MemberRow } from './members.js';
+import { aclAuthMethodRow, aclBindingRuleRow, aclPolicyRow, aclRoleRow, aclTokenRow, autopilotRow, checkRow, checkRows, coordinateRow, index, indexesRecord, kvRow, memberRow, nodeRow, preparedQueryRow, serviceRow, sessionRow, tombRow } from './snapshot-rows.js';
 
 const FORMAT = 2;
 
@@ -44,6 +45,7 @@ export function* imageChunks(img: StateImage, rowsPerChunk = 8192): Generator<Sn
     queries: img.queries.index,
     coordinates: img.coordinates.index,
     autopilot: img.autopilot.index,
+    members: img.members.index,
   };
   let count = 0;
   const emit = function* <T extends SnapshotChunk>(c: T): Generator<SnapshotChunk> {
@@ -66,6 +68,7 @@ export function* imageChunks(img: StateImage, rowsPerChunk = 8192): Generator<Sn
   for (const rows of chunked(img.queries.queries.values(), rowsPerChunk)) yield* emit({ t: 'queries', rows });
   for (const rows of chunked(img.coordinates.coords.values(), rowsPerChunk)) yield* emit({ t: 'coordinates', rows });
   if (img.autopilot.config) yield* emit({ t: 'autopilot', rows: [img.autopilot.config] });
+  for (const rows of chunked(img.members.members.values(), rowsPerChunk)) yield* emit({ t: 'members', rows });
   yield { t: 'end', count: count + 1 };
 }
 
@@ -89,6 +92,7 @@ export class ImageBuilder {
   private readonly queries = new BTree<string, PreparedQuery>();
   private readonly coordinates = new BTree<string, Coordinate>();
   private autopilot: AutopilotConfig | null = null;
+  private readonly members = new BTree<string, MemberRow>();
 
   /** Adds one chunk; throws (changing nothing that matters: a refused builder is dropped) on any malformed row. */
   add(raw: unknown): void {
@@ -165,6 +169,13 @@ export class ImageBuilder {
         if (c.rows.length !== 1 || this.autopilot) throw new Error('snapshot has more than one autopilot config');
         this.autopilot = c.rows[0]!;
         return;
+      case 'members':
+        checkRows(c.rows, memberRow, 'member');
+        for (const m of c.rows) {
+          if (this.members.has(m.Name)) throw new Error(`snapshot has two members named ${m.Name}`);
+          this.members.set(m.Name, m);
+        }
+        return;
       case 'end':
         if (typeof c.count !== 'number' || c.count !== this.seen) throw new Error(`snapshot has ${this.seen} chunks, expected ${c.count}`);
         this.done = true;
@@ -218,6 +229,7 @@ export class ImageBuilder {
       queries: { queries: this.queries, index: ix.queries ?? 0 },
       coordinates: { coords: this.coordinates, index: ix.coordinates ?? 0 },
       autopilot: { config: this.autopilot, index: ix.autopilot ?? 0 },
+      members: { members: this.members, index: ix.members ?? 0 },
     };
   }
 }

@@ -18,6 +18,7 @@ import type { Session } from './types.js';
 import { ChangeSet } from './watch.js';
 import { CoordinateTable } from './coordinates.js';
 import { AutopilotTable } from './autopilot.js';
+import { type MemberRow, MembersTable } from './members.js';
 
 export interface ResultMap {
   noop: null;
@@ -45,6 +46,8 @@ export interface ResultMap {
   'query-delete': boolean;
   'coordinate-batch': number;
   'autopilot-set': boolean;
+  'member-upsert': MemberRow;
+  'member-remove': boolean;
 }
 
 export type ResultOf<C extends Command> = ResultMap[C['type']];
@@ -59,6 +62,7 @@ export class StateStore {
   queries = new QueryTables();
   coordinates = new CoordinateTable();
   autopilot = new AutopilotTable();
+  members = new MembersTable();
 
   /**
    * Applies one command at `idx`, recording what it touched in `changes`.
@@ -173,6 +177,10 @@ export class StateStore {
         return this.coordinates.batchUpdate(idx, changes, cmd.coords, this.catalog);
       case 'autopilot-set':
         return this.autopilot.set(idx, changes, cmd.config, { ...(cmd.cas !== undefined ? { cas: cmd.cas } : {}), ...(cmd.ifMissing ? { ifMissing: true } : {}) });
+      case 'member-upsert':
+        return this.members.upsert(idx, changes, cmd.member);
+      case 'member-remove':
+        return this.members.remove(idx, changes, cmd.name);
     }
   }
 
@@ -206,6 +214,7 @@ export class StateStore {
       queries: this.queries.image(),
       coordinates: this.coordinates.image(),
       autopilot: { config: this.autopilot.config, index: this.autopilot.index },
+      members: this.members.image(),
     };
   }
 
@@ -226,6 +235,7 @@ export class StateStore {
     this.queries = new QueryTables(img.queries.queries, img.queries.index);
     this.coordinates = new CoordinateTable(img.coordinates.coords, img.coordinates.index);
     this.autopilot = new AutopilotTable(img.autopilot.config, img.autopilot.index);
+    this.members = new MembersTable(img.members.members, img.members.index);
   }
 }
 

@@ -136,16 +136,20 @@ describe('agent self and members', () => {
 });
 
 describe('client agent', () => {
-  it('has no consul service, a node role and no WAN members', async () => {
+  it('alone, lists itself with a node role and no WAN members, and has no catalog of its own', async () => {
     const t = await startLocal({ server: false, nodeName: 'client-1' });
     try {
-      assert.equal(catalogService(t.agent, 'consul'), undefined);
-      assert.ok(catalogCheck(t.agent, 'serfHealth'));
-      const m = (await t.api.get('/v1/agent/members')).json<{ Tags: Record<string, string> }[]>();
-      assert.equal(m[0]!.Tags.role, 'node');
+      assert.equal(t.agent.isServer, false);
+      const m = (await t.api.get('/v1/agent/members')).json<{ Name: string; Tags: Record<string, string> }[]>();
+      assert.deepEqual(m.map((x) => [x.Name, x.Tags.role]), [['client-1', 'node']]);
       assert.equal((await t.api.get('/v1/agent/members?wan=1')).text, 'null');
-      const self = (await t.api.get('/v1/agent/self')).json<{ Config: { Server: boolean } }>();
+      const self = (await t.api.get('/v1/agent/self')).json<{ Config: { Server: boolean }; Stats: { consul: Record<string, string> } }>();
       assert.equal(self.Config.Server, false);
+      assert.equal(self.Stats.consul.known_servers, '0');
+      // Server routes go to the servers, and it knows none yet.
+      const r = await t.api.get('/v1/catalog/services');
+      assert.equal(r.status, 500);
+      assert.equal(r.text, 'No known Consul servers');
     } finally {
       await t.stop();
     }

@@ -15,6 +15,9 @@ import { silentLogger } from '../../src/util/log.js';
 export const ROOT = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '../../..');
 export const BIN = path.join(ROOT, 'bin', 'tribune');
 
+/** Flags that keep a spawned agent off the agent channel's fixed ports (8300, 8301): tests run side by side. */
+export const NO_CLUSTER_PORTS = ['-server-port', '-1', '-serf-lan-port', '-1'];
+
 export function testConfig(overrides: Partial<RuntimeConfig> = {}): RuntimeConfig {
   // Consul's defaults, then what every test agent needs: an in-memory bootstrapped server on
   // 127.0.0.1, HTTP on an ephemeral port, no DNS, quiet logs.
@@ -28,7 +31,8 @@ export function testConfig(overrides: Partial<RuntimeConfig> = {}): RuntimeConfi
     bindAddr: '127.0.0.1',
     advertiseAddr: '127.0.0.1',
     advertiseAddrWan: '127.0.0.1',
-    ports: { http: 0, https: -1, dns: -1, serfLan: 8301, serfWan: 8302, server: 8300, grpc: -1 },
+    // No agent channel unless a test asks for one: tests run side by side on one machine.
+    ports: { http: 0, https: -1, dns: -1, serfLan: -1, serfWan: 8302, server: -1, grpc: -1 },
     logLevel: 'ERR',
     ...overrides,
   };
@@ -64,7 +68,7 @@ export interface ChildAgent {
 
 /** Runs `bin/tribune agent <args>` and resolves once its HTTP API listens. */
 export function spawnAgent(args: string[], timeoutMs = 15_000): Promise<ChildAgent> {
-  const proc = spawn(process.execPath, [BIN, 'agent', ...args], { stdio: ['ignore', 'pipe', 'pipe'] });
+  const proc = spawn(process.execPath, [BIN, 'agent', ...NO_CLUSTER_PORTS, ...args], { stdio: ['ignore', 'pipe', 'pipe'] });
   let out = '';
   const exited = new Promise<number | null>((resolve) => proc.once('exit', (code) => resolve(code)));
   return new Promise<ChildAgent>((resolve, reject) => {

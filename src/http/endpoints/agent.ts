@@ -3,7 +3,6 @@
 // for the sync into the catalog, so the catalog shows them when the request returns.
 
 import { createHash } from 'node:crypto';
-import { joinAddress, forceLeave } from '../../agent/membership.js';
 import { agentSelf, localMember } from '../../agent/self.js';
 import { sidecarFor } from '../../agent/sidecar.js';
 import { hclogJSON, parseLogLevel } from '../../util/log.js';
@@ -286,7 +285,7 @@ function self(deps: AgentDeps): Reply {
   return json(agentSelf(deps.config, agent, { leader: cluster?.isLeader() ?? false, leaderAddr: cluster?.leaderAddress() ?? '', knownServers: cluster?.knownServers() ?? 0 }));
 }
 
-function members(ctx: Ctx, deps: AgentDeps): Reply {
+async function members(ctx: Ctx, deps: AgentDeps): Promise<Reply> {
   const agent = localAgent(deps);
   const wan = (ctx.get('wan') ?? '') !== '';
   const segment = ctx.get('segment') ?? '';
@@ -296,7 +295,11 @@ function members(ctx: Ctx, deps: AgentDeps): Reply {
     return json(may(ctx, (a) => a.nodeRead(deps.config.nodeName)) ? [localMember(deps.config, agent.nodeID, true)] : []);
   }
   if (segment !== '' && segment !== '_all') return json([]);
-  return json(may(ctx, (a) => a.nodeRead(deps.config.nodeName)) ? [localMember(deps.config, agent.nodeID)] : []);
+  const all = deps.cluster ? await deps.cluster.members().catch((e: unknown) => {
+    throw serverError((e as Error).message);
+  }) : [localMember(deps.config, agent.nodeID)];
+  // As filterMembers: only the nodes the token may read.
+  return json(visible(ctx, all, (a, m) => a.nodeRead(m.Name)));
 }
 
 // ------------------------------------------------------------------ writes
@@ -528,8 +531,9 @@ async function join(ctx: Ctx, deps: AgentDeps): Promise<Reply> {
   const wan = (ctx.get('wan') ?? '') !== '';
   const addr = rest(ctx, '/v1/agent/join/');
   if (wan && !deps.config.server) throw serverError('Must be a server to join WAN cluster');
-  await joinAddress(deps.config, addr, wan, deps.logger.named('agent')).catch((e: unknown) => {
-    throw agentError(e);
+  if (!deps.cluster) throw serverError('this agent has no cluster to join');
+  await deps.cluster.join([addr], wan).catch((e: unknown) => {
+    throw serverError((e as Error).message);
   });
   return empty();
 }
@@ -537,12 +541,17 @@ async function join(ctx: Ctx, deps: AgentDeps): Promise<Reply> {
 async function leaveForce(ctx: Ctx, deps: AgentDeps): Promise<Reply> {
   localAgent(deps);
   const node = rest(ctx, '/v1/agent/force-leave/');
-  const wan = ctx.has('wan');
-  try {
-    forceLeave(deps.config, node, wan);
-  } catch (e) {
-    throw agentError(e);
+  const c = deps.config;
+  if (ctx.has('wan')) {
+    // The WAN pool holds only this server, which is not failed: nothing to remove.
+    if (node !== c.nodeName && node !== `${c.nodeName}.${c.datacenter}`) throw serverError(`agent: No node found with name '${node}'`);
+    return empty();
   }
+  if (!deps.cluster) throw serverError(`agent: No node found with name '${node}'`);
+  // As Consul: ?prune counts by its presence.
+  await deps.cluster.forceLeave(node, ctx.has('prune')).catch((e: unknown) => {
+    throw serverError((e as Error).message);
+  });
   return empty();
 }
 
