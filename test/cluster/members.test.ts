@@ -8,10 +8,12 @@ import fs from 'node:fs';
 import { describe, it } from 'node:test';
 import { localMember, type Member } from '../../src/agent/self.js';
 import { membersCommand } from '../../src/cli/agent-commands.js';
+import { applySource, defaults } from '../../src/config/build.js';
 import type { MemberInfo } from '../../src/server/membership.js';
 import { MembershipError } from '../../src/server/membership.js';
 import { startAgent, tempDir, testConfig, type TestAgent } from '../helpers/agent.js';
 import { client, request } from '../helpers/http.js';
+import { aclConfig, AS_MASTER, makeToken } from '../helpers/acl.js';
 
 const ID2 = '11111111-2222-3333-4444-555555555555';
 const ID3 = '66666666-7777-8888-9999-000000000000';
@@ -403,5 +405,70 @@ describe('cluster membership', () => {
     } finally {
       await t.stop();
     }
+  });
+  it('survives a restart from an on-disk snapshot too', async () => {
+    const dataDir = tempDir();
+    try {
+      let t = await startAgent({ nodeName: 'node1', dataDir, devMode: false }, { ...FAST, snapshotEntries: 4 });
+      for (let i = 2; i <= 6; i++) await t.agent.server.membership.join(clientInfo(`node${i}`, `127.0.0.${i}`, `11111111-2222-3333-4444-55555555555${i}`));
+      await t.agent.server.membership.leave('node6');
+      await t.stop();
+      assert.ok(fs.readdirSync(`${dataDir}/raft`).some((f) => f.includes('snap')), 'a snapshot was written');
+      t = await startAgent({ nodeName: 'node1', dataDir, devMode: false }, { ...FAST, snapshotEntries: 4 });
+      try {
+        assert.deepEqual(
+          (await members(t)).map((m) => [m.Name, m.Status]),
+          [
+            ['node1', 1],
+            ['node2', 1],
+            ['node3', 1],
+            ['node4', 1],
+            ['node5', 1],
+            ['node6', 3],
+          ],
+        );
+      } finally {
+        await t.stop();
+      }
+    } finally {
+      fs.rmSync(dataDir, { recursive: true, force: true });
+    }
+  });
+
+  it('lists only the members whose node the token may read', async () => {
+    const t = await startAgent({ nodeName: 'node1', acl: aclConfig() }, FAST);
+    try {
+      await t.agent.server.membership.join(clientInfo('node2', '127.0.0.2', ID2));
+      const all = await request(t.base, 'GET', '/v1/agent/members', undefined, AS_MASTER);
+      assert.deepEqual(
+        all.json<Member[]>().map((m) => m.Name),
+        ['node1', 'node2'],
+      );
+      const tok = await makeToken(t.base, 'node "node2" { policy = "read" }');
+      const some = await request(t.base, 'GET', '/v1/agent/members', undefined, { 'X-Consul-Token': tok.secret });
+      assert.deepEqual(
+        some.json<Member[]>().map((m) => m.Name),
+        ['node2'],
+      );
+      const none = await request(t.base, 'GET', '/v1/agent/members');
+      assert.deepEqual(none.json<Member[]>(), []);
+      // force-leave needs operator write.
+      const denied = await request(t.base, 'PUT', '/v1/agent/force-leave/node2', '', { 'X-Consul-Token': tok.secret });
+      assert.equal(denied.status, 403);
+    } finally {
+      await t.stop();
+    }
+  });
+});
+
+describe('reconnect_timeout', () => {
+  it('is read from configuration, at least 8h, without the "not implemented" warning', () => {
+    const c = defaults();
+    const warnings: string[] = [];
+    applySource(c, { name: 'agent.json', data: { reconnect_timeout: '9h' } }, warnings);
+    assert.equal(c.reconnectTimeoutMs, 9 * 3600_000);
+    assert.deepEqual(warnings, []);
+    assert.throws(() => applySource(defaults(), { name: 'agent.json', data: { reconnect_timeout: '1h' } }, []), /reconnect_timeout: must be >= 8h/);
+    assert.throws(() => applySource(defaults(), { name: 'agent.json', data: { reconnect_timeout: 'soon' } }, []), /reconnect_timeout/);
   });
 });
