@@ -80,6 +80,8 @@ export class MembershipLeader {
   /** Status changes run one at a time, so each decides on the state the previous one left. */
   private chain: Promise<unknown> = Promise.resolve();
   private ticking = false;
+  /** This server left (it is shutting down): its member is not made alive again. */
+  private selfLeft = false;
 
   constructor(private readonly opts: MembershipOptions) {
     this.failAfterMs = opts.failAfterMs ?? 5000;
@@ -128,18 +130,24 @@ export class MembershipLeader {
     this.heard.clear();
     this.seenSince.clear();
     await this.serial(async () => {
-      const c = this.opts.config;
-      const id = this.opts.nodeID();
-      const cur = this.store.members.get(this.selfName);
-      const me: MemberInput = {
-        ...localMember(c, id),
-        NodeID: id,
-        Address: c.advertiseAddr,
-        StatusTime: cur?.Status === MemberStatus.alive ? cur.StatusTime : this.stamp(),
-      };
-      await this.upsert(me);
+      await this.ensureSelf();
       await this.reconcileAll();
     });
+  }
+
+  /** Our own member, alive with what this server is now (also after a restore replaced the table). */
+  private async ensureSelf(): Promise<void> {
+    if (this.selfLeft) return;
+    const c = this.opts.config;
+    const id = this.opts.nodeID();
+    const cur = this.store.members.get(this.selfName);
+    const me: MemberInput = {
+      ...localMember(c, id),
+      NodeID: id,
+      Address: c.advertiseAddr,
+      StatusTime: cur?.Status === MemberStatus.alive ? cur.StatusTime : this.stamp(),
+    };
+    await this.upsert(me);
   }
 
   // ------------------------------------------------------------------ the RPC surface
@@ -210,6 +218,7 @@ export class MembershipLeader {
     await this.serial(async () => {
       const cur = this.store.members.get(name);
       if (!cur || cur.Status === MemberStatus.left) return;
+      if (name === this.selfName) this.selfLeft = true;
       this.heard.delete(name);
       this.seenSince.delete(name);
       await this.upsert({ ...rowInput(cur), Status: MemberStatus.left, StatusTime: this.stamp() });
@@ -257,6 +266,7 @@ export class MembershipLeader {
     try {
       if (!this.wasLeader) await this.establish();
       await this.serial(async () => {
+        await this.ensureSelf();
         const now = performance.now();
         const wall = Date.now();
         for (const m of this.store.members.list()) {

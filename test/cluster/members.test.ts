@@ -150,6 +150,9 @@ describe('cluster membership', () => {
         ['serfHealth'],
       );
       assert.equal((await api.put(`/v1/kv/held?acquire=${sid}`, 'x')).text, 'true');
+      // What node2's own anti-entropy writes (tagged addresses, meta) the leader must keep.
+      const ae = await api.put('/v1/catalog/register', { Node: 'node2', ID: ID2, Address: '127.0.0.2', TaggedAddresses: { lan: '127.0.0.2', wan: '127.0.0.2' }, NodeMeta: { rack: 'r1' } });
+      assert.equal(ae.status, 200, ae.text);
 
       await waitFor('node2 failed', async () => ((await memberStatus(t, 'node2')) === 4 ? true : undefined));
       const serf = await serfHealth(t, 'node2');
@@ -165,6 +168,9 @@ describe('cluster membership', () => {
       assert.equal(await memberStatus(t, 'node2'), 1);
       const back = await serfHealth(t, 'node2');
       assert.deepEqual(back && [back.Status, back.Output], ['passing', 'Agent alive and reachable']);
+      const node = (await api.get('/v1/catalog/node/node2')).json<{ Node: { TaggedAddresses: Record<string, string>; Meta: Record<string, string> } }>().Node;
+      assert.deepEqual(node.TaggedAddresses, { lan: '127.0.0.2', wan: '127.0.0.2' });
+      assert.deepEqual(node.Meta, { rack: 'r1' });
       // A heartbeat from an unknown name, or from another node under this name, must join again.
       assert.equal(await leader.heartbeat('nobody', ID2), 'unknown');
       assert.equal(await leader.heartbeat('node2', ID3), 'unknown');
@@ -227,6 +233,11 @@ describe('cluster membership', () => {
       await leader.join(clientInfo('node2', '127.0.0.2', ID2));
       assert.equal(await memberStatus(t, 'node2'), 1);
       assert.equal((await serfHealth(t, 'node2'))?.Status, 'passing');
+      // The server leaving keeps its own node: a follower deregisters it (handleDeregisterMember).
+      await leader.leave('node1');
+      await new Promise((r) => setTimeout(r, 200));
+      assert.equal(await memberStatus(t, 'node1'), 3, 'not made alive again while leaving');
+      assert.equal((await serfHealth(t, 'node1'))?.Status, 'passing');
     } finally {
       await t.stop();
     }
