@@ -114,6 +114,7 @@ export class MembershipLeader {
   /** As a new leader: our own member alive, the catalog reconciled, then the failure detector. */
   async start(): Promise<void> {
     if (this.opts.isLeader()) await this.establish();
+    if (this.timer) clearInterval(this.timer);
     this.timer = setInterval(() => void this.tick(), this.checkIntervalMs);
     this.timer.unref();
   }
