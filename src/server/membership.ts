@@ -172,8 +172,8 @@ export class MembershipLeader {
       }
       // lanMergeDelegate.NotifyMerge: node IDs are unique in the pool.
       if (info.nodeId !== '') {
-        for (const o of members.list()) {
-          if (o.Name === m.Name || o.NodeID !== info.nodeId || o.Status === MemberStatus.left) continue;
+        for (const o of members.withNodeID(info.nodeId)) {
+          if (o.Name === m.Name || o.Status === MemberStatus.left) continue;
           if (o.Name === this.selfName) throw new MembershipError(`Member '${m.Name}' has conflicting node ID '${info.nodeId}' with this agent's ID`);
           throw new MembershipError(`Member '${m.Name}' shares a node ID with member '${o.Name}'`);
         }

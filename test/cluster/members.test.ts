@@ -274,6 +274,7 @@ describe('cluster membership', () => {
     try {
       const leader = t.agent.server.membership;
       await leader.join(clientInfo('node2', '127.0.0.2', ID2));
+      const stop = heartbeating(t, 'node2', ID2);
       const before = leader.index;
       await assert.rejects(leader.join(clientInfo('node2', '127.0.0.9', ID3)), (e: unknown) => e instanceof MembershipError && e.message === `Node name node2 is reserved by node ${ID2} with name node2 (127.0.0.2)`);
       await assert.rejects(leader.join(clientInfo('node3', '127.0.0.3', ID2)), (e: unknown) => e instanceof MembershipError && e.message === "Member 'node3' shares a node ID with member 'node2'");
@@ -281,9 +282,17 @@ describe('cluster membership', () => {
       await assert.rejects(leader.join(clientInfo('node4', '127.0.0.4', own)), (e: unknown) => e instanceof MembershipError && e.message === `Member 'node4' has conflicting node ID '${own}' with this agent's ID`);
       await assert.rejects(leader.join(clientInfo('node1', '127.0.0.4', ID3)), /Node name node1 is reserved by node/);
       assert.equal(leader.index, before, 'refused joins change nothing');
+      // A node ID a catalog-only node holds: the catalog refuses it, and the join is undone.
+      const ext = 'abcdefab-cdef-abcd-efab-cdefabcdefab';
+      const reg = await request(t.base, 'PUT', '/v1/catalog/register', { Node: 'external', ID: ext, Address: '10.0.0.1' });
+      assert.equal(reg.status, 200, reg.text);
+      await assert.rejects(leader.join(clientInfo('node5', '127.0.0.5', ext)), (e: unknown) => e instanceof MembershipError && /aliases existing node "external"/.test(e.message));
+      assert.equal(await memberStatus(t, 'node5'), undefined);
+      assert.equal((await request(t.base, 'GET', '/v1/catalog/node/node5')).text, 'null');
       assert.equal((await members(t)).find((m) => m.Name === 'node2')?.Addr, '127.0.0.2');
 
       // Once node2 has failed, another node may take the name (Consul allows renaming over a critical node).
+      stop();
       await waitFor('node2 failed', async () => ((await memberStatus(t, 'node2')) === 4 ? true : undefined));
       await leader.join(clientInfo('node2', '127.0.0.9', ID3));
       const m2 = (await members(t)).find((m) => m.Name === 'node2')!;
@@ -298,14 +307,14 @@ describe('cluster membership', () => {
   it('the members table survives a restart on a data dir (log replay), with a fresh grace period', async () => {
     const dataDir = tempDir();
     try {
-      let t = await startAgent({ nodeName: 'node1', dataDir, devMode: false }, { ...FAST, memberFailAfterMs: 1500 });
+      let t = await startAgent({ nodeName: 'node1', dataDir, devMode: false }, { ...FAST, memberFailAfterMs: 3000 });
       const ownID = t.agent.local.nodeID;
       await t.agent.server.membership.join(clientInfo('node2', '127.0.0.2', ID2));
       await t.agent.server.membership.join(clientInfo('node3', '127.0.0.3', ID3));
       await t.agent.server.membership.leave('node3');
       const idx = t.agent.server.membership.index;
       await t.stop();
-      t = await startAgent({ nodeName: 'node1', dataDir, devMode: false }, { ...FAST, memberFailAfterMs: 1500 });
+      t = await startAgent({ nodeName: 'node1', dataDir, devMode: false }, { ...FAST, memberFailAfterMs: 3000 });
       try {
         const list = await members(t);
         assert.deepEqual(
@@ -321,7 +330,7 @@ describe('cluster membership', () => {
         assert.equal((await serfHealth(t, 'node2'))?.Status, 'passing');
         assert.equal(await t.agent.server.membership.heartbeat('node2', ID2), 'ok');
         // Not heard from again, node2 fails after its grace period.
-        await waitFor('node2 failed', async () => ((await memberStatus(t, 'node2')) === 4 ? true : undefined));
+        await waitFor('node2 failed', async () => ((await memberStatus(t, 'node2')) === 4 ? true : undefined), 15_000);
       } finally {
         await t.stop();
       }
@@ -420,12 +429,13 @@ describe('cluster membership', () => {
   it('survives a restart from an on-disk snapshot too', async () => {
     const dataDir = tempDir();
     try {
-      let t = await startAgent({ nodeName: 'node1', dataDir, devMode: false }, { ...FAST, snapshotEntries: 4 });
+      // Slow failure: every member must still be alive when the server stops.
+      let t = await startAgent({ nodeName: 'node1', dataDir, devMode: false }, { ...FAST, memberFailAfterMs: 30_000, snapshotEntries: 4 });
       for (let i = 2; i <= 6; i++) await t.agent.server.membership.join(clientInfo(`node${i}`, `127.0.0.${i}`, `11111111-2222-3333-4444-55555555555${i}`));
       await t.agent.server.membership.leave('node6');
       await t.stop();
       assert.ok(fs.readdirSync(`${dataDir}/raft`).some((f) => f.includes('snap')), 'a snapshot was written');
-      t = await startAgent({ nodeName: 'node1', dataDir, devMode: false }, { ...FAST, snapshotEntries: 4 });
+      t = await startAgent({ nodeName: 'node1', dataDir, devMode: false }, { ...FAST, memberFailAfterMs: 30_000, snapshotEntries: 4 });
       try {
         assert.deepEqual(
           (await members(t)).map((m) => [m.Name, m.Status]),
