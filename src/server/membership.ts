@@ -80,6 +80,8 @@ export class MembershipLeader {
   /** Status changes run one at a time, so each decides on the state the previous one left. */
   private chain: Promise<unknown> = Promise.resolve();
   private ticking = false;
+  /** Members whose failure is being written. */
+  private readonly failing = new Set<string>();
   /** This server left (it is shutting down): its member is not made alive again. */
   private selfLeft = false;
 
@@ -199,7 +201,8 @@ export class MembershipLeader {
     const m = this.store.members.get(name);
     if (!m || m.NodeID !== nodeId || (m.Status !== MemberStatus.alive && m.Status !== MemberStatus.failed)) return 'unknown';
     this.heard.set(name, performance.now());
-    if (m.Status === MemberStatus.failed) {
+    // A heartbeat racing the failure being written revives the member right after it.
+    if (m.Status === MemberStatus.failed || this.failing.has(name)) {
       // Back from the dead: alive again, serfHealth passing.
       await this.serial(async () => {
         const cur = this.store.members.get(name);
@@ -291,10 +294,17 @@ export class MembershipLeader {
   }
 
   private async fail(m: MemberRow): Promise<void> {
+    // Heard from while earlier members were being failed: still alive.
+    const last = this.heard.get(m.Name);
+    if (last !== undefined && performance.now() - last < this.failAfterMs) return;
     this.opts.logger.info('member failed, marking health critical', { member: m.Name });
-    this.heard.delete(m.Name);
-    await this.upsert({ ...rowInput(m), Status: MemberStatus.failed, StatusTime: this.stamp() });
-    await this.handleFailed(this.store.members.get(m.Name)!);
+    this.failing.add(m.Name);
+    try {
+      await this.upsert({ ...rowInput(m), Status: MemberStatus.failed, StatusTime: this.stamp() });
+      await this.handleFailed(this.store.members.get(m.Name)!);
+    } finally {
+      this.failing.delete(m.Name);
+    }
   }
 
   /** Failed past reconnect_timeout, or left past the tombstone timeout: forgotten. */
