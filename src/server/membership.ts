@@ -275,14 +275,19 @@ export class MembershipLeader {
         const wall = Date.now();
         for (const m of this.store.members.list()) {
           if (m.Name === this.selfName) continue;
-          if (m.Status === MemberStatus.alive) {
-            const last = this.heard.get(m.Name);
-            if (last === undefined) this.heard.set(m.Name, now);
-            else if (now - last >= this.failAfterMs) await this.fail(m);
-            continue;
+          // One member's trouble (a refused write) must not stop the others being judged.
+          try {
+            if (m.Status === MemberStatus.alive) {
+              const last = this.heard.get(m.Name);
+              if (last === undefined) this.heard.set(m.Name, now);
+              else if (now - last >= this.failAfterMs) await this.fail(m);
+              continue;
+            }
+            const timeout = m.Status === MemberStatus.failed ? this.reconnectTimeoutMs : this.tombstoneTimeoutMs;
+            if (wall - this.since(m, wall) >= timeout) await this.reap(m);
+          } catch (e) {
+            this.opts.logger.warn('failed to reconcile member', { member: m.Name, error: (e as Error).message });
           }
-          const timeout = m.Status === MemberStatus.failed ? this.reconnectTimeoutMs : this.tombstoneTimeoutMs;
-          if (wall - this.since(m, wall) >= timeout) await this.reap(m);
         }
         if (wall - this.lastReconcile >= this.reconcileIntervalMs) await this.reconcileAll();
       });
