@@ -335,9 +335,14 @@ export class MembershipLeader {
   private async reconcileAll(): Promise<void> {
     this.lastReconcile = Date.now();
     for (const m of this.store.members.list()) {
-      if (m.Status === MemberStatus.alive) await this.handleAlive(m);
-      else if (m.Status === MemberStatus.failed) await this.handleFailed(m);
-      else if (m.Status === MemberStatus.left) await this.handleDeregister(m.Name, 'left');
+      try {
+        if (m.Status === MemberStatus.alive) await this.handleAlive(m);
+        else if (m.Status === MemberStatus.failed) await this.handleFailed(m);
+        else if (m.Status === MemberStatus.left) await this.handleDeregister(m.Name, 'left');
+      } catch (e) {
+        // As Consul's reconcileMember: logged, and the next reconcile tries again.
+        this.opts.logger.warn('failed to reconcile member', { member: m.Name, error: (e as Error).message });
+      }
     }
   }
 

@@ -13,6 +13,8 @@ import { testConfig } from '../helpers/agent.js';
 
 const SELF_ID = 'aaaaaaaa-0000-0000-0000-000000000001';
 const ID2 = 'aaaaaaaa-0000-0000-0000-000000000002';
+const ID3 = 'aaaaaaaa-0000-0000-0000-000000000003';
+const ID4 = 'aaaaaaaa-0000-0000-0000-000000000004';
 const sleep = (ms: number): Promise<void> => new Promise((r) => setTimeout(r, ms));
 
 async function setup(failAfterMs: number): Promise<{ fsm: StateFSM; leader: MembershipLeader; setLeader(v: boolean): void; stop(): Promise<void> }> {
@@ -98,6 +100,36 @@ describe('membership leader', () => {
         [['serfHealth', 'critical', 'Agent not live or unreachable']],
       );
       assert.equal(t.fsm.store.members.get('srv')!.Status, 1, 'the server itself never fails');
+    } finally {
+      await t.stop();
+    }
+  });
+  it('a new leader reconciles the catalog with the table (a write cut short by a crash)', async () => {
+    const t = await setup(60_000);
+    try {
+      const base = { ...client('node2', ID2).member, NodeID: ID2, Address: '127.0.0.2', StatusTime: '' };
+      // Table rows whose catalog writes never happened: alive, failed over a passing check, left.
+      await t.leader.join(client('node3', ID3));
+      await t.leader.join(client('node4', ID4));
+      const log = new MemoryLog(t.fsm);
+      await log.open();
+      await log.propose({ type: 'member-upsert', member: { ...base } });
+      await log.propose({ type: 'member-upsert', member: { ...client('node3', ID3).member, Status: 4, NodeID: ID3, Address: '127.0.0.2', StatusTime: '' } });
+      await log.propose({ type: 'member-upsert', member: { ...client('node4', ID4).member, Status: 3, NodeID: ID4, Address: '127.0.0.2', StatusTime: '' } });
+      const again = new MembershipLeader({ config: testConfig({ nodeName: 'srv' }), store: () => t.fsm.store, propose: (c) => log.propose(c), isLeader: () => true, nodeID: () => SELF_ID, logger: silentLogger, checkIntervalMs: 3600_000 });
+      await again.start();
+      await again.stop();
+      const serf = (node: string): string | undefined => {
+        let out: string | undefined;
+        t.fsm.store.catalog.forNodeChecks(node, (c) => {
+          if (c.CheckID === 'serfHealth') out = c.Status;
+        });
+        return out;
+      };
+      assert.equal(t.fsm.store.catalog.node('node2')?.ID, ID2);
+      assert.equal(serf('node2'), 'passing');
+      assert.equal(serf('node3'), 'critical');
+      assert.equal(t.fsm.store.catalog.node('node4'), undefined);
     } finally {
       await t.stop();
     }
