@@ -165,6 +165,11 @@ export class MembershipLeader {
     } catch (e) {
       throw new MembershipError((e as Error).message);
     }
+    // lanMergeDelegate.NotifyMerge: the LAN pool is one datacenter's.
+    const dc = m.Tags.dc;
+    if ((m.Tags.role === 'node' || m.Tags.role === 'consul') && dc !== undefined && dc !== this.opts.config.datacenter) {
+      throw new MembershipError(`Member '${m.Name}' part of wrong datacenter '${dc}'`);
+    }
     await this.serial(async () => {
       const members = this.store.members;
       const cur = members.get(m.Name);

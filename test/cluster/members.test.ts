@@ -281,6 +281,9 @@ describe('cluster membership', () => {
       const own = t.agent.local.nodeID;
       await assert.rejects(leader.join(clientInfo('node4', '127.0.0.4', own)), (e: unknown) => e instanceof MembershipError && e.message === `Member 'node4' has conflicting node ID '${own}' with this agent's ID`);
       await assert.rejects(leader.join(clientInfo('node1', '127.0.0.4', ID3)), /Node name node1 is reserved by node/);
+      const other = clientInfo('node6', '127.0.0.6', 'abcdefab-0000-0000-0000-000000000006');
+      other.member.Tags.dc = 'dc2';
+      await assert.rejects(leader.join(other), (e: unknown) => e instanceof MembershipError && e.message === "Member 'node6' part of wrong datacenter 'dc2'");
       assert.equal(leader.index, before, 'refused joins change nothing');
       // A node ID a catalog-only node holds: the catalog refuses it, and the join is undone.
       const ext = 'abcdefab-cdef-abcd-efab-cdefabcdefab';
