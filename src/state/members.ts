@@ -11,8 +11,6 @@ import type { ChangeSet, WatchSet } from './watch.js';
 /** serf.MemberStatus */
 export const MemberStatus = { none: 0, alive: 1, leaving: 2, left: 3, failed: 4 } as const;
 export type MemberStatusCode = (typeof MemberStatus)[keyof typeof MemberStatus];
-/** serf's MemberStatus.String() words, by code. */
-export const MEMBER_STATUS_NAMES = ['none', 'alive', 'leaving', 'left', 'failed'] as const;
 
 /** One member: serf.Member's fields plus what the leader needs to register it in the catalog. */
 export interface MemberRow {
