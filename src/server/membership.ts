@@ -80,6 +80,10 @@ export class MembershipLeader {
   /** Status changes run one at a time, so each decides on the state the previous one left. */
   private chain: Promise<unknown> = Promise.resolve();
   private ticking = false;
+  /** Members whose failure is being written. */
+  private readonly failing = new Set<string>();
+  /** This server left (it is shutting down): its member is not made alive again. */
+  private selfLeft = false;
 
   constructor(private readonly opts: MembershipOptions) {
     this.failAfterMs = opts.failAfterMs ?? 5000;
@@ -112,6 +116,7 @@ export class MembershipLeader {
   /** As a new leader: our own member alive, the catalog reconciled, then the failure detector. */
   async start(): Promise<void> {
     if (this.opts.isLeader()) await this.establish();
+    if (this.timer) clearInterval(this.timer);
     this.timer = setInterval(() => void this.tick(), this.checkIntervalMs);
     this.timer.unref();
   }
@@ -128,18 +133,24 @@ export class MembershipLeader {
     this.heard.clear();
     this.seenSince.clear();
     await this.serial(async () => {
-      const c = this.opts.config;
-      const id = this.opts.nodeID();
-      const cur = this.store.members.get(this.selfName);
-      const me: MemberInput = {
-        ...localMember(c, id),
-        NodeID: id,
-        Address: c.advertiseAddr,
-        StatusTime: cur?.Status === MemberStatus.alive ? cur.StatusTime : this.stamp(),
-      };
-      await this.upsert(me);
+      await this.ensureSelf();
       await this.reconcileAll();
     });
+  }
+
+  /** Our own member, alive with what this server is now (also after a restore replaced the table). */
+  private async ensureSelf(): Promise<void> {
+    if (this.selfLeft) return;
+    const c = this.opts.config;
+    const id = this.opts.nodeID();
+    const cur = this.store.members.get(this.selfName);
+    const me: MemberInput = {
+      ...localMember(c, id),
+      NodeID: id,
+      Address: c.advertiseAddr,
+      StatusTime: cur?.Status === MemberStatus.alive ? cur.StatusTime : this.stamp(),
+    };
+    await this.upsert(me);
   }
 
   // ------------------------------------------------------------------ the RPC surface
@@ -154,6 +165,11 @@ export class MembershipLeader {
     } catch (e) {
       throw new MembershipError((e as Error).message);
     }
+    // lanMergeDelegate.NotifyMerge: the LAN pool is one datacenter's.
+    const dc = m.Tags.dc;
+    if ((m.Tags.role === 'node' || m.Tags.role === 'consul') && dc !== undefined && dc !== this.opts.config.datacenter) {
+      throw new MembershipError(`Member '${m.Name}' part of wrong datacenter '${dc}'`);
+    }
     await this.serial(async () => {
       const members = this.store.members;
       const cur = members.get(m.Name);
@@ -163,8 +179,8 @@ export class MembershipLeader {
       }
       // lanMergeDelegate.NotifyMerge: node IDs are unique in the pool.
       if (info.nodeId !== '') {
-        for (const o of members.list()) {
-          if (o.Name === m.Name || o.NodeID !== info.nodeId || o.Status === MemberStatus.left) continue;
+        for (const o of members.withNodeID(info.nodeId)) {
+          if (o.Name === m.Name || o.Status === MemberStatus.left) continue;
           if (o.Name === this.selfName) throw new MembershipError(`Member '${m.Name}' has conflicting node ID '${info.nodeId}' with this agent's ID`);
           throw new MembershipError(`Member '${m.Name}' shares a node ID with member '${o.Name}'`);
         }
@@ -190,7 +206,8 @@ export class MembershipLeader {
     const m = this.store.members.get(name);
     if (!m || m.NodeID !== nodeId || (m.Status !== MemberStatus.alive && m.Status !== MemberStatus.failed)) return 'unknown';
     this.heard.set(name, performance.now());
-    if (m.Status === MemberStatus.failed) {
+    // A heartbeat racing the failure being written revives the member right after it.
+    if (m.Status === MemberStatus.failed || this.failing.has(name)) {
       // Back from the dead: alive again, serfHealth passing.
       await this.serial(async () => {
         const cur = this.store.members.get(name);
@@ -210,6 +227,7 @@ export class MembershipLeader {
     await this.serial(async () => {
       const cur = this.store.members.get(name);
       if (!cur || cur.Status === MemberStatus.left) return;
+      if (name === this.selfName) this.selfLeft = true;
       this.heard.delete(name);
       this.seenSince.delete(name);
       await this.upsert({ ...rowInput(cur), Status: MemberStatus.left, StatusTime: this.stamp() });
@@ -257,18 +275,24 @@ export class MembershipLeader {
     try {
       if (!this.wasLeader) await this.establish();
       await this.serial(async () => {
+        await this.ensureSelf();
         const now = performance.now();
         const wall = Date.now();
         for (const m of this.store.members.list()) {
           if (m.Name === this.selfName) continue;
-          if (m.Status === MemberStatus.alive) {
-            const last = this.heard.get(m.Name);
-            if (last === undefined) this.heard.set(m.Name, now);
-            else if (now - last >= this.failAfterMs) await this.fail(m);
-            continue;
+          // One member's trouble (a refused write) must not stop the others being judged.
+          try {
+            if (m.Status === MemberStatus.alive) {
+              const last = this.heard.get(m.Name);
+              if (last === undefined) this.heard.set(m.Name, now);
+              else if (now - last >= this.failAfterMs) await this.fail(m);
+              continue;
+            }
+            const timeout = m.Status === MemberStatus.failed ? this.reconnectTimeoutMs : this.tombstoneTimeoutMs;
+            if (wall - this.since(m, wall) >= timeout) await this.reap(m);
+          } catch (e) {
+            this.opts.logger.warn('failed to reconcile member', { member: m.Name, error: (e as Error).message });
           }
-          const timeout = m.Status === MemberStatus.failed ? this.reconnectTimeoutMs : this.tombstoneTimeoutMs;
-          if (wall - this.since(m, wall) >= timeout) await this.reap(m);
         }
         if (wall - this.lastReconcile >= this.reconcileIntervalMs) await this.reconcileAll();
       });
@@ -280,10 +304,17 @@ export class MembershipLeader {
   }
 
   private async fail(m: MemberRow): Promise<void> {
+    // Heard from while earlier members were being failed: still alive.
+    const last = this.heard.get(m.Name);
+    if (last !== undefined && performance.now() - last < this.failAfterMs) return;
     this.opts.logger.info('member failed, marking health critical', { member: m.Name });
-    this.heard.delete(m.Name);
-    await this.upsert({ ...rowInput(m), Status: MemberStatus.failed, StatusTime: this.stamp() });
-    await this.handleFailed(this.store.members.get(m.Name)!);
+    this.failing.add(m.Name);
+    try {
+      await this.upsert({ ...rowInput(m), Status: MemberStatus.failed, StatusTime: this.stamp() });
+      await this.handleFailed(this.store.members.get(m.Name)!);
+    } finally {
+      this.failing.delete(m.Name);
+    }
   }
 
   /** Failed past reconnect_timeout, or left past the tombstone timeout: forgotten. */
@@ -309,9 +340,14 @@ export class MembershipLeader {
   private async reconcileAll(): Promise<void> {
     this.lastReconcile = Date.now();
     for (const m of this.store.members.list()) {
-      if (m.Status === MemberStatus.alive) await this.handleAlive(m);
-      else if (m.Status === MemberStatus.failed) await this.handleFailed(m);
-      else if (m.Status === MemberStatus.left) await this.handleDeregister(m.Name, 'left');
+      try {
+        if (m.Status === MemberStatus.alive) await this.handleAlive(m);
+        else if (m.Status === MemberStatus.failed) await this.handleFailed(m);
+        else if (m.Status === MemberStatus.left) await this.handleDeregister(m.Name, 'left');
+      } catch (e) {
+        // As Consul's reconcileMember: logged, and the next reconcile tries again.
+        this.opts.logger.warn('failed to reconcile member', { member: m.Name, error: (e as Error).message });
+      }
     }
   }
 

@@ -11,8 +11,6 @@ import type { ChangeSet, WatchSet } from './watch.js';
 /** serf.MemberStatus */
 export const MemberStatus = { none: 0, alive: 1, leaving: 2, left: 3, failed: 4 } as const;
 export type MemberStatusCode = (typeof MemberStatus)[keyof typeof MemberStatus];
-/** serf's MemberStatus.String() words, by code. */
-export const MEMBER_STATUS_NAMES = ['none', 'alive', 'leaving', 'left', 'failed'] as const;
 
 /** One member: serf.Member's fields plus what the leader needs to register it in the catalog. */
 export interface MemberRow {
@@ -84,10 +82,36 @@ export function validateMember(m: unknown): asserts m is MemberInput {
 }
 
 export class MembersTable {
+  /** Names by NodeID (derived: rebuilt from the rows), so a join's ID check is not a scan. */
+  private readonly byNodeID = new Map<string, Set<string>>();
+
   constructor(
     readonly members: BTree<string, MemberRow> = new BTree<string, MemberRow>(),
     public index = 0,
-  ) {}
+  ) {
+    for (const m of members.values()) this.indexID(m.NodeID, m.Name);
+  }
+
+  private indexID(id: string, name: string): void {
+    if (id === '') return;
+    let set = this.byNodeID.get(id);
+    if (!set) this.byNodeID.set(id, (set = new Set()));
+    set.add(name);
+  }
+
+  private unindexID(id: string, name: string): void {
+    const set = this.byNodeID.get(id);
+    if (!set) return;
+    set.delete(name);
+    if (set.size === 0) this.byNodeID.delete(id);
+  }
+
+  /** The members that carry this NodeID. */
+  withNodeID(id: string): MemberRow[] {
+    const names = this.byNodeID.get(id);
+    if (!names) return [];
+    return [...names].sort().map((n) => this.members.get(n)!);
+  }
 
   image(): MembersImage {
     return { members: this.members.clone(), index: this.index };
@@ -137,7 +161,9 @@ export class MembersTable {
       CreateIndex: cur?.CreateIndex ?? idx,
       ModifyIndex: idx,
     };
+    if (cur) this.unindexID(cur.NodeID, cur.Name);
     this.members.set(row.Name, row);
+    this.indexID(row.NodeID, row.Name);
     this.touch(idx, ch, row.Name);
     return row;
   }
@@ -145,7 +171,10 @@ export class MembersTable {
   /** Removes a member; false when there was none. */
   remove(idx: number, ch: ChangeSet, name: string): boolean {
     if (typeof name !== 'string' || name === '') throw new ApplyError('Missing member name');
-    if (!this.members.delete(name)) return false;
+    const cur = this.members.get(name);
+    if (!cur) return false;
+    this.members.delete(name);
+    this.unindexID(cur.NodeID, name);
     this.touch(idx, ch, name);
     return true;
   }

@@ -8,10 +8,12 @@ import fs from 'node:fs';
 import { describe, it } from 'node:test';
 import { localMember, type Member } from '../../src/agent/self.js';
 import { membersCommand } from '../../src/cli/agent-commands.js';
+import { applySource, defaults } from '../../src/config/build.js';
 import type { MemberInfo } from '../../src/server/membership.js';
 import { MembershipError } from '../../src/server/membership.js';
 import { startAgent, tempDir, testConfig, type TestAgent } from '../helpers/agent.js';
 import { client, request } from '../helpers/http.js';
+import { aclConfig, AS_MASTER, makeToken } from '../helpers/acl.js';
 
 const ID2 = '11111111-2222-3333-4444-555555555555';
 const ID3 = '66666666-7777-8888-9999-000000000000';
@@ -148,6 +150,9 @@ describe('cluster membership', () => {
         ['serfHealth'],
       );
       assert.equal((await api.put(`/v1/kv/held?acquire=${sid}`, 'x')).text, 'true');
+      // What node2's own anti-entropy writes (tagged addresses, meta) the leader must keep.
+      const ae = await api.put('/v1/catalog/register', { Node: 'node2', ID: ID2, Address: '127.0.0.2', TaggedAddresses: { lan: '127.0.0.2', wan: '127.0.0.2' }, NodeMeta: { rack: 'r1' } });
+      assert.equal(ae.status, 200, ae.text);
 
       await waitFor('node2 failed', async () => ((await memberStatus(t, 'node2')) === 4 ? true : undefined));
       const serf = await serfHealth(t, 'node2');
@@ -163,6 +168,9 @@ describe('cluster membership', () => {
       assert.equal(await memberStatus(t, 'node2'), 1);
       const back = await serfHealth(t, 'node2');
       assert.deepEqual(back && [back.Status, back.Output], ['passing', 'Agent alive and reachable']);
+      const node = (await api.get('/v1/catalog/node/node2')).json<{ Node: { TaggedAddresses: Record<string, string>; Meta: Record<string, string> } }>().Node;
+      assert.deepEqual(node.TaggedAddresses, { lan: '127.0.0.2', wan: '127.0.0.2' });
+      assert.deepEqual(node.Meta, { rack: 'r1' });
       // A heartbeat from an unknown name, or from another node under this name, must join again.
       assert.equal(await leader.heartbeat('nobody', ID2), 'unknown');
       assert.equal(await leader.heartbeat('node2', ID3), 'unknown');
@@ -225,6 +233,11 @@ describe('cluster membership', () => {
       await leader.join(clientInfo('node2', '127.0.0.2', ID2));
       assert.equal(await memberStatus(t, 'node2'), 1);
       assert.equal((await serfHealth(t, 'node2'))?.Status, 'passing');
+      // The server leaving keeps its own node: a follower deregisters it (handleDeregisterMember).
+      await leader.leave('node1');
+      await new Promise((r) => setTimeout(r, 200));
+      assert.equal(await memberStatus(t, 'node1'), 3, 'not made alive again while leaving');
+      assert.equal((await serfHealth(t, 'node1'))?.Status, 'passing');
     } finally {
       await t.stop();
     }
@@ -261,16 +274,28 @@ describe('cluster membership', () => {
     try {
       const leader = t.agent.server.membership;
       await leader.join(clientInfo('node2', '127.0.0.2', ID2));
+      const stop = heartbeating(t, 'node2', ID2);
       const before = leader.index;
       await assert.rejects(leader.join(clientInfo('node2', '127.0.0.9', ID3)), (e: unknown) => e instanceof MembershipError && e.message === `Node name node2 is reserved by node ${ID2} with name node2 (127.0.0.2)`);
       await assert.rejects(leader.join(clientInfo('node3', '127.0.0.3', ID2)), (e: unknown) => e instanceof MembershipError && e.message === "Member 'node3' shares a node ID with member 'node2'");
       const own = t.agent.local.nodeID;
       await assert.rejects(leader.join(clientInfo('node4', '127.0.0.4', own)), (e: unknown) => e instanceof MembershipError && e.message === `Member 'node4' has conflicting node ID '${own}' with this agent's ID`);
       await assert.rejects(leader.join(clientInfo('node1', '127.0.0.4', ID3)), /Node name node1 is reserved by node/);
+      const other = clientInfo('node6', '127.0.0.6', 'abcdefab-0000-0000-0000-000000000006');
+      other.member.Tags.dc = 'dc2';
+      await assert.rejects(leader.join(other), (e: unknown) => e instanceof MembershipError && e.message === "Member 'node6' part of wrong datacenter 'dc2'");
       assert.equal(leader.index, before, 'refused joins change nothing');
+      // A node ID a catalog-only node holds: the catalog refuses it, and the join is undone.
+      const ext = 'abcdefab-cdef-abcd-efab-cdefabcdefab';
+      const reg = await request(t.base, 'PUT', '/v1/catalog/register', { Node: 'external', ID: ext, Address: '10.0.0.1' });
+      assert.equal(reg.status, 200, reg.text);
+      await assert.rejects(leader.join(clientInfo('node5', '127.0.0.5', ext)), (e: unknown) => e instanceof MembershipError && /aliases existing node "external"/.test(e.message));
+      assert.equal(await memberStatus(t, 'node5'), undefined);
+      assert.equal((await request(t.base, 'GET', '/v1/catalog/node/node5')).text, 'null');
       assert.equal((await members(t)).find((m) => m.Name === 'node2')?.Addr, '127.0.0.2');
 
       // Once node2 has failed, another node may take the name (Consul allows renaming over a critical node).
+      stop();
       await waitFor('node2 failed', async () => ((await memberStatus(t, 'node2')) === 4 ? true : undefined));
       await leader.join(clientInfo('node2', '127.0.0.9', ID3));
       const m2 = (await members(t)).find((m) => m.Name === 'node2')!;
@@ -285,14 +310,14 @@ describe('cluster membership', () => {
   it('the members table survives a restart on a data dir (log replay), with a fresh grace period', async () => {
     const dataDir = tempDir();
     try {
-      let t = await startAgent({ nodeName: 'node1', dataDir, devMode: false }, { ...FAST, memberFailAfterMs: 1500 });
+      let t = await startAgent({ nodeName: 'node1', dataDir, devMode: false }, { ...FAST, memberFailAfterMs: 3000 });
       const ownID = t.agent.local.nodeID;
       await t.agent.server.membership.join(clientInfo('node2', '127.0.0.2', ID2));
       await t.agent.server.membership.join(clientInfo('node3', '127.0.0.3', ID3));
       await t.agent.server.membership.leave('node3');
       const idx = t.agent.server.membership.index;
       await t.stop();
-      t = await startAgent({ nodeName: 'node1', dataDir, devMode: false }, { ...FAST, memberFailAfterMs: 1500 });
+      t = await startAgent({ nodeName: 'node1', dataDir, devMode: false }, { ...FAST, memberFailAfterMs: 3000 });
       try {
         const list = await members(t);
         assert.deepEqual(
@@ -308,7 +333,7 @@ describe('cluster membership', () => {
         assert.equal((await serfHealth(t, 'node2'))?.Status, 'passing');
         assert.equal(await t.agent.server.membership.heartbeat('node2', ID2), 'ok');
         // Not heard from again, node2 fails after its grace period.
-        await waitFor('node2 failed', async () => ((await memberStatus(t, 'node2')) === 4 ? true : undefined));
+        await waitFor('node2 failed', async () => ((await memberStatus(t, 'node2')) === 4 ? true : undefined), 15_000);
       } finally {
         await t.stop();
       }
@@ -403,5 +428,71 @@ describe('cluster membership', () => {
     } finally {
       await t.stop();
     }
+  });
+  it('survives a restart from an on-disk snapshot too', async () => {
+    const dataDir = tempDir();
+    try {
+      // Slow failure: every member must still be alive when the server stops.
+      let t = await startAgent({ nodeName: 'node1', dataDir, devMode: false }, { ...FAST, memberFailAfterMs: 30_000, snapshotEntries: 4 });
+      for (let i = 2; i <= 6; i++) await t.agent.server.membership.join(clientInfo(`node${i}`, `127.0.0.${i}`, `11111111-2222-3333-4444-55555555555${i}`));
+      await t.agent.server.membership.leave('node6');
+      await t.stop();
+      assert.ok(fs.readdirSync(`${dataDir}/raft`).some((f) => f.includes('snap')), 'a snapshot was written');
+      t = await startAgent({ nodeName: 'node1', dataDir, devMode: false }, { ...FAST, memberFailAfterMs: 30_000, snapshotEntries: 4 });
+      try {
+        assert.deepEqual(
+          (await members(t)).map((m) => [m.Name, m.Status]),
+          [
+            ['node1', 1],
+            ['node2', 1],
+            ['node3', 1],
+            ['node4', 1],
+            ['node5', 1],
+            ['node6', 3],
+          ],
+        );
+      } finally {
+        await t.stop();
+      }
+    } finally {
+      fs.rmSync(dataDir, { recursive: true, force: true });
+    }
+  });
+
+  it('lists only the members whose node the token may read', async () => {
+    const t = await startAgent({ nodeName: 'node1', acl: aclConfig() }, FAST);
+    try {
+      await t.agent.server.membership.join(clientInfo('node2', '127.0.0.2', ID2));
+      const all = await request(t.base, 'GET', '/v1/agent/members', undefined, AS_MASTER);
+      assert.deepEqual(
+        all.json<Member[]>().map((m) => m.Name),
+        ['node1', 'node2'],
+      );
+      const tok = await makeToken(t.base, 'node "node2" { policy = "read" }');
+      const some = await request(t.base, 'GET', '/v1/agent/members', undefined, { 'X-Consul-Token': tok.secret });
+      assert.deepEqual(
+        some.json<Member[]>().map((m) => m.Name),
+        ['node2'],
+      );
+      const none = await request(t.base, 'GET', '/v1/agent/members');
+      assert.deepEqual(none.json<Member[]>(), []);
+      // force-leave needs operator write.
+      const denied = await request(t.base, 'PUT', '/v1/agent/force-leave/node2', '', { 'X-Consul-Token': tok.secret });
+      assert.equal(denied.status, 403);
+    } finally {
+      await t.stop();
+    }
+  });
+});
+
+describe('reconnect_timeout', () => {
+  it('is read from configuration, at least 8h, without the "not implemented" warning', () => {
+    const c = defaults();
+    const warnings: string[] = [];
+    applySource(c, { name: 'agent.json', data: { reconnect_timeout: '9h' } }, warnings);
+    assert.equal(c.reconnectTimeoutMs, 9 * 3600_000);
+    assert.deepEqual(warnings, []);
+    assert.throws(() => applySource(defaults(), { name: 'agent.json', data: { reconnect_timeout: '1h' } }, []), /reconnect_timeout: must be >= 8h/);
+    assert.throws(() => applySource(defaults(), { name: 'agent.json', data: { reconnect_timeout: 'soon' } }, []), /reconnect_timeout/);
   });
 });
