@@ -8,6 +8,7 @@ import { parseDuration } from '../util/duration.js';
 import { parseLogLevel } from '../util/log.js';
 import { ACCEPTED_UNIMPLEMENTED } from './keys.js';
 import { isPlainObject } from '../util/json.js';
+import { decodeGoBase64 } from '../util/go-base64.js';
 import { DEFAULT_AUTOPILOT } from '../state/autopilot.js';
 
 export class ConfigError extends Error {}
@@ -55,6 +56,7 @@ export function defaults(): RuntimeConfig {
     enableLocalScriptChecks: false,
     enableDebug: false,
     disableCoordinates: false,
+    encrypt: '',
     autopilot: { ...DEFAULT_AUTOPILOT },
     ui: false,
     uiDir: '',
@@ -281,6 +283,9 @@ export function applySource(c: RuntimeConfig, src: Source, warnings: string[]): 
       case 'disable_coordinates':
         c.disableCoordinates = r.bool(key, v);
         break;
+      case 'encrypt':
+        c.encrypt = r.str(key, v);
+        break;
       case 'autopilot':
         r.nested(
           key,
@@ -488,10 +493,26 @@ export function finish(c: RuntimeConfig, opts: { requireDataDir?: boolean } = {}
     throw new ConfigError('Both the ui_config.enabled and ui_config.dir (or -ui and -ui-dir) were specified, please provide only one.\nIf trying to use your own web UI resources, use ui_config.dir or the -ui-dir flag.\nThe web UI is included in the binary so use ui_config.enabled or the -ui flag to enable it');
   }
   if (c.clientAddrs.length === 0) throw new ConfigError('client_addr cannot be empty');
+  if (c.encrypt !== '') gossipKey(c.encrypt);
   if (!c.primaryDatacenter) c.primaryDatacenter = c.datacenter;
   if (!c.advertiseAddr) c.advertiseAddr = c.bindAddr === '0.0.0.0' || c.bindAddr === '::' ? firstPrivateIP() : c.bindAddr;
   if (!c.advertiseAddrWan) c.advertiseAddrWan = c.advertiseAddr;
   return c;
+}
+
+/**
+ * The gossip key `encrypt` holds, checked as Consul checks it: base64 (the builder's "encrypt has
+ * invalid key"), then 16, 24 or 32 bytes (memberlist's ValidateKey, at keyring setup).
+ */
+export function gossipKey(encrypt: string): Buffer {
+  let key: Buffer;
+  try {
+    key = decodeGoBase64(encrypt);
+  } catch (e) {
+    throw new ConfigError(`encrypt has invalid key: ${(e as Error).message}`);
+  }
+  if (key.length !== 16 && key.length !== 24 && key.length !== 32) throw new ConfigError('Failed to configure keyring: key size must be 16, 24 or 32 bytes');
+  return key;
 }
 
 function firstPrivateIP(): string {

@@ -34,6 +34,7 @@ export const FLAGS: Record<string, FlagSpec> = {
       d.node_meta = meta;
     },
   },
+  encrypt: { kind: 'string', help: 'Provides the gossip encryption key.', set: (d, v) => (d.encrypt = v) },
   datacenter: { kind: 'string', help: 'Datacenter of the agent.', set: (d, v) => (d.datacenter = v) },
   client: { kind: 'string', help: 'Sets the address to bind for client access (HTTP, DNS).', set: (d, v) => (d.client_addr = v) },
   bind: { kind: 'string', help: 'Sets the bind address for cluster communication.', set: (d, v) => (d.bind_addr = v) },

@@ -8,7 +8,7 @@ export const ACCEPTED_UNIMPLEMENTED = new Set([
   'disable_host_node_id', 'disable_http_unprintable_char_filter', 'disable_keyring_file',
   'disable_remote_exec', 'disable_update_check', 'discard_check_output', 'discovery_max_stale',
   'enable_acl_replication', 'enable_agent_tls_for_checks', 'enable_central_service_config', 'enable_syslog',
-  'encrypt', 'encrypt_verify_incoming', 'encrypt_verify_outgoing', 'gossip_lan', 'gossip_wan', 'http_config', 'key_file',
+  'encrypt_verify_incoming', 'encrypt_verify_outgoing', 'gossip_lan', 'gossip_wan', 'http_config', 'key_file',
   'leave_on_terminate', 'license_path', 'log_file', 'log_json', 'log_rotate_bytes', 'log_rotate_duration',
   'log_rotate_max_files', 'non_voting_server', 'raft_protocol', 'raft_snapshot_interval',
   'raft_trailing_logs', 'read_replica', 'reconnect_timeout', 'reconnect_timeout_wan',

@@ -90,6 +90,8 @@ export interface RuntimeConfig {
   enableDebug: boolean;
   /** disable_coordinates: the coordinate endpoints answer 401 and ?near sorts nothing. */
   disableCoordinates: boolean;
+  /** encrypt: the gossip key, base64 of 16, 24 or 32 bytes ('' for none); see gossipKey in build.ts. */
+  encrypt: string;
   /** The autopilot stanza: what the leader stores when no autopilot configuration exists yet. */
   autopilot: AutopilotConfigInput;
   /** ui_config.enabled (or -ui): serve the packaged web UI. */
