@@ -133,7 +133,13 @@ export class Prober {
       }
     });
     this.socket = socket;
-    this.ticker = setInterval(() => this.probeNext(), this.intervalMs);
+    // As memberlist, the ticker starts after a random stagger, so agents started together do not
+    // probe in lockstep.
+    this.ticker = setTimeout(() => {
+      this.probeNext();
+      this.ticker = setInterval(() => this.probeNext(), this.intervalMs);
+      this.ticker.unref();
+    }, crypto.randomInt(0, Math.max(1, this.intervalMs)));
     this.ticker.unref();
     return { port: socket.address().port };
   }
@@ -141,7 +147,7 @@ export class Prober {
   /** Stops probing, abandons outstanding probes and releases the port. */
   async stop(): Promise<void> {
     this.stopped = true;
-    if (this.ticker) clearInterval(this.ticker);
+    if (this.ticker) clearTimeout(this.ticker);
     this.ticker = null;
     for (const p of this.pending.values()) clearTimeout(p.timer);
     this.pending.clear();
@@ -210,6 +216,7 @@ export class Prober {
       this.log.error('listing peers to probe failed', { error: (e as Error).message });
       return;
     }
+    if (this.opts.name !== undefined) current = current.filter((p) => p.name !== this.opts.name);
     const live = new Map(current.map((p) => [p.name, p]));
     // memberlist walks a shuffled list and reshuffles when it has been round; peers gone since
     // the shuffle are skipped, and their current address is used for those still there.
