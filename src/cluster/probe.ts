@@ -104,7 +104,7 @@ export class Prober {
 
   /** Binds the UDP socket and starts probing; resolves with the bound port. */
   async start(): Promise<{ port: number }> {
-    if (this.socket || this.stopped) throw new Error('prober already started');
+    if (this.socket || this.stopped) throw new Error('a prober starts once');
     const socket = dgram.createSocket({ type: net.isIPv6(this.opts.bind) ? 'udp6' : 'udp4' });
     try {
       await new Promise<void>((resolve, reject) => {
@@ -121,6 +121,11 @@ export class Prober {
         // never bound: nothing to release
       }
       throw e;
+    }
+    if (this.stopped) {
+      // stop() came while we were binding: release what we just bound.
+      await new Promise<void>((resolve) => socket.close(() => resolve()));
+      throw new Error('prober stopped while starting');
     }
     socket.on('error', (e) => this.log.warn('probe socket error', { error: e.message }));
     socket.on('message', (msg, rinfo) => {
