@@ -9,6 +9,7 @@
 import crypto from 'node:crypto';
 import fs from 'node:fs';
 import type tls from 'node:tls';
+import { gossipKey } from '../config/build.js';
 import type { ClusterConfig } from '../config/types.js';
 
 const PSK_IDENTITY = 'tribune';
@@ -29,7 +30,7 @@ export interface ChannelSecurity {
 export const PLAIN: ChannelSecurity = { key: null, certs: null, serverName: '' };
 
 export function channelSecurity(c: ClusterConfig, datacenter: string, domain: string): ChannelSecurity {
-  const key = c.encrypt === '' ? null : Buffer.from(c.encrypt, 'base64');
+  const key = c.encrypt === '' ? null : gossipKey(c.encrypt);
   const t = c.tls;
   const certs =
     t.certFile !== '' && t.keyFile !== ''

@@ -372,7 +372,7 @@ export class RpcClient {
 export function transportMessage(addr: string, e: unknown): string {
   let err = e as NodeJS.ErrnoException;
   // A stream cancelled because its session never connected carries the socket's error as cause.
-  if (err.cause instanceof Error) err = err.cause as NodeJS.ErrnoException;
+  if (err.cause instanceof Error) err = err.cause;
   if (err.code === 'ECONNREFUSED') return `rpc error making call: dial tcp ${addr}: connect: connection refused`;
   if (err.code === 'EHOSTUNREACH') return `rpc error making call: dial tcp ${addr}: connect: no route to host`;
   if (err.code === 'ETIMEDOUT') return `rpc error making call: dial tcp ${addr}: i/o timeout`;

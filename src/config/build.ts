@@ -8,6 +8,7 @@ import { parseDuration } from '../util/duration.js';
 import { parseLogLevel } from '../util/log.js';
 import { ACCEPTED_UNIMPLEMENTED } from './keys.js';
 import { isPlainObject } from '../util/json.js';
+import { decodeGoBase64 } from '../util/go-base64.js';
 import { DEFAULT_AUTOPILOT } from '../state/autopilot.js';
 
 export class ConfigError extends Error {}
@@ -206,17 +207,6 @@ function ttl(r: Reader, key: string, v: unknown): string {
   return r.str(key, v);
 }
 
-/** encrypt: a base64 key of 16, 24 or 32 bytes, as Consul's builder checks it. */
-function gossipKey(r: Reader, key: string, v: unknown): string {
-  const text = r.str(key, v);
-  if (text === '') return '';
-  const raw = Buffer.from(text, 'base64');
-  if (raw.toString('base64') !== text.replace(/\s+/g, '') || ![16, 24, 32].includes(raw.length)) {
-    r.fail(key, `Invalid encryption key: ${raw.length === 0 ? 'illegal base64 data' : `key size must be 16, 24 or 32 bytes, got ${raw.length}`}`);
-  }
-  return text;
-}
-
 /** Applies one source over `c`. Unknown keys stop startup; known-unimplemented ones warn. */
 export function applySource(c: RuntimeConfig, src: Source, warnings: string[]): void {
   const r = new Reader(src.name, warnings);
@@ -307,6 +297,9 @@ export function applySource(c: RuntimeConfig, src: Source, warnings: string[]): 
       case 'disable_coordinates':
         c.disableCoordinates = r.bool(key, v);
         break;
+      case 'encrypt':
+        c.cluster.encrypt = r.str(key, v);
+        break;
       case 'autopilot':
         r.nested(
           key,
@@ -343,9 +336,6 @@ export function applySource(c: RuntimeConfig, src: Source, warnings: string[]): 
         break;
       case 'session_ttl_min':
         c.sessionTTLMinMs = r.duration(key, v) / 1e6;
-        break;
-      case 'encrypt':
-        c.cluster.encrypt = gossipKey(r, key, v);
         break;
       case 'start_join':
       case 'retry_join':
@@ -570,10 +560,26 @@ export function finish(c: RuntimeConfig, opts: { requireDataDir?: boolean } = {}
     throw new ConfigError('Both the ui_config.enabled and ui_config.dir (or -ui and -ui-dir) were specified, please provide only one.\nIf trying to use your own web UI resources, use ui_config.dir or the -ui-dir flag.\nThe web UI is included in the binary so use ui_config.enabled or the -ui flag to enable it');
   }
   if (c.clientAddrs.length === 0) throw new ConfigError('client_addr cannot be empty');
+  if (c.cluster.encrypt !== '') gossipKey(c.cluster.encrypt);
   if (!c.primaryDatacenter) c.primaryDatacenter = c.datacenter;
   if (!c.advertiseAddr) c.advertiseAddr = c.bindAddr === '0.0.0.0' || c.bindAddr === '::' ? firstPrivateIP() : c.bindAddr;
   if (!c.advertiseAddrWan) c.advertiseAddrWan = c.advertiseAddr;
   return c;
+}
+
+/**
+ * The gossip key `encrypt` holds, checked as Consul checks it: base64 (the builder's "encrypt has
+ * invalid key"), then 16, 24 or 32 bytes (memberlist's ValidateKey, at keyring setup).
+ */
+export function gossipKey(encrypt: string): Buffer {
+  let key: Buffer;
+  try {
+    key = decodeGoBase64(encrypt);
+  } catch (e) {
+    throw new ConfigError(`encrypt has invalid key: ${(e as Error).message}`);
+  }
+  if (key.length !== 16 && key.length !== 24 && key.length !== 32) throw new ConfigError('Failed to configure keyring: key size must be 16, 24 or 32 bytes');
+  return key;
 }
 
 function firstPrivateIP(): string {

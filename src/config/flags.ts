@@ -38,6 +38,7 @@ export const FLAGS: Record<string, FlagSpec> = {
       d.node_meta = meta;
     },
   },
+  encrypt: { kind: 'string', help: 'Provides the gossip encryption key.', set: (d, v) => (d.encrypt = v) },
   datacenter: { kind: 'string', help: 'Datacenter of the agent.', set: (d, v) => (d.datacenter = v) },
   client: { kind: 'string', help: 'Sets the address to bind for client access (HTTP, DNS).', set: (d, v) => (d.client_addr = v) },
   bind: { kind: 'string', help: 'Sets the bind address for cluster communication.', set: (d, v) => (d.bind_addr = v) },
@@ -70,7 +71,6 @@ export const FLAGS: Record<string, FlagSpec> = {
   'retry-join-wan': { kind: 'list', help: 'Address of an agent to join -wan at start time with retries enabled. Can be specified multiple times.', set: (d, v) => append(d, 'retry_join_wan', v) },
   'retry-interval-wan': { kind: 'string', help: 'Time to wait between join -wan attempts.', set: (d, v) => (d.retry_interval_wan = v) },
   'retry-max-wan': { kind: 'int', help: 'Maximum number of join -wan attempts. Defaults to 0, which will retry indefinitely.', set: (d, v) => (d.retry_max_wan = Number(v)) },
-  encrypt: { kind: 'string', help: 'Provides the gossip encryption key.', set: (d, v) => (d.encrypt = v) },
   'server-port': { kind: 'int', help: 'Sets the server port to listen on.', set: (d, v) => nest('ports', 'server')(d, Number(v)) },
   'serf-lan-port': { kind: 'int', help: 'Sets the Serf LAN port to listen on.', set: (d, v) => nest('ports', 'serf_lan')(d, Number(v)) },
   'serf-wan-port': { kind: 'int', help: 'Sets the Serf WAN port to listen on.', set: (d, v) => nest('ports', 'serf_wan')(d, Number(v)) },

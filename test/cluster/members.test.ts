@@ -490,7 +490,7 @@ describe('reconnect_timeout', () => {
     const c = defaults();
     const warnings: string[] = [];
     applySource(c, { name: 'agent.json', data: { reconnect_timeout: '9h' } }, warnings);
-    assert.equal(c.reconnectTimeoutMs, 9 * 3600_000);
+    assert.equal(c.cluster.reconnectTimeoutMs, 9 * 3600_000);
     assert.deepEqual(warnings, []);
     assert.throws(() => applySource(defaults(), { name: 'agent.json', data: { reconnect_timeout: '1h' } }, []), /reconnect_timeout: must be >= 8h/);
     assert.throws(() => applySource(defaults(), { name: 'agent.json', data: { reconnect_timeout: 'soon' } }, []), /reconnect_timeout/);

@@ -174,6 +174,18 @@ describe('agent configuration', () => {
     await refused(['-dev', '-config-file', path.join(dir, 'missing.json')], /missing\.json/);
   });
 
+  it('encrypt: a base64 gossip key of 16, 24 or 32 bytes, refused with Consul\'s errors', async () => {
+    const key = Buffer.alloc(32, 7).toString('base64');
+    const { config } = await loadAgentConfig(['-dev', '-encrypt', key]);
+    assert.equal(config.cluster.encrypt, key);
+    assert.equal((await loadAgentConfig(['-dev'])).config.cluster.encrypt, '');
+    const { config: fromFile, warnings } = await loadAgentConfig(['-dev', '-config-file', write('encrypt.json', JSON.stringify({ encrypt: Buffer.alloc(16, 1).toString('base64') }))]);
+    assert.equal(fromFile.cluster.encrypt, Buffer.alloc(16, 1).toString('base64'));
+    assert.ok(!warnings.some((w) => w.includes('"encrypt"')));
+    await refused(['-dev', '-hcl', 'encrypt = "this is not a valid key"'], /^encrypt has invalid key: illegal base64 data at input byte 4$/);
+    await refused(['-dev', '-encrypt', Buffer.alloc(20).toString('base64')], /^Failed to configure keyring: key size must be 16, 24 or 32 bytes$/);
+  });
+
   it('parses HCL1: nested blocks, labels, lists, heredocs and comments', () => {
     const v = parseHCL(`
       // comment
