@@ -3,6 +3,7 @@
 // (it asks a server).
 
 import type { Member } from '../agent/self.js';
+import type { NetCoordinate } from '../util/coordinate.js';
 
 export interface ClusterView {
   /** Whether this agent is the cluster's leader. */
@@ -17,4 +18,6 @@ export interface ClusterView {
   forceLeave(node: string, prune: boolean): Promise<void>;
   /** How many servers this agent knows (Stats.consul.known_servers). */
   knownServers(): number;
+  /** This agent's LAN coordinate as its prober measures it. */
+  coordinate(): NetCoordinate;
 }

@@ -215,6 +215,25 @@ describe('client agents', () => {
     assert.deepEqual((await request(c2.base, 'GET', '/v1/event/list?name=restart')).json<unknown[]>(), []);
   });
 
+  it('agents measure round trips: both nodes get Vivaldi coordinates, and rtt is small and positive', async () => {
+    type Coord = { Node: string; Coord: { Vec: number[]; Error: number; Height: number } };
+    const coords = await waitFor('coordinates of node1 and node2', async () => {
+      const list = (await request(server.base, 'GET', '/v1/coordinate/nodes')).json<Coord[]>();
+      const moved = list.filter((c) => c.Coord.Error < 1.5);
+      return moved.some((c) => c.Node === 'node1') && moved.some((c) => c.Node === 'node2') ? list : undefined;
+    }, 20_000);
+    const a = coords.find((c) => c.Node === 'node1')!.Coord;
+    const b = coords.find((c) => c.Node === 'node2')!.Coord;
+    let sum = 0;
+    for (let i = 0; i < a.Vec.length; i++) sum += (a.Vec[i]! - b.Vec[i]!) ** 2;
+    const rtt = Math.sqrt(sum) + a.Height + b.Height;
+    // Loopback: well under a second, and more than nothing.
+    assert.ok(rtt > 0 && rtt < 1, String(rtt));
+    // The agent's own view is the same coordinate it reports.
+    const self = (await request(c2.base, 'GET', '/v1/agent/self')).json<{ Coord: { Error: number } }>();
+    assert.ok(self.Coord.Error < 1.5);
+  });
+
   it('a client agent that stops without leaving is failed with serfHealth critical, and alive again when it returns', async () => {
     const c3 = await clientOf('node3', '127.0.0.3', { cluster: { ...testConfig().cluster, retryJoin: [server.agent.lanAddr], retryIntervalMs: 200 } });
     await waitFor('node3 alive', async () => ((await members(server)).find((m) => m.Name === 'node3')?.Status === 1 ? true : undefined));
