@@ -4,6 +4,7 @@
 // client agent, failure on silence, graceful leave, force-leave, and the encrypt key.
 
 import assert from 'node:assert/strict';
+import { execFileSync } from 'node:child_process';
 import dgram from 'node:dgram';
 import { after, before, describe, it } from 'node:test';
 import dnsPacket from 'dns-packet';
@@ -11,10 +12,11 @@ import type { Member } from '../../src/agent/self.js';
 import { Agent } from '../../src/agent/agent.js';
 import type { RuntimeConfig } from '../../src/config/types.js';
 import { silentLogger } from '../../src/util/log.js';
-import { testConfig, type TestAgent } from '../helpers/agent.js';
+import { BIN, testConfig, type TestAgent } from '../helpers/agent.js';
 import { request } from '../helpers/http.js';
 
-const KEY = Buffer.alloc(32, 7).toString('base64');
+// A key as `tribune keygen` makes it (Consul's keygen: 32 random bytes, base64).
+const KEY = execFileSync(process.execPath, [BIN, 'keygen'], { encoding: 'utf8' }).trim();
 const OTHER_KEY = Buffer.alloc(32, 9).toString('base64');
 
 async function start(overrides: Partial<RuntimeConfig>, fast = true): Promise<TestAgent> {
@@ -280,6 +282,7 @@ describe('client agents', () => {
 
 describe('the encrypt key', () => {
   it('an agent without the key (or with another) cannot join; with it, it can', async () => {
+    assert.equal(Buffer.from(KEY, 'base64').length, 32);
     const server = await start({ nodeName: 'keyed', cluster: { ...testConfig().cluster, encrypt: KEY } });
     const stopMe: TestAgent[] = [server];
     try {
