@@ -176,7 +176,15 @@ export class Agent {
           logger: this.logger,
           info: () => this.memberInfo(),
           defaultPort: config.ports.serfLan > 0 ? config.ports.serfLan : 8301,
-          onJoined: () => void this.local.syncFull(),
+          onJoined: () => {
+            void this.local.syncFull();
+            void this.refreshPeers();
+          },
+          coordinate: () => {
+            if (this.coordSent === this.coord) return null;
+            this.coordSent = this.coord;
+            return this.coord;
+          },
           ...(opts.heartbeatIntervalMs !== undefined ? { heartbeatIntervalMs: opts.heartbeatIntervalMs } : {}),
         });
     this.dns = new DnsServer({
@@ -438,21 +446,20 @@ export class Agent {
     });
     await this.prober.start();
     if (!server) {
-      const refresh = async (): Promise<void> => {
-        if (this.pool!.size === 0) return;
-        try {
-          const ms = await this.clusterClient!.members(localMember(c, this.local.nodeID));
-          this.peerCache = ms.filter((m) => m.Status === 1 && m.Name !== self).map((m) => ({ name: m.Name, addr: m.Addr, port: m.Port }));
-          if (this.coordSent !== this.coord) {
-            await callServer(this.pool!, 'coordinate.update', { node: self, coord: this.coord });
-            this.coordSent = this.coord;
-          }
-        } catch {
-          /* the next round tries again */
-        }
-      };
-      this.peerTimer = setInterval(() => void refresh(), 5000);
+      this.peerTimer = setInterval(() => void this.refreshPeers(), 5000);
       this.peerTimer.unref();
+    }
+  }
+
+  /** A client agent's prober probes the members the servers record (refreshed every few seconds). */
+  private async refreshPeers(): Promise<void> {
+    const c = this.opts.config;
+    if (!this.clusterClient || this.pool!.size === 0) return;
+    try {
+      const ms = await this.clusterClient.members(localMember(c, this.local.nodeID));
+      this.peerCache = ms.filter((m) => m.Status === 1 && m.Name !== c.nodeName).map((m) => ({ name: m.Name, addr: m.Addr, port: m.Port }));
+    } catch {
+      /* the next round tries again */
     }
   }
 

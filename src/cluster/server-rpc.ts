@@ -59,7 +59,11 @@ export function registerServerRpc(rpc: RpcServer, d: ServerRpcDeps): void {
     return { servers: d.servers() } satisfies ServersAnswer;
   });
   rpc.on('heartbeat', async (body) => {
-    const status = await d.membership.heartbeat(field<string>(body, 'name', isString), field<string>(body, 'nodeId', isString));
+    const name = field<string>(body, 'name', isString);
+    const status = await d.membership.heartbeat(name, field<string>(body, 'nodeId', isString));
+    // A heartbeat carries the agent's coordinate when it moved (Consul's Coordinate.Update).
+    const coord = (body as { coord?: NetCoordinate }).coord;
+    if (status === 'ok' && coord && typeof coord === 'object' && Array.isArray(coord.Vec) && isValidCoordinate(coord)) d.coordinate(name, coord);
     return { status, servers: d.servers() } satisfies HeartbeatAnswer;
   });
   rpc.on('leave', async (body) => {

@@ -24,7 +24,7 @@ async function start(overrides: Partial<RuntimeConfig>, fast = true): Promise<Te
   const agent = new Agent({
     config: base,
     logger: silentLogger,
-    server: fast ? { memberFailAfterMs: 1500, memberCheckIntervalMs: 100 } : {},
+    server: fast ? { memberFailAfterMs: 1500, memberCheckIntervalMs: 100, coordinateUpdatePeriodMs: 300 } : {},
     heartbeatIntervalMs: 200,
     local: { aeIntervalMs: 60_000 },
   });
@@ -223,7 +223,7 @@ describe('client agents', () => {
       const list = (await request(server.base, 'GET', '/v1/coordinate/nodes')).json<Coord[]>();
       const moved = list.filter((c) => c.Coord.Error < 1.5);
       return moved.some((c) => c.Node === 'node1') && moved.some((c) => c.Node === 'node2') ? list : undefined;
-    }, 20_000);
+    }, 30_000);
     const a = coords.find((c) => c.Node === 'node1')!.Coord;
     const b = coords.find((c) => c.Node === 'node2')!.Coord;
     let sum = 0;
