@@ -354,8 +354,13 @@ export class RpcClient {
     });
   }
 
+  /** Whether requests carry a key proof, which needs the session's handshake done (ready()). */
+  get needsProof(): boolean {
+    return this.security.certs !== null && this.security.key !== null;
+  }
+
   /** Waits for the session's handshake (the key proof needs its keying material). */
-  private ready(): Promise<void> {
+  ready(): Promise<void> {
     const s = this.connect();
     if (!s.connecting) return Promise.resolve();
     return new Promise((resolve, reject) => {

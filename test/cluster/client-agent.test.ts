@@ -305,3 +305,23 @@ describe('the encrypt key', () => {
     }
   });
 });
+
+describe('anti-entropy after a server restart', () => {
+  it('an in-memory server that restarts empty gets the client agent, its services and checks back', async () => {
+    let server = await start({ nodeName: 'phoenix' });
+    const ports = { ...server.agent.config.ports };
+    const c = await clientOf('survivor', '127.0.0.7', { cluster: { ...testConfig().cluster, startJoin: [server.agent.lanAddr] } });
+    try {
+      assert.equal((await request(c.base, 'PUT', '/v1/agent/service/register', { Name: 'api', ID: 'api-1', Port: 9000, Check: { TTL: '60s', Status: 'passing' } })).status, 200);
+      await waitFor('api in the catalog', async () => ((await request(server.base, 'GET', '/v1/catalog/service/api')).json<unknown[]>().length === 1 ? true : undefined));
+      await server.stop();
+      // Same ports, nothing remembered.
+      server = await start({ nodeName: 'phoenix', ports });
+      await waitFor('survivor a member again', async () => ((await members(server)).find((m) => m.Name === 'survivor')?.Status === 1 ? true : undefined));
+      await waitFor('api back in the catalog', async () => ((await request(server.base, 'GET', '/v1/health/service/api?passing')).json<unknown[]>().length === 1 ? true : undefined));
+    } finally {
+      await c.stop();
+      await server.stop();
+    }
+  });
+});
