@@ -58,6 +58,15 @@ export const FLAGS: Record<string, FlagSpec> = {
     help: 'Address of an upstream DNS server. Can be specified multiple times.',
     set: (d, v) => (d.recursors = [...((d.recursors as string[] | undefined) ?? []), v]),
   },
+  'etcd-endpoints': {
+    kind: 'string',
+    help: 'Comma-separated etcd client URLs: the servers share this etcd cluster as their replicated log.',
+    set: (d, v) => {
+      const storage = (d.storage as Record<string, unknown> | undefined) ?? {};
+      storage.etcd = { ...((storage.etcd as Record<string, unknown> | undefined) ?? {}), endpoints: v };
+      d.storage = storage;
+    },
+  },
   join: { kind: 'list', help: 'Address of an agent to join at start time (accepted; membership comes later).' },
   'retry-join': { kind: 'list', help: 'Address of an agent to join at start time with retries (accepted; membership comes later).' },
 };

@@ -13,6 +13,7 @@ import { Ctx } from './context.js';
 import { HttpError } from './errors.js';
 import type { Reply } from './reply.js';
 import { Router } from './router.js';
+import { readBarrier } from './read.js';
 import { authorize, type TokenResolver } from './acl.js';
 import { AgentCacheMarks } from './agent-cache.js';
 import { clearSocketPath, setSocketPermissions } from '../util/unix-socket.js';
@@ -138,7 +139,8 @@ export class HttpApi {
       ctx.route = found.pattern;
       const { acl } = this;
       if (acl) authorize(ctx, found.endpoint.acl, acl.resolver, acl.defaultToken);
-      out = found.endpoint.handler(ctx);
+      const gate = ctx.method === 'GET' ? readBarrier(this.deps.server, ctx) : null;
+      out = gate ? gate.then(() => found.endpoint.handler(ctx)) : found.endpoint.handler(ctx);
     } catch (e) {
       this.fail(ctx, e);
       return;
