@@ -215,7 +215,16 @@ export class EtcdLog implements ConsensusLog {
   private onWatch(res: IWatchResponse): void {
     this.lastContact = Date.now();
     for (const ev of res.events) if (ev.type === 'Put') this.inbox.push(ev.kv);
-    if (!this.applying && this.inbox.length > 0) this.applying = this.drain();
+    this.kick();
+  }
+
+  private kick(): void {
+    if (this.applying || this.inbox.length === 0) return;
+    // (drain may finish synchronously: `applying` is cleared only once it has been set.)
+    this.applying = this.drain().finally(() => {
+      this.applying = null;
+      this.kick();
+    });
   }
 
   private relKey(key: Buffer): string {
@@ -268,8 +277,6 @@ export class EtcdLog implements ConsensusLog {
       }
     } catch (e) {
       this.setFailed(e instanceof Error ? e : new Error(String(e)));
-    } finally {
-      this.applying = null;
     }
   }
 
