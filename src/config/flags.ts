@@ -62,8 +62,8 @@ export const FLAGS: Record<string, FlagSpec> = {
     kind: 'string',
     help: 'Comma-separated etcd client URLs: the servers share this etcd cluster as their replicated log.',
     set: (d, v) => {
-      const storage = (d.storage as Record<string, unknown> | undefined) ?? {};
-      storage.etcd = { ...((storage.etcd as Record<string, unknown> | undefined) ?? {}), endpoints: v };
+      const storage = (d.storage as Record<string, object> | undefined) ?? {};
+      storage.etcd = { ...storage.etcd, endpoints: v };
       d.storage = storage;
     },
   },

@@ -19,6 +19,13 @@ export function etcdPrefix(cfg: EtcdStorageConfig, datacenter: string): string {
   return p.replace(/\/+$/, '');
 }
 
+interface Backoff {
+  readonly duration: number;
+  next(context: unknown): Backoff;
+}
+
+const watchBackoff = (ms: number): Backoff => ({ duration: ms, next: () => watchBackoff(Math.min(1000, ms * 2)) });
+
 export function connectEtcd(cfg: EtcdStorageConfig, datacenter: string): EtcdHandle {
   if (cfg.endpoints.length === 0) throw new Error('storage.etcd.endpoints is empty: name at least one etcd client URL');
   const opts: IOptions = {
@@ -26,6 +33,9 @@ export function connectEtcd(cfg: EtcdStorageConfig, datacenter: string): EtcdHan
     dialTimeout: cfg.dialTimeoutMs,
     // Streams (watches, keep-alives) live long; every other call gets the request deadline.
     defaultCallOptions: (ctx) => (ctx.isStream ? {} : { deadline: Date.now() + cfg.requestTimeoutMs }),
+    // etcd3's default watch backoff grows to 30 s: after an etcd outage the log's watch would
+    // resume that late (and its pending timer holds a closing process open). 100 ms to 1 s.
+    faultHandling: { watchBackoff: watchBackoff(100) },
   };
   if (cfg.tls) {
     opts.credentials = {

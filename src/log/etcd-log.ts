@@ -268,7 +268,10 @@ export class EtcdLog implements ConsensusLog {
         const rev = this.cursor.revision;
         if (this.revWaiters.length > 0) {
           const still: typeof this.revWaiters = [];
-          for (const w of this.revWaiters) (w.rev <= rev ? w.resolve() : still.push(w));
+          for (const w of this.revWaiters) {
+            if (w.rev <= rev) w.resolve();
+            else still.push(w);
+          }
           this.revWaiters = still;
         }
         if (this.sinceSnapshot >= this.snapshotEntries && !this.snapshotting && this.snapDir !== null) this.beginSnapshot();
