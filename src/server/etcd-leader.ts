@@ -8,6 +8,10 @@
 // A leader acts only while its lease is surely alive: until the TTL after the last keep-alive it
 // sent that etcd answered (the lease was refreshed no earlier than that send). So a leader cut off
 // from etcd stops its duties before etcd can give the key to another server.
+//
+// Session renewals are not log commands (Consul renews on the leader, in memory): a server that
+// is not the leader passes one on as a put of renew/<session> under its lease, which the leader
+// watches.
 
 import type { IKeyValue, IWatchResponse, Lease, Watcher } from 'etcd3';
 import { type EtcdHandle, withDeadline } from '../log/etcd-client.js';
@@ -23,6 +27,8 @@ export interface EtcdLeaderOptions {
   logger: Logger;
   /** Called on every change of isLeader. */
   onChange: (leading: boolean) => void;
+  /** A session renewed through any server (see renewed()); the leader re-arms its timer. */
+  onRenew?: (sessionId: string) => void;
 }
 
 interface LeaderValue {
@@ -97,7 +103,9 @@ export class EtcdLeader {
         else this.servers.delete(name);
       }
     });
-    this.watchers = [leaderW, serversW];
+    const renewW = await ns.watch().prefix('renew/').create();
+    renewW.on('put', (kv: IKeyValue) => this.opts.onRenew?.(kv.key.toString().replace(/^.*renew\//, '')));
+    this.watchers = [leaderW, serversW, renewW];
     const all = await withDeadline(ns.getAll().prefix('servers/').strings(), this.opts.etcd.requestTimeoutMs, 'server list');
     for (const [k, v] of Object.entries(all)) this.servers.set(k.replace(/^.*servers\//, ''), v);
     await this.renewLease();
@@ -198,6 +206,12 @@ export class EtcdLeader {
     this.leading = now;
     this.opts.logger.info(now ? 'became the leader (etcd election)' : 'no longer the leader (etcd election)', { name: this.opts.name });
     this.opts.onChange(now);
+  }
+
+  /** Tells the leader a session was renewed here. */
+  async renewed(sessionId: string): Promise<void> {
+    const { ns, requestTimeoutMs } = this.opts.etcd;
+    await withDeadline(ns.put(`renew/${sessionId}`).value('').lease(this.leaseId).exec(), requestTimeoutMs, 'session renew');
   }
 
   async stop(): Promise<void> {

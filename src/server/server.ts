@@ -7,7 +7,8 @@ import type { RuntimeConfig } from '../config/types.js';
 import { FileLog } from '../log/file-log.js';
 import { MemoryLog } from '../log/memory-log.js';
 import { connectEtcd, type EtcdHandle } from '../log/etcd-client.js';
-import { EtcdLog } from '../log/etcd-log.js';
+import { EtcdLog, NoLeaderError } from '../log/etcd-log.js';
+import type { Session } from '../state/types.js';
 import { EtcdLeader } from './etcd-leader.js';
 import type { ConsensusLog } from '../log/types.js';
 import type { Command } from '../state/commands.js';
@@ -72,7 +73,7 @@ export class Server {
     const snapshotEntries = opts.snapshotEntries ?? (config.raftSnapshotThreshold > 0 ? config.raftSnapshotThreshold : undefined);
     if (config.storage.etcd) {
       const etcd = connectEtcd(config.storage.etcd, config.datacenter);
-      const election = new EtcdLeader({ etcd, name: config.nodeName, address: this.ownAddress, logger: this.logger.named('election'), onChange: (l) => this.leadershipChanged(l), ...(opts.etcdLeaseTTLSec !== undefined ? { ttlSec: opts.etcdLeaseTTLSec } : {}) });
+      const election = new EtcdLeader({ etcd, name: config.nodeName, address: this.ownAddress, logger: this.logger.named('election'), onChange: (l) => this.leadershipChanged(l), onRenew: (id) => this.renewedElsewhere(id), ...(opts.etcdLeaseTTLSec !== undefined ? { ttlSec: opts.etcdLeaseTTLSec } : {}) });
       this.etcd = etcd;
       this.election = election;
       this.log = new EtcdLog(this.fsm, { etcd, writer: config.nodeName, dataDir: config.dataDir, logger: this.logger.named('log'), connected: () => election.connected, ...(snapshotEntries !== undefined ? { snapshotEntries } : {}) });
@@ -218,6 +219,17 @@ export class Server {
   async propose<C extends Command>(command: C): Promise<{ index: number; result: ResultOf<C> }> {
     const applied = await this.log.propose(command);
     return { index: applied.index, result: applied.result as ResultOf<C> };
+  }
+
+  /** PUT /v1/session/renew: re-arms the session's TTL timer on the leader, wherever it came in. */
+  async renewSession(s: Session): Promise<void> {
+    if (this.isLeader) this.sessionTimers.reset(s);
+    else if (this.election) await this.election.renewed(s.ID).catch(() => Promise.reject(new NoLeaderError()));
+  }
+
+  private renewedElsewhere(id: string): void {
+    const s = this.store.sessions.get(id);
+    if (s) this.sessionTimers.reset(s);
   }
 
   /** Token expiry bounds (ms) for ACL token writes. */

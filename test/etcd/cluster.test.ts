@@ -23,6 +23,7 @@ before(async () => {
         ports: { http: 0, https: -1, dns: -1, serfLan: 8301, serfWan: 8302, server: serverPort, grpc: -1 },
         storage: { etcd: { endpoints: etcd.endpoints, prefix, dialTimeoutMs: 5000, requestTimeoutMs: 5000, tls: null } },
         limits: { kvMaxValueSize: 4 * 1024 * 1024, txnMaxReqLen: 524288, httpMaxConnsPerClient: 200 },
+        sessionTTLMinMs: 1000,
       }),
     );
   }
@@ -97,6 +98,24 @@ describe('servers sharing one etcd log', () => {
     for (const s of servers) {
       const peers = (await request(s.base, 'GET', '/v1/status/peers')).json<string[]>();
       assert.deepEqual(peers, [...own].sort());
+    }
+  });
+
+  it('keeps a session renewed through a server that is not the leader, and expires it when renewals stop', async () => {
+    const follower = servers.find((s) => !s.agent.server.isLeader)!;
+    const sid = (await request(follower.base, 'PUT', '/v1/session/create', { TTL: '1s', LockDelay: '0s' })).json<{ ID: string }>().ID;
+    // The leader's timer runs TTL × 2 = 2 s; renewals through the follower keep re-arming it.
+    const until = Date.now() + 4000;
+    while (Date.now() < until) {
+      const r = await request(follower.base, 'PUT', `/v1/session/renew/${sid}`);
+      assert.equal(r.status, 200, r.text);
+      await new Promise((r) => setTimeout(r, 400));
+    }
+    assert.equal((await request(servers[0]!.base, 'GET', `/v1/session/info/${sid}`)).json<unknown[]>().length, 1);
+    const deadline = Date.now() + 8000;
+    while ((await request(follower.base, 'GET', `/v1/session/info/${sid}`)).json<unknown[]>().length > 0) {
+      assert.ok(Date.now() < deadline, 'the session expired once renewals stopped');
+      await new Promise((r) => setTimeout(r, 100));
     }
   });
 
