@@ -82,6 +82,11 @@ export class EtcdLeader {
     return [...new Set(this.servers.values())].sort();
   }
 
+  /** Every registered server by name, sorted by address. */
+  get serverList(): { name: string; address: string }[] {
+    return [...this.servers].map(([name, address]) => ({ name, address })).sort((x, y) => (x.address < y.address ? -1 : x.address > y.address ? 1 : 0));
+  }
+
   /** Milliseconds since etcd last answered this server (0 on the leader, as Consul's). */
   get lastContactMs(): number {
     if (this.leading) return 0;

@@ -154,6 +154,11 @@ export class Server {
     return this.election ? this.election.peers : [this.ownAddress];
   }
 
+  /** The servers sharing the log, by node name (this one alone on the embedded log). */
+  get servers(): { name: string; address: string }[] {
+    return this.election ? this.election.serverList : [{ name: this.opts.config.nodeName, address: this.ownAddress }];
+  }
+
   get isLeader(): boolean {
     return this.election ? this.election.isLeader : true;
   }

@@ -99,6 +99,9 @@ describe('servers sharing one etcd log', () => {
       const peers = (await request(s.base, 'GET', '/v1/status/peers')).json<string[]>();
       assert.deepEqual(peers, [...own].sort());
     }
+    const conf = (await request(servers[1]!.base, 'GET', '/v1/operator/raft/configuration')).json<{ Servers: { Node: string; Address: string; Leader: boolean }[] }>();
+    assert.deepEqual(conf.Servers.map((s) => s.Node).sort(), [...names].sort());
+    assert.deepEqual(conf.Servers.filter((s) => s.Leader).map((s) => s.Address), [leaders[0]]);
   });
 
   it('keeps a session renewed through a server that is not the leader, and expires it when renewals stop', async () => {
