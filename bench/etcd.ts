@@ -59,6 +59,11 @@ export async function etcdWrite(report: (line: string) => void, conns: number, s
     try {
       const one = await wrk(agents[0]!.base, { connections: conns, seconds, script: PUT_SCRIPT('one') });
       report(`etcd-write     ${n} server(s) on ${members} etcd member(s), durable PUT through one server, ${conns} connections: ${fmt(one.rps)} req/s, p99 ${one.latencyP99}`);
+      await request(agents[0]!.base, 'PUT', '/v1/kv/bench/key', 'value');
+      for (const mode of ['', '?stale']) {
+        const reads = await Promise.all(agents.map((a) => wrk(`${a.base}/v1/kv/bench/key${mode}`, { connections: Math.max(1, Math.floor(conns / n)), seconds })));
+        report(`etcd-write     ${n} server(s) on ${members} etcd member(s), KV GET${mode === '' ? ' (default consistency: waits for etcd\'s head)' : ' ?stale'} spread over ${n}: ${fmt(reads.reduce((s, r) => s + r.rps, 0))} req/s in total`);
+      }
       if (n > 1) {
         const each = Math.max(1, Math.floor(conns / n));
         const all = await Promise.all(agents.map((a, i) => wrk(a.base, { connections: each, seconds, script: PUT_SCRIPT(`all${i}`) })));

@@ -73,30 +73,49 @@ const APPLY_GROUP = 256;
 const pad = (n: number): string => String(n).padStart(20, '0');
 const SNAP_RE = /^snap-(\d{20})\.snap$/;
 
-/** A fetch many callers share; `fresh()` waits for one that starts after the call. */
+/**
+ * A fetch many callers share. fresh() resolves with a fetch that started after the call: calls in
+ * the same event-loop turn share one, started at the end of the turn, with a few in flight at once
+ * (so a caller waits about one round trip, not two).
+ */
 class Coalesced {
-  private running: Promise<number> | null = null;
-  private queued: Promise<number> | null = null;
+  private next: { promise: Promise<number>; resolve: (n: number) => void; reject: (e: unknown) => void } | null = null;
+  private scheduled = false;
+  private inFlight = 0;
 
-  constructor(private readonly fetch: () => Promise<number>) {}
+  constructor(
+    private readonly fetch: () => Promise<number>,
+    private readonly maxInFlight = 4,
+  ) {}
 
   fresh(): Promise<number> {
-    if (!this.running) return this.start();
-    this.queued ??= this.running
-      .catch(() => 0)
-      .then(() => {
-        this.queued = null;
-        return this.start();
+    if (!this.next) {
+      let resolve!: (n: number) => void;
+      let reject!: (e: unknown) => void;
+      const promise = new Promise<number>((res, rej) => {
+        resolve = res;
+        reject = rej;
       });
-    return this.queued;
+      this.next = { promise, resolve, reject };
+    }
+    this.schedule();
+    return this.next.promise;
   }
 
-  private start(): Promise<number> {
-    const p = this.fetch().finally(() => {
-      if (this.running === p) this.running = null;
+  private schedule(): void {
+    if (this.scheduled || !this.next || this.inFlight >= this.maxInFlight) return;
+    this.scheduled = true;
+    setImmediate(() => {
+      this.scheduled = false;
+      const batch = this.next;
+      if (!batch || this.inFlight >= this.maxInFlight) return;
+      this.next = null;
+      this.inFlight++;
+      this.fetch().then(batch.resolve, batch.reject).finally(() => {
+        this.inFlight--;
+        this.schedule();
+      });
     });
-    this.running = p;
-    return p;
   }
 }
 

@@ -169,7 +169,10 @@ export class Server {
 
   /** Milliseconds since the leader was last heard from (0 on the leader itself). */
   get lastContactMs(): number {
-    return this.election ? this.election.lastContactMs : 0;
+    if (!this.election || this.election.isLeader) return 0;
+    // Keep-alives answer once a second; the log's watch and reads hear from etcd more often.
+    const log = this.log instanceof EtcdLog && this.log.lastContact > 0 ? Date.now() - this.log.lastContact : Infinity;
+    return Math.min(this.election.lastContactMs, log);
   }
 
   /**
