@@ -191,6 +191,8 @@ export class Server {
     // Like a new Raft leader, commit an entry of our own so every read has a non-zero index.
     await this.propose({ type: 'noop' });
     if (!this.election) await this.lead();
+    // Ready as the embedded server is: if this server won the election, its duties have started.
+    else await this.leadership;
     this.coordinates.start();
     this.logger.info('server ready', { index: this.store.index, ms: Date.now() - t, durable: this.log.durable });
   }

@@ -15,6 +15,20 @@ import { silentLogger } from '../../src/util/log.js';
 export const ROOT = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '../../..');
 export const BIN = path.join(ROOT, 'bin', 'tribune');
 
+let etcdPrefixes = 0;
+
+/**
+ * TRIBUNE_TEST_ETCD=<client URLs, comma-separated> runs test agents on the etcd log instead of
+ * the embedded one, each under a fresh prefix (one per data dir): the same suites, on the other backend.
+ */
+function testStorage(dataDir: string | null | undefined): Pick<RuntimeConfig, 'storage'> | null {
+  const endpoints = process.env.TRIBUNE_TEST_ETCD;
+  if (!endpoints) return null;
+  // An agent restarted on the same data dir finds its log again.
+  const prefix = dataDir ? `test-dir${dataDir.replace(/[^A-Za-z0-9]+/g, '-')}` : `test-${process.pid}-${Date.now()}-${++etcdPrefixes}`;
+  return { storage: { etcd: { endpoints: endpoints.split(','), prefix, dialTimeoutMs: 5000, requestTimeoutMs: 5000, tls: null } } };
+}
+
 export function testConfig(overrides: Partial<RuntimeConfig> = {}): RuntimeConfig {
   // Consul's defaults, then what every test agent needs: an in-memory bootstrapped server on
   // 127.0.0.1, HTTP on an ephemeral port, no DNS, quiet logs.
@@ -30,6 +44,7 @@ export function testConfig(overrides: Partial<RuntimeConfig> = {}): RuntimeConfi
     advertiseAddrWan: '127.0.0.1',
     ports: { http: 0, https: -1, dns: -1, serfLan: 8301, serfWan: 8302, server: 8300, grpc: -1 },
     logLevel: 'ERR',
+    ...testStorage(overrides.dataDir),
     ...overrides,
   };
 }
