@@ -4,17 +4,20 @@
 // server leads and every server names it.
 import assert from 'node:assert/strict';
 import { after, before, describe, it } from 'node:test';
+import { Etcd3 } from 'etcd3';
+import { commandFrame, commandsValue } from '../../src/log/etcd-entries.js';
 import { startAgent, type TestAgent } from '../helpers/agent.js';
 import { freePort, startEtcd, type EtcdCluster } from '../helpers/etcd.js';
 import { client, request } from '../helpers/http.js';
 
 let etcd: EtcdCluster;
+let prefix = '';
 const servers: TestAgent[] = [];
 const names = ['srv-a', 'srv-b', 'srv-c'];
 
 before(async () => {
   etcd = await startEtcd(1);
-  const prefix = `cluster-${Date.now()}`;
+  prefix = `cluster-${Date.now()}`;
   for (const name of names) {
     const serverPort = await freePort();
     servers.push(
@@ -119,6 +122,25 @@ describe('servers sharing one etcd log', () => {
     while ((await request(follower.base, 'GET', `/v1/session/info/${sid}`)).json<unknown[]>().length > 0) {
       assert.ok(Date.now() < deadline, 'the session expired once renewals stopped');
       await new Promise((r) => setTimeout(r, 100));
+    }
+  });
+
+  it('applies a batch that lands twice (a client retry) once, on every server', async () => {
+    const c = new Etcd3({ hosts: etcd.endpoints });
+    try {
+      const value = commandsValue([commandFrame({ type: 'kv', op: { verb: 'set', key: 'dup/k', value: Buffer.from('once') } })]);
+      // What a silent retry past the writer's compare looks like: the same batch key put again.
+      await c.put(`${prefix}/log/retry.test.1`).value(value).exec();
+      await c.put(`${prefix}/log/retry.test.1`).value(value).exec();
+    } finally {
+      c.close();
+    }
+    // A write after both: once it is read back, both puts have been consumed.
+    assert.equal((await request(servers[0]!.base, 'PUT', '/v1/kv/dup/after', 'x')).text, 'true');
+    for (const s of servers) {
+      assert.equal((await request(s.base, 'GET', '/v1/kv/dup/after?raw')).text, 'x');
+      const [e] = (await request(s.base, 'GET', '/v1/kv/dup/k')).json<{ CreateIndex: number; ModifyIndex: number }[]>();
+      assert.equal(e!.ModifyIndex, e!.CreateIndex, 'applied once');
     }
   });
 
