@@ -77,15 +77,16 @@ export class Server {
       this.etcd = etcd;
       this.election = election;
       this.log = new EtcdLog(this.fsm, { etcd, writer: config.nodeName, dataDir: config.dataDir, logger: this.logger.named('log'), connected: () => election.connected, ...(snapshotEntries !== undefined ? { snapshotEntries } : {}) });
-    } else
-    this.log =
-      config.dataDir === null
-        ? new MemoryLog(this.fsm)
-        : new FileLog(this.fsm, {
-            dir: path.join(config.dataDir, 'raft'),
-            logger: this.logger.named('log'),
-            ...(opts.snapshotEntries !== undefined ? { snapshotEntries: opts.snapshotEntries } : config.raftSnapshotThreshold > 0 ? { snapshotEntries: config.raftSnapshotThreshold } : {}),
-          });
+    } else {
+      this.log =
+        config.dataDir === null
+          ? new MemoryLog(this.fsm)
+          : new FileLog(this.fsm, {
+              dir: path.join(config.dataDir, 'raft'),
+              logger: this.logger.named('log'),
+              ...(snapshotEntries !== undefined ? { snapshotEntries } : {}),
+            });
+    }
     const ttl = opts.tombstoneTTLMs ?? 15 * 60_000;
     this.tombstones = new TombstoneGC({
       ttlMs: ttl,
