@@ -45,6 +45,7 @@ export async function answerRead<T>(ctx: Ctx, deps: ApiDeps, prepare: () => Read
  * Consul's do; ?stale never waits. (Both ?stale and ?consistent: the handler's 400 comes first.)
  */
 export function readBarrier(server: Server, ctx: Ctx): Promise<void> | null {
+  if (!server.election) return null; // the embedded log: the hot path pays nothing
   if (!ctx.path.startsWith('/v1/') || ctx.path.startsWith('/v1/agent/') || ctx.path.startsWith('/v1/status/')) return null;
   const stale = ctx.has('stale');
   const consistent = ctx.has('consistent');
