@@ -1,6 +1,6 @@
 // `npm run bench [-- section...]`: measures Tribune and prints what it measured.
 // Sections: startup, http-baseline, kv-put, kv-get, fanout, catalog-register, health-read, health-fanout,
-// dns, locks, restart, restart-snapshot, register-scale, fuzz-lag, idle-clients, acl, query (default: all). Needs wrk (apt-get install wrk).
+// dns, locks, restart, restart-snapshot, register-scale, fuzz-lag, idle-clients, acl, query, etcd-write, etcd-failover (default: all). Needs wrk (apt-get install wrk).
 
 import { clusterBench } from './cluster.js';
 import { spawn } from 'node:child_process';
@@ -13,6 +13,7 @@ import { fileURLToPath } from 'node:url';
 import { fuzzLag, idleClients } from './hardening.js';
 import { lockBench } from './locks.js';
 import { aclBench } from './acl.js';
+import { etcdFailover, etcdWrite } from './etcd.js';
 import { fmt, hasWrk, request, rssBytes, sleep, startAgent, tmpDir, wrk, type BenchAgent } from './lib.js';
 
 const HERE = path.dirname(fileURLToPath(import.meta.url));
@@ -402,6 +403,8 @@ const SECTIONS: Record<string, () => Promise<void>> = {
   'idle-clients': () => idleClients(report),
   acl: () => aclBench(report, CONNS, SECONDS),
   cluster: () => clusterBench(report, CONNS, SECONDS),
+  'etcd-write': () => etcdWrite(report, CONNS, SECONDS),
+  'etcd-failover': () => etcdFailover(report),
 };
 
 async function main(): Promise<void> {

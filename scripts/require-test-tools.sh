@@ -5,10 +5,11 @@ missing=()
 /usr/bin/python3 -c 'import consul' >/dev/null 2>&1 || missing+=("python3-consul (Debian's python-consul client, imported by /usr/bin/python3)")
 command -v openssl >/dev/null 2>&1 || missing+=("openssl (the agent-channel TLS tests make their certificates with it)")
 [ -x "${TRIBUNE_CHROMIUM:-/usr/bin/chromium}" ] || missing+=("chromium (Debian's package, at /usr/bin/chromium: the web UI tests drive it headless)")
+[ -x "${TRIBUNE_ETCD:-/usr/bin/etcd}" ] || missing+=("etcd-server (Debian's etcd 3.4, at /usr/bin/etcd: the etcd-backend tests start members of it)")
 if [ ${#missing[@]} -gt 0 ]; then
   echo "npm test needs what is not installed here:" >&2
   for m in "${missing[@]}"; do echo "  - $m" >&2; done
-  echo "Install it with: apt-get update && apt-get install -y python3-consul chromium" >&2
+  echo "Install it with: apt-get update && apt-get install -y python3-consul chromium etcd-server openssl" >&2
   echo "or run 'bash .ci/run', which installs everything the tests need and then runs them." >&2
   exit 1
 fi

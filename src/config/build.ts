@@ -3,7 +3,7 @@
 
 import fs from 'node:fs';
 import os from 'node:os';
-import type { RawDefinition, RuntimeConfig } from './types.js';
+import type { EtcdStorageConfig, RawDefinition, RuntimeConfig } from './types.js';
 import { parseDuration } from '../util/duration.js';
 import { parseLogLevel } from '../util/log.js';
 import { ACCEPTED_UNIMPLEMENTED } from './keys.js';
@@ -64,6 +64,7 @@ export function defaults(): RuntimeConfig {
     domain: 'consul.',
     raftMultiplier: 0,
     raftSnapshotThreshold: 0,
+    storage: { etcd: null },
     sessionTTLMinMs: 0,
     connectEnabled: false,
     acl: {
@@ -211,6 +212,34 @@ function ttl(r: Reader, key: string, v: unknown): string {
   return r.str(key, v);
 }
 
+/** storage.etcd, merged over what earlier sources set. */
+function etcdStorage(r: Reader, prev: EtcdStorageConfig | null, v: unknown): EtcdStorageConfig {
+  const e: EtcdStorageConfig = prev ? { ...prev } : { endpoints: [], prefix: '', dialTimeoutMs: 5000, requestTimeoutMs: 5000, tls: null };
+  const k = 'storage.etcd';
+  r.nested(k, v, {
+    endpoints: (x) => (e.endpoints = (Array.isArray(x) ? x : [x]).flatMap((y, i) => r.str(`${k}.endpoints[${i}]`, y).split(',')).map((s) => s.trim()).filter((s) => s !== '')),
+    prefix: (x) => (e.prefix = r.str(`${k}.prefix`, x)),
+    dial_timeout: (x) => (e.dialTimeoutMs = positiveMs(r, `${k}.dial_timeout`, x)),
+    request_timeout: (x) => (e.requestTimeoutMs = positiveMs(r, `${k}.request_timeout`, x)),
+    tls: (x) => {
+      const t = { caFile: '', certFile: '', keyFile: '', ...e.tls };
+      r.nested(`${k}.tls`, x, {
+        ca_file: (y) => (t.caFile = r.str(`${k}.tls.ca_file`, y)),
+        cert_file: (y) => (t.certFile = r.str(`${k}.tls.cert_file`, y)),
+        key_file: (y) => (t.keyFile = r.str(`${k}.tls.key_file`, y)),
+      });
+      e.tls = t;
+    },
+  });
+  return e;
+}
+
+function positiveMs(r: Reader, key: string, v: unknown): number {
+  const ms = r.duration(key, v) / 1e6;
+  if (ms <= 0) r.fail(key, 'must be a positive duration');
+  return ms;
+}
+
 /** Applies one source over `c`. Unknown keys stop startup; known-unimplemented ones warn. */
 export function applySource(c: RuntimeConfig, src: Source, warnings: string[]): void {
   const r = new Reader(src.name, warnings);
@@ -337,6 +366,9 @@ export function applySource(c: RuntimeConfig, src: Source, warnings: string[]): 
         break;
       case 'raft_snapshot_threshold':
         c.raftSnapshotThreshold = r.int(key, v, 1);
+        break;
+      case 'storage':
+        r.nested(key, v, { etcd: (x) => (c.storage = { etcd: etcdStorage(r, c.storage.etcd, x) }) });
         break;
       case 'session_ttl_min':
         c.sessionTTLMinMs = r.duration(key, v) / 1e6;

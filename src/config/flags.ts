@@ -74,6 +74,15 @@ export const FLAGS: Record<string, FlagSpec> = {
   'server-port': { kind: 'int', help: 'Sets the server port to listen on.', set: (d, v) => nest('ports', 'server')(d, Number(v)) },
   'serf-lan-port': { kind: 'int', help: 'Sets the Serf LAN port to listen on.', set: (d, v) => nest('ports', 'serf_lan')(d, Number(v)) },
   'serf-wan-port': { kind: 'int', help: 'Sets the Serf WAN port to listen on.', set: (d, v) => nest('ports', 'serf_wan')(d, Number(v)) },
+  'etcd-endpoints': {
+    kind: 'string',
+    help: 'Comma-separated etcd client URLs: the servers share this etcd cluster as their replicated log.',
+    set: (d, v) => {
+      const storage = (d.storage as Record<string, object> | undefined) ?? {};
+      storage.etcd = { ...storage.etcd, endpoints: v };
+      d.storage = storage;
+    },
+  },
 };
 
 export interface ParsedFlags {

@@ -127,6 +127,8 @@ export interface RuntimeConfig {
   raftMultiplier: number;
   /** raft_snapshot_threshold: log entries between snapshots of the embedded log (0: Tribune's default). */
   raftSnapshotThreshold: number;
+  /** storage { etcd { ... } }: where the replicated log lives (null etcd: the embedded log). */
+  storage: StorageConfig;
   /** session_ttl_min in ms (0: Consul's default, 10s). */
   sessionTTLMinMs: number;
   connectEnabled: boolean;
@@ -137,4 +139,18 @@ export interface RuntimeConfig {
   checks: RawDefinition[];
   /** Files that contributed to this configuration, in the order they were merged. */
   sources: string[];
+}
+
+/** storage.etcd: several servers share an etcd cluster as their replicated log. */
+export interface EtcdStorageConfig {
+  endpoints: string[];
+  /** Key prefix of this datacenter's log, election and server registrations ('' : tribune/<datacenter>). */
+  prefix: string;
+  dialTimeoutMs: number;
+  requestTimeoutMs: number;
+  tls: { caFile: string; certFile: string; keyFile: string } | null;
+}
+
+export interface StorageConfig {
+  etcd: EtcdStorageConfig | null;
 }

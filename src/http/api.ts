@@ -49,6 +49,8 @@ export interface AgentDeps {
    * token this agent resolved for it (so its default token applies).
    */
   forward?: (ctx: Ctx, token: string) => Promise<null>;
+  /** A server's consistency gate for GETs of server routes (read.ts readBarrier); null: none to pass. */
+  readBarrier?: (ctx: Ctx) => Promise<void> | null;
 }
 
 /** The server routes: they read and write the state through the agent's own server. */
@@ -168,9 +170,12 @@ export class HttpApi<D extends AgentDeps = ApiDeps> {
     ctx.route = found.pattern;
     const { acl } = this;
     const endpoint = found.endpoint;
+    const barrier = this.deps.readBarrier;
     const run = (): Promise<Reply | null> | Reply | null => {
       if (acl) authorize(ctx, endpoint.acl, acl.resolver, acl.defaultToken);
-      return endpoint.handler(ctx);
+      // A server on etcd first catches up with what etcd had committed (see read.ts).
+      const gate = barrier && ctx.method === 'GET' ? barrier(ctx) : null;
+      return gate ? gate.then(() => endpoint.handler(ctx)) : endpoint.handler(ctx);
     };
     // A client agent resolves tokens through its servers: on a cache miss, wait for that first.
     const pending = acl && endpoint.acl !== 'none' ? (acl.resolver.prepare?.(ctx.token || acl.defaultToken()) ?? null) : null;

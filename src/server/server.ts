@@ -1,10 +1,15 @@
 // A Tribune server: the state machine, the log that feeds it, and the leader's duties.
-// With the embedded log there is one server and it is always the leader.
+// With the embedded log there is one server and it is always the leader; on etcd (storage.etcd)
+// several servers share the log and the leader is elected through etcd (etcd-leader.ts).
 
 import path from 'node:path';
 import type { RuntimeConfig } from '../config/types.js';
 import { FileLog } from '../log/file-log.js';
 import { MemoryLog } from '../log/memory-log.js';
+import { connectEtcd, type EtcdHandle } from '../log/etcd-client.js';
+import { EtcdLog, NoLeaderError } from '../log/etcd-log.js';
+import type { Session } from '../state/types.js';
+import { EtcdLeader } from './etcd-leader.js';
 import type { ConsensusLog } from '../log/types.js';
 import type { Command } from '../state/commands.js';
 import type { ResultOf, StateStore } from '../state/store.js';
@@ -45,6 +50,8 @@ export interface ServerOptions {
   memberReconnectTimeoutMs?: number;
   memberTombstoneTimeoutMs?: number;
   memberCheckIntervalMs?: number;
+  /** etcd backend: the election lease's TTL in seconds (default 3). */
+  etcdLeaseTTLSec?: number;
 }
 
 export class Server {
@@ -65,23 +72,38 @@ export class Server {
   readonly membership: MembershipLeader;
   /** When this server became leader (autopilot's StableSince). */
   stableSince = new Date();
+  /** The etcd election (null on the embedded log, where this server is always the leader). */
+  readonly election: EtcdLeader | null = null;
+  private readonly etcd: EtcdHandle | null = null;
+  /** Leadership changes, applied one at a time. */
+  private leadership: Promise<void> = Promise.resolve();
 
   constructor(private readonly opts: ServerOptions) {
     this.logger = opts.logger.named('server');
     const { config } = opts;
-    this.log =
-      config.dataDir === null
-        ? new MemoryLog(this.fsm)
-        : new FileLog(this.fsm, {
-            dir: path.join(config.dataDir, 'raft'),
-            logger: this.logger.named('log'),
-            ...(opts.snapshotEntries !== undefined ? { snapshotEntries: opts.snapshotEntries } : config.raftSnapshotThreshold > 0 ? { snapshotEntries: config.raftSnapshotThreshold } : {}),
-          });
+    const snapshotEntries = opts.snapshotEntries ?? (config.raftSnapshotThreshold > 0 ? config.raftSnapshotThreshold : undefined);
+    if (config.storage.etcd) {
+      const etcd = connectEtcd(config.storage.etcd, config.datacenter);
+      const election = new EtcdLeader({ etcd, name: config.nodeName, address: this.ownAddress, logger: this.logger.named('election'), onChange: (l) => this.leadershipChanged(l), onRenew: (id) => this.renewedElsewhere(id), ...(opts.etcdLeaseTTLSec !== undefined ? { ttlSec: opts.etcdLeaseTTLSec } : {}) });
+      this.etcd = etcd;
+      this.election = election;
+      this.log = new EtcdLog(this.fsm, { etcd, writer: config.nodeName, dataDir: config.dataDir, logger: this.logger.named('log'), connected: () => election.connected, ...(snapshotEntries !== undefined ? { snapshotEntries } : {}) });
+    } else {
+      this.log =
+        config.dataDir === null
+          ? new MemoryLog(this.fsm)
+          : new FileLog(this.fsm, {
+              dir: path.join(config.dataDir, 'raft'),
+              logger: this.logger.named('log'),
+              ...(snapshotEntries !== undefined ? { snapshotEntries } : {}),
+            });
+    }
     const ttl = opts.tombstoneTTLMs ?? 15 * 60_000;
     this.tombstones = new TombstoneGC({
       ttlMs: ttl,
       granularityMs: Math.min(30_000, Math.max(10, Math.floor(ttl / 4))),
-      reap: (upTo) => this.propose({ type: 'tombstone-reap', upTo }),
+      // Every server keeps the buckets, so a new leader knows them; only the leader reaps.
+      reap: (upTo) => (this.isLeader ? this.propose({ type: 'tombstone-reap', upTo }) : Promise.resolve()),
       logger: this.logger,
     });
     this.sessionTimers = new SessionTimers({
@@ -142,26 +164,85 @@ export class Server {
     return this.fsm.hub;
   }
 
-  /** Raft-style "leader address" clients see in /v1/status/leader. */
-  get leaderAddress(): string {
+  /** This server's advertise addr:server port. */
+  get ownAddress(): string {
     const c = this.opts.config;
     return `${c.advertiseAddr}:${c.ports.server > 0 ? c.ports.server : 8300}`;
   }
 
-  get peers(): string[] {
-    return [this.leaderAddress];
+  /** Raft-style "leader address" clients see in /v1/status/leader. */
+  get leaderAddress(): string {
+    return this.election ? this.election.leaderAddress : this.ownAddress;
   }
 
-  readonly isLeader = true;
-  readonly knownLeader = true;
+  get peers(): string[] {
+    return this.election ? this.election.peers : [this.ownAddress];
+  }
+
+  /** The servers sharing the log, by node name (this one alone on the embedded log). */
+  get servers(): { name: string; address: string }[] {
+    return this.election ? this.election.serverList : [{ name: this.opts.config.nodeName, address: this.ownAddress }];
+  }
+
+  get isLeader(): boolean {
+    return this.election ? this.election.isLeader : true;
+  }
+
+  get knownLeader(): boolean {
+    return this.election ? this.election.knownLeader : true;
+  }
+
   /** Milliseconds since the leader was last heard from (0 on the leader itself). */
-  readonly lastContactMs = 0;
+  get lastContactMs(): number {
+    if (!this.election || this.election.isLeader) return 0;
+    // Keep-alives answer once a second; the log's watch and reads hear from etcd more often.
+    const log = this.log instanceof EtcdLog && this.log.lastContact > 0 ? Date.now() - this.log.lastContact : Infinity;
+    return Math.min(this.election.lastContactMs, log);
+  }
+
+  /**
+   * What a read must wait for before it runs (null: nothing). On etcd, default and ?consistent
+   * reads wait until this server has applied what etcd had committed; ?stale answers at once.
+   */
+  barrier(mode: 'default' | 'consistent' | 'stale'): Promise<void> | null {
+    if (mode === 'stale' || !(this.log instanceof EtcdLog)) return null;
+    return this.log.barrier();
+  }
 
   async start(): Promise<void> {
     const t = Date.now();
     await this.log.open();
+    await this.election?.start();
     // Like a new Raft leader, commit an entry of our own so every read has a non-zero index.
     await this.propose({ type: 'noop' });
+    if (!this.election) await this.lead();
+    // Ready as the embedded server is: if this server won the election, its duties have started.
+    else await this.leadership;
+    this.coordinates.start();
+    this.logger.info('server ready', { index: this.store.index, ms: Date.now() - t, durable: this.log.durable });
+  }
+
+  /** Leader duties start and stop with leadership, one change at a time. */
+  private leadershipChanged(leading: boolean): void {
+    this.leadership = this.leadership.then(async () => {
+      if (leading !== this.isLeader) return; // already changed again: the next call handles it
+      if (!leading) return this.stepDown();
+      try {
+        await this.lead();
+      } catch (e) {
+        this.logger.error('leader duties failed to start', { error: (e as Error).message });
+      }
+      if (!this.isLeader) this.stepDown();
+    });
+  }
+
+  private stepDown(): void {
+    this.aclLeader?.stop();
+    this.sessionTimers.stop();
+    void this.membership.stop();
+  }
+
+  private async lead(): Promise<void> {
     // As a new leader: every TTL session gets a fresh timer.
     this.sessionTimers.start(this.store.sessions.list());
     // As a new leader with ACLs on: the builtin policy and tokens, then token reaping.
@@ -171,13 +252,22 @@ export class Server {
     // As a new leader: the configured (by default Consul's) autopilot configuration, unless one is stored.
     if (!this.store.autopilot.config) await this.propose({ type: 'autopilot-set', config: this.opts.config.autopilot, ifMissing: true });
     this.stableSince = new Date();
-    this.coordinates.start();
-    this.logger.info('server ready', { index: this.store.index, ms: Date.now() - t, durable: this.log.durable });
   }
 
   async propose<C extends Command>(command: C): Promise<{ index: number; result: ResultOf<C> }> {
     const applied = await this.log.propose(command);
     return { index: applied.index, result: applied.result as ResultOf<C> };
+  }
+
+  /** PUT /v1/session/renew: re-arms the session's TTL timer on the leader, wherever it came in. */
+  async renewSession(s: Session): Promise<void> {
+    if (this.isLeader) this.sessionTimers.reset(s);
+    else if (this.election) await this.election.renewed(s.ID).catch(() => Promise.reject(new NoLeaderError()));
+  }
+
+  private renewedElsewhere(id: string): void {
+    const s = this.store.sessions.get(id);
+    if (s) this.sessionTimers.reset(s);
   }
 
   /** Token expiry bounds (ms) for ACL token writes. */
@@ -187,10 +277,13 @@ export class Server {
 
   async stop(): Promise<void> {
     await this.membership.stop();
+    await this.election?.stop();
+    await this.leadership;
     this.aclLeader?.stop();
     this.coordinates.stop();
     this.tombstones.stop();
     this.sessionTimers.stop();
     await this.log.close();
+    this.etcd?.client.close();
   }
 }

@@ -18,6 +18,20 @@ export const BIN = path.join(ROOT, 'bin', 'tribune');
 /** Flags that keep a spawned agent off the agent channel's fixed ports (8300, 8301): tests run side by side. */
 export const NO_CLUSTER_PORTS = ['-server-port', '-1', '-serf-lan-port', '-1'];
 
+let etcdPrefixes = 0;
+
+/**
+ * TRIBUNE_TEST_ETCD=<client URLs, comma-separated> runs test agents on the etcd log instead of
+ * the embedded one, each under a fresh prefix (one per data dir): the same suites, on the other backend.
+ */
+function testStorage(dataDir: string | null | undefined): Pick<RuntimeConfig, 'storage'> | null {
+  const endpoints = process.env.TRIBUNE_TEST_ETCD;
+  if (!endpoints) return null;
+  // An agent restarted on the same data dir finds its log again.
+  const prefix = dataDir ? `test-dir${dataDir.replace(/[^A-Za-z0-9]+/g, '-')}` : `test-${process.pid}-${Date.now()}-${++etcdPrefixes}`;
+  return { storage: { etcd: { endpoints: endpoints.split(','), prefix, dialTimeoutMs: 5000, requestTimeoutMs: 5000, tls: null } } };
+}
+
 export function testConfig(overrides: Partial<RuntimeConfig> = {}): RuntimeConfig {
   // Consul's defaults, then what every test agent needs: an in-memory bootstrapped server on
   // 127.0.0.1, HTTP on an ephemeral port, no DNS, quiet logs.
@@ -34,6 +48,7 @@ export function testConfig(overrides: Partial<RuntimeConfig> = {}): RuntimeConfi
     // No agent channel unless a test asks for one: tests run side by side on one machine.
     ports: { http: 0, https: -1, dns: -1, serfLan: -1, serfWan: 8302, server: -1, grpc: -1 },
     logLevel: 'ERR',
+    ...testStorage(overrides.dataDir),
     ...overrides,
   };
 }

@@ -14,9 +14,10 @@ import { json, type Reply } from '../reply.js';
 
 function raftConfiguration(ctx: Ctx, { server, config, agent }: ApiDeps): Reply {
   parseQueryOptions(ctx, config.datacenter);
-  const servers = server.peers.map((address) => ({
-    ID: agent?.nodeID ?? '',
-    Node: config.nodeName,
+  // (Other servers' node IDs are not registered in etcd yet: theirs show empty.)
+  const servers = server.servers.map(({ name, address }) => ({
+    ID: name === config.nodeName ? (agent?.nodeID ?? '') : '',
+    Node: name,
     Address: address,
     Leader: server.knownLeader && address === server.leaderAddress,
     ProtocolVersion: '3',

@@ -236,7 +236,7 @@ async function renew(ctx: Ctx, { server, config }: ApiDeps): Promise<Reply> {
   const s = server.store.sessions.get(id);
   if (!s) throw notFound(`Session id '${id}' not found`);
   demand(ctx, (a) => a.sessionWrite(s.Node));
-  server.sessionTimers.reset(s);
+  await server.renewSession(s);
   return jsonText(JSON.stringify([s]));
 }
 
