@@ -13,9 +13,20 @@ export interface Fanout {
   bytesPerWatcher: number;
   /** Watchers that failed to connect, were cut off, or answered with a status other than 200. */
   errors: number;
+  /** CPU time of the agent's main thread from the write to the last answer (ms); robust to other load on the machine. */
+  cpuMs: number;
   /** performance.timeOrigin-based wall times of the write and of the last answer. */
   wakeStart: number;
   wakeEnd: number;
+}
+
+/** CPU time a process's main thread has run, in ms (Linux /proc/<pid>/schedstat), or NaN. */
+export function cpuMs(pid: number | undefined): number {
+  try {
+    return Number(fs.readFileSync(`/proc/${pid}/schedstat`, 'utf8').split(' ')[0]) / 1e6;
+  } catch {
+    return NaN;
+  }
 }
 
 /** The soft open-file limit of a process (Linux), or Infinity where /proc cannot tell. */
@@ -71,8 +82,9 @@ export async function fanoutOnce(a: BenchAgent, n: number, path: string, write: 
         need = end + 4 + Number(m?.[1] ?? 0);
       }
       if (got >= need && !finished) {
+        // The connection stays open, as a real watcher's would for its next query: closing
+        // it here would time the agent's connection teardown along with the wake.
         finished = true;
-        s.destroy();
         settle();
       }
     });
@@ -97,12 +109,14 @@ export async function fanoutOnce(a: BenchAgent, n: number, path: string, write: 
   await sleep(Math.max(1000, n / 10)); // let every request reach the server and block
   const bytesPerWatcher = Math.max(0, rssBytes(a.proc.pid) - rssBefore) / n;
   if (beforeWrite) await beforeWrite();
+  const cpu0 = cpuMs(a.proc.pid);
   const wakeStart = performance.timeOrigin + performance.now();
   await write();
   await done;
   const wakeEnd = performance.timeOrigin + performance.now();
+  const cpu = cpuMs(a.proc.pid) - cpu0;
   for (const s of sockets) s.destroy();
-  return { ms: wakeEnd - wakeStart, bytesPerWatcher, errors, wakeStart, wakeEnd };
+  return { ms: wakeEnd - wakeStart, cpuMs: cpu, bytesPerWatcher, errors, wakeStart, wakeEnd };
 }
 
 /**
@@ -150,18 +164,35 @@ export async function kvFanout(report: (line: string) => void, withAgent: <T>(fn
         report(`fanout         ${n} watchers: not run — the open-file limit here is ${limit} (ulimit -n), below one descriptor per watcher`);
         return;
       }
+      // A small wake first, so the figure is a warm agent's (as in any long-running one), not the JIT's first pass.
+      await request(a.base, 'PUT', '/v1/kv/bench/warm-up', 'v0');
+      await fanoutOnce(a, 500, '/v1/kv/bench/warm-up', async () => {
+        await request(a.base, 'PUT', '/v1/kv/bench/warm-up', 'v1');
+      });
+      await sleep(500);
       const key = `/v1/kv/bench/watch-${n}`;
       await request(a.base, 'PUT', key, 'v0');
       await request(a.base, 'PUT', '/v1/kv/bench/unrelated', 'x');
-      const f = await fanoutOnce(a, n, key, async () => {
-        await request(a.base, 'PUT', key, 'v1');
-      });
+      // Several rounds on the same agent: the machine is shared, so the median and the best say more than one run.
+      const rounds = Number(process.env.BENCH_FANOUT_ROUNDS ?? 3);
+      const runs: Fanout[] = [];
+      let v = 1;
+      for (let r = 0; r < rounds; r++) {
+        runs.push(
+          await fanoutOnce(a, n, key, async () => {
+            await request(a.base, 'PUT', key, `v${v++}`);
+          }),
+        );
+        await sleep(500);
+      }
+      const f = runs[0]!;
+      const wake = runs.map((x) => x.ms);
+      const cpu = runs.map((x) => x.cpuMs);
+      let errors = runs.reduce((t, x) => t + x.errors, 0);
       let getLine = '';
       if (n === 10_000) {
         // A second wake with the GET probe running, so the probe does not colour the figure above.
-        await sleep(500);
         const probe = new GetProbe(a.base, '/v1/kv/bench/unrelated');
-        let v = 2;
         const g = await fanoutOnce(
           a,
           n,
@@ -174,6 +205,7 @@ export async function kvFanout(report: (line: string) => void, withAgent: <T>(fn
             await sleep(500); // a baseline before the write
           },
         );
+        errors += g.errors;
         await sleep(100);
         const samples = await probe.stop();
         const during = samples.filter((s) => s.at + s.ms >= g.wakeStart && s.at <= g.wakeEnd).map((s) => s.ms);
@@ -181,7 +213,7 @@ export async function kvFanout(report: (line: string) => void, withAgent: <T>(fn
         getLine = `; with an unrelated KV GET running (4 connections, 1 per 2 ms each, separate process): wake ${g.ms.toFixed(0)} ms, GET during the wake p99 ${percentile(during, 99).toFixed(1)} ms, max ${Math.max(...during).toFixed(1)} ms over ${during.length} GETs (before it: p99 ${percentile(before, 99).toFixed(1)} ms)`;
       }
       report(
-        `fanout         ${n} watchers on one key, one write → all answered: ${f.ms.toFixed(0)} ms, ${f.errors} errors (${(f.bytesPerWatcher / 1024).toFixed(1)} KB agent memory per waiting watcher)${getLine}`,
+        `fanout         ${n} watchers on one key, one write → all answered: median ${percentile(wake, 50).toFixed(0)} ms, best ${Math.min(...wake).toFixed(0)} ms over ${rounds} rounds (agent CPU in the wake: median ${percentile(cpu, 50).toFixed(0)} ms), ${errors} errors; ${(f.bytesPerWatcher / 1024).toFixed(1)} KB agent memory per waiting watcher${getLine}`,
       );
     });
     await sleep(500);
