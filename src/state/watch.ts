@@ -59,7 +59,7 @@ export class ChangeSet {
 }
 
 /** Waiters woken per event-loop turn; between slices the loop serves other I/O. */
-export const WAKE_SLICE = Number(process.env.TRIBUNE_WAKE_SLICE ?? 256);
+export const WAKE_SLICE = 256;
 /** Waits at least this long go in the coarse wheel (250 ms ticks): their jitter (wait/16) dwarfs the rounding. */
 export const COARSE_FROM_MS = 16_000;
 
