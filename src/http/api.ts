@@ -237,7 +237,8 @@ function write(ctx: Ctx, reply: Reply): void {
   const headers: Record<string, string | number> = reply.headers ?? {};
   let body: string | Buffer | undefined;
   if (reply.jsonText !== undefined || reply.json !== undefined) {
-    const pretty = ctx.rawQuery !== '' && ctx.has('pretty');
+    // The substring test first: URLSearchParams.has is a measurable cost on every answer of a fan-out.
+    const pretty = ctx.rawQuery.includes('pretty') && ctx.has('pretty');
     if (pretty) body = reply.jsonText !== undefined ? prettyText(reply.jsonText) : JSON.stringify(reply.json, null, 4) + '\n';
     else body = reply.jsonText ?? JSON.stringify(reply.json);
     headers['Content-Type'] = 'application/json';

@@ -85,6 +85,8 @@ export class TimerWheel {
 
   /** Expires every entry whose deadline has passed (the timer calls it; tests may too). */
   run(): void {
+    // Called early (by a test, or the timer re-armed meanwhile): the pending timer is not needed.
+    if (this.timer) clearTimeout(this.timer);
     this.timer = null;
     this.armedTick = -1;
     const nowTick = Math.floor(this.now() / this.tickMs);
