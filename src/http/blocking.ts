@@ -4,7 +4,9 @@
 //
 // A blocked query is one Blocker: the hub wakes it by a method call and its deadline sits in the
 // hub's timer wheel, so waking thousands costs no promise, closure or timer apiece; the only
-// promise is the one the handler returns.
+// promise is the one the handler returns. The wheel rounds a deadline up to its tick (10 ms, or
+// 250 ms for waits of 16 s and more, whose jitter is at least a second), so a wait ends at most
+// one tick after its budget and never before it.
 
 import { Waiter, type WatchHub } from '../state/watch.js';
 import { WatchSet } from '../state/watch.js';
