@@ -88,13 +88,18 @@ class Blocker<T> extends Waiter {
  * client went away while waiting.
  */
 export function blockingQuery<T>(ctx: Ctx, hub: WatchHub, opts: QueryOptions, read: Read<T>): Promise<Indexed<T> | null> {
+  if (opts.minIndex === 0) return readNow(read);
   // What the executor throws (a read's error) rejects the promise, as an async function would.
   return new Promise((resolve, reject) => {
-    if (opts.minIndex === 0) return resolve(clamp(read(undefined)));
     if (ctx.res.destroyed) return resolve(null);
     const deadline = performance.now() + waitBudgetMs(opts.waitMs);
     new Blocker(ctx, hub, opts.minIndex, deadline, read, resolve, reject).run();
   });
+}
+
+/** The non-blocking read (every plain GET): an async function, so a read's error rejects. */
+async function readNow<T>(read: Read<T>): Promise<Indexed<T>> {
+  return clamp(read(undefined));
 }
 
 function clamp<T>(r: Indexed<T>): Indexed<T> {
