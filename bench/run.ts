@@ -6,10 +6,10 @@ import { clusterBench } from './cluster.js';
 import { spawn } from 'node:child_process';
 import fs from 'node:fs';
 import dgram from 'node:dgram';
-import net from 'node:net';
 import dnsPacket from 'dns-packet';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
+import { fanoutOnce, kvFanout } from './fanout.js';
 import { fuzzLag, idleClients } from './hardening.js';
 import { lockBench } from './locks.js';
 import { aclBench } from './acl.js';
@@ -108,84 +108,8 @@ async function kvGet(): Promise<void> {
   });
 }
 
-/**
- * Opens `n` blocking queries on `path` (which must answer with the index given by `indexOf`),
- * runs `write` once, and times until every watcher has answered.
- */
-
-interface Fanout {
-  ms: number;
-  /** Agent memory per blocked watcher (RSS growth while they wait / n). */
-  bytesPerWatcher: number;
-}
-
-async function fanoutOnce(a: BenchAgent, n: number, path: string, write: () => Promise<void>): Promise<Fanout> {
-  const rssBefore = rssBytes(a.proc.pid);
-  const index = Number((await request(a.base, 'GET', path)).headers['x-consul-index']);
-  const url = new URL(`${path}${path.includes('?') ? '&' : '?'}index=${index}&wait=5m`, a.base);
-  // Raw sockets rather than http.get: the client must cost far less than the server, or the
-  // figure measures the client's response parsing (the server side is what is benchmarked).
-  const head = Buffer.from(`GET ${url.pathname}${url.search} HTTP/1.1\r\nHost: ${url.host}\r\n\r\n`);
-  const sockets: net.Socket[] = [];
-  let connected = 0;
-  let failed = 0;
-  let answered = 0;
-  let allDone: () => void = () => undefined;
-  const done = new Promise<void>((r) => (allDone = r));
-  for (let i = 0; i < n; i++) {
-    const s = net.connect({ host: url.hostname, port: Number(url.port) }, () => {
-      connected++;
-      s.write(head);
-    });
-    let got = 0;
-    let need = -1;
-    let buf = '';
-    s.on('data', (d: Buffer) => {
-      got += d.length;
-      if (need < 0) {
-        buf += d.toString('latin1');
-        const end = buf.indexOf('\r\n\r\n');
-        if (end < 0) return;
-        const m = /content-length: *(\d+)/i.exec(buf.slice(0, end));
-        need = end + 4 + Number(m?.[1] ?? 0);
-      }
-      if (got >= need) {
-        s.destroy();
-        if (++answered === n) allDone();
-      }
-    });
-    s.on('error', (e) => {
-      failed++;
-      console.error('watcher error', e.message);
-    });
-    sockets.push(s);
-    // Connect in waves so the accept queue is never the thing being measured.
-    if (i % 500 === 499) while (connected + failed < i + 1) await sleep(5);
-  }
-  while (connected + failed < n) await sleep(20);
-  if (failed > 0) throw new Error(`${failed} watchers failed to connect`);
-  await sleep(1000); // let every request reach the server and block
-  const bytesPerWatcher = Math.max(0, rssBytes(a.proc.pid) - rssBefore) / n;
-  const t0 = performance.now();
-  await write();
-  await done;
-  const ms = performance.now() - t0;
-  for (const s of sockets) s.destroy();
-  return { ms, bytesPerWatcher };
-}
-
 async function fanout(): Promise<void> {
-  await withDurableAgent(async (a) => {
-    for (const n of [1000, 5000]) {
-      const key = `/v1/kv/bench/watch-${n}`;
-      await request(a.base, 'PUT', key, 'v0');
-      const f = await fanoutOnce(a, n, key, async () => {
-        await request(a.base, 'PUT', key, 'v1');
-      });
-      report(`fanout         ${n} watchers on one key, one write → all answered: ${f.ms.toFixed(0)} ms (${(f.bytesPerWatcher / 1024).toFixed(1)} KB agent memory per waiting watcher)`);
-      await sleep(500);
-    }
-  });
+  await kvFanout(report, withDurableAgent);
 }
 
 const REGISTER_SCRIPT = `
