@@ -26,7 +26,7 @@ export function tmpDir(): string {
 /** Starts `tribune agent` with `args`; resolves when its HTTP API answers. */
 export async function startAgent(args: string[], dataDir: string | null): Promise<BenchAgent & { startMs: number }> {
   const started = performance.now();
-  const proc = spawn(process.execPath, [BIN, 'agent', '-server-port', '-1', '-serf-lan-port', '-1', ...args], { stdio: ['ignore', 'pipe', 'pipe'] });
+  const proc = spawn(process.execPath, [BIN, 'agent', '-server-port', '-1', '-serf-lan-port', '-1', '-serf-wan-port', '-1', ...args], { stdio: ['ignore', 'pipe', 'pipe'] });
   let out = '';
   const port = await new Promise<number>((resolve, reject) => {
     const onData = (d: Buffer): void => {

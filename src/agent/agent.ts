@@ -49,6 +49,8 @@ import type { ClusterView } from '../cluster/view.js';
 import type { MemberInfo } from '../cluster/membership-api.js';
 import { localMember, serfWanPort } from './self.js';
 import type { CatalogWriter } from './catalog-writer.js';
+import { WanPool } from '../cluster/wan.js';
+import type { Ctx } from '../http/context.js';
 
 /** The server routes: on a client agent these are forwarded to a server. */
 export const SERVER_GROUPS: EndpointGroup[] = [
@@ -100,6 +102,10 @@ export class Agent {
   private readonly internalApi: HttpApi | null;
   private readonly security: ChannelSecurity;
   private readonly remoteEvents: RemoteEventBus | null;
+  /** A server's WAN pool: the servers of every datacenter (null on a client agent). */
+  readonly wan: WanPool | null;
+  /** host:port of a server's agent channel on the serf WAN port, once started ('' when none). */
+  wanAddr = '';
   /** host:port of each HTTP listener, once started. */
   httpAddrs: string[] = [];
   /** host:port of each DNS listener (UDP and TCP), once started; none when ports.dns is -1. */
@@ -138,6 +144,8 @@ export class Agent {
     // The server's own member carries this agent's node ID (read when the server starts).
     this._server = config.server ? new Server({ config, logger: opts.logger, nodeID: () => this.local.nodeID, ...opts.server }) : null;
     this.pool = config.server ? null : new ServerPool(this.security);
+    this.wan = config.server ? new WanPool({ config, security: this.security, logger: this.logger, self: () => localMember(config, this.local.nodeID, true) }) : null;
+    this.wan?.register(this.rpc);
     this.tokens = new AgentTokens(config.acl, config.dataDir);
     const server = this._server;
     // Tokens resolve through the server's ACL tables; agent_master is the agent's own.
@@ -175,7 +183,7 @@ export class Agent {
       logger: this.logger.named('dns'),
       recursors: config.recursors,
       context: () => this.dnsContext(),
-      ...(server ? {} : { remote: (msg: Buffer, transport: 'udp' | 'tcp') => this.remoteDNS(msg, transport) }),
+      ...(server ? { forwardDC: (dc: string, msg: Buffer, transport: 'udp' | 'tcp') => this.dnsInDC(dc, msg, transport) } : { remote: (msg: Buffer, transport: 'udp' | 'tcp') => this.remoteDNS(msg, transport) }),
     });
     if (server) {
       // Every applied log entry is counted by command type (consul.fsm.<type>), and batches sized.
@@ -196,6 +204,7 @@ export class Agent {
       tokens: this.tokens,
       events: this.events,
       cluster: this.clusterView(),
+      forwardDC: (ctx, dc, token) => this.forwardDC(ctx, dc, token),
       ...(acl ? { acl } : {}),
     };
     if (server) {
@@ -205,7 +214,8 @@ export class Agent {
       const internalAcl = this.resolver ? { resolver: this.resolver, defaultToken: () => '' } : undefined;
       const { acl: _omit, ...rest } = deps;
       void _omit;
-      this.internalApi = new HttpApi({ ...rest, ...(internalAcl ? { acl: internalAcl } : {}) }, SERVER_GROUPS);
+      // Event fire too: another datacenter forwards ?dc=<this one> fires here.
+      this.internalApi = new HttpApi({ ...rest, ...(internalAcl ? { acl: internalAcl } : {}) }, [...SERVER_GROUPS, eventEndpoints]);
       this.rpc.on('invite', () => {
         throw new RpcError('servers of one datacenter share one log: with the embedded log a datacenter has one server');
       });
@@ -272,7 +282,8 @@ export class Agent {
       },
       join: (addrs, wan) => {
         const ownPort = wan ? serfWanPort(c) : c.ports.serfLan > 0 ? c.ports.serfLan : 8301;
-        const joinOne = this.clusterClient ? (t: string) => this.clusterClient!.joinTarget(t) : wan ? () => Promise.reject(new Error('joining other datacenters over the WAN is not supported yet')) : (t: string) => this.invite(t);
+        if (wan && this.wan) return this.wan.join(addrs);
+        const joinOne = this.clusterClient ? (t: string) => this.clusterClient!.joinTarget(t) : (t: string) => this.invite(t);
         return joinAddresses(addrs, { config: c, wan, ownPort, logger: this.logger, joinOne });
       },
       forceLeave: async (node, prune) => {
@@ -286,6 +297,7 @@ export class Agent {
         }
       },
       knownServers: () => (this._server ? this.serverAddrs().length : this.pool!.size),
+      ...(this.wan ? this.wanView(this.wan) : {}),
     };
   }
 
@@ -300,6 +312,56 @@ export class Agent {
     } finally {
       peer.close();
     }
+  }
+
+  // ---- datacenters: the WAN pool's part of the agent (wan.ts holds the pool itself)
+
+  private wanView(wan: WanPool): Pick<ClusterView, 'wanMembers' | 'forceLeaveWan' | 'datacenters'> {
+    return { wanMembers: () => wan.members(), forceLeaveWan: (name, prune) => wan.forceLeave(name, prune), datacenters: () => wan.datacenters() };
+  }
+
+  /**
+   * ?dc=<another datacenter>: a server forwards to a server there; a client agent to its own
+   * server, which knows the datacenters. null: this agent cannot (the route answers "No path").
+   */
+  private forwardDC(ctx: Ctx, dc: string, token: string): Promise<null> | null {
+    if (this.pool) return forwardRequest(ctx, this.pool, token);
+    const pool = this.wan?.poolFor(dc);
+    return pool ? forwardRequest(ctx, pool, token) : null;
+  }
+
+  /** A DNS question about another datacenter, answered by a server there. */
+  private dnsInDC(dc: string, msg: Buffer, transport: 'udp' | 'tcp'): Promise<Buffer | null> | null {
+    const pool = this.wan?.poolFor(dc);
+    if (!pool) return null;
+    return callServer<{ msg: Uint8Array | null }>(pool, 'dns', { msg, transport }, 4000).then((out) => (out.msg ? Buffer.from(out.msg) : null));
+  }
+
+  /** Binds the serf WAN port (servers; -1 disables) and starts the WAN pool's push/pull. */
+  private async startWan(): Promise<void> {
+    const wan = this.wan;
+    const c = this.opts.config;
+    if (!wan || c.ports.serfWan < 0) return;
+    const port = await this.rpc.listen(c.bindAddr, c.ports.serfWan);
+    c.ports.serfWan = port;
+    this.wanAddr = joinHostPort(c.advertiseAddrWan || c.advertiseAddr, port);
+    wan.start();
+  }
+
+  /** start_join_wan (must succeed, as Consul's) and retry_join_wan, once the API is up. */
+  private async joinWan(phase: 'start' | 'retry'): Promise<void> {
+    const wan = this.wan;
+    const cl = this.opts.config.cluster;
+    if (!wan || this.opts.config.ports.serfWan < 0) return;
+    if (phase === 'start') {
+      if (cl.startJoinWan.length > 0) await wan.join(cl.startJoinWan);
+      return;
+    }
+    if (cl.retryJoinWan.length === 0) return;
+    wan.retryJoin(cl.retryJoinWan, cl.retryIntervalWanMs, cl.retryMaxWan, (err) => {
+      this.logger.error(err);
+      void this.stop().then(() => this.onRetryJoinFailed(err));
+    });
   }
 
   private async remoteDNS(msg: Buffer, transport: 'udp' | 'tcp'): Promise<Buffer | null> {
@@ -399,6 +461,7 @@ export class Agent {
     }
     // Bound first, so the server's own member advertises the ports actually bound.
     await this.listenRpc();
+    await this.startWan();
     await this._server?.start();
     const cc = this.clusterClient;
     if (cc) {
@@ -406,6 +469,7 @@ export class Agent {
       if (config.cluster.startJoin.length > 0) await cc.join(config.cluster.startJoin);
       this.remoteEvents!.start();
     }
+    await this.joinWan('start');
     // As Consul: this node, its services and checks are in place before the API answers.
     await this.local.start();
     this.httpAddrs = await this.http.listen();
@@ -414,6 +478,7 @@ export class Agent {
       this.dnsAddrs = await this.dns.listen();
       for (const a of this.dnsAddrs) this.logger.info('DNS listening', { address: a });
     }
+    await this.joinWan('retry');
     if (cc && config.cluster.retryJoin.length > 0) {
       cc.retryJoin(config.cluster.retryJoin, config.cluster.retryIntervalMs, config.cluster.retryMax, (err) => {
         this.logger.error(err);
@@ -453,6 +518,7 @@ export class Agent {
       this.logger.info('shutting down');
       if (opts.leave) await this.clusterClient?.leave();
       this.clusterClient?.stop();
+      this.wan?.stop();
       this.remoteEvents?.close();
       this._server?.hub.releaseAll();
       this.local.releaseWaiters();
