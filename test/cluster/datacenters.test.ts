@@ -10,6 +10,7 @@ import { after, before, describe, it } from 'node:test';
 import dnsPacket from 'dns-packet';
 import type { Member } from '../../src/agent/self.js';
 import { Agent } from '../../src/agent/agent.js';
+import { runVerb } from '../../src/cli/main.js';
 import type { RuntimeConfig } from '../../src/config/types.js';
 import { silentLogger } from '../../src/util/log.js';
 import { testConfig, type TestAgent } from '../helpers/agent.js';
@@ -108,6 +109,16 @@ describe('datacenters', () => {
     // A client agent has no WAN pool: Consul answers null.
     const c = await request(client.base, 'GET', '/v1/agent/members?wan=1');
     assert.equal(c.text, 'null');
+  });
+
+  it('tribune members -wan lists the WAN members', async () => {
+    let out = '';
+    const code = await runVerb(['members', '-http-addr', dc1.base.slice('http://'.length), '-wan'], { stdout: (s) => (out += s.toString()), stderr: () => undefined }, () => Buffer.alloc(0));
+    assert.equal(code, 0);
+    const lines = out.trim().split('\n');
+    assert.match(lines[0] ?? '', /^Node\s+Address\s+Status\s+Type\s+Build\s+Protocol\s+DC\s+Segment$/);
+    assert.match(lines[1] ?? '', new RegExp(`^node1\\.dc1\\s+${dc1.agent.wanAddr.replace(/\./g, '\\.')}\\s+alive\\s+server\\s+\\S+\\s+2\\s+dc1\\s+<all>$`));
+    assert.match(lines[2] ?? '', new RegExp(`^node2\\.dc2\\s+${dc2.agent.wanAddr.replace(/\./g, '\\.')}\\s+alive\\s+server\\s+\\S+\\s+2\\s+dc2\\s+<all>$`));
   });
 
   it('/v1/catalog/datacenters on every agent: its own first', async () => {
@@ -243,5 +254,33 @@ describe('datacenters', () => {
     const unknown = await request(dc1.base, 'PUT', '/v1/agent/force-leave/nobody.dc5?wan');
     assert.equal(unknown.status, 500);
     assert.equal(unknown.text, "agent: No node found with name 'nobody.dc5'");
+  });
+
+  it('retry_join_wan joins once the address answers; retry_max_wan gives up with Consul\'s text', async () => {
+    const dc5 = await start('127.0.0.5', { nodeName: 'node5', datacenter: 'dc5', cluster: { ...testConfig().cluster, retryJoinWan: [dc1.agent.wanAddr], retryIntervalWanMs: 200 } });
+    try {
+      await waitFor('dc1 to learn dc5', async () => ((await datacenters(dc1)).includes('dc5') ? true : undefined));
+    } finally {
+      await dc5.stop();
+    }
+    const config = testConfig({
+      nodeName: 'node6',
+      datacenter: 'dc6',
+      bindAddr: '127.0.0.6',
+      advertiseAddr: '127.0.0.6',
+      advertiseAddrWan: '127.0.0.6',
+      clientAddrs: ['127.0.0.6'],
+      ports: { ...PORTS, dns: -1 },
+      cluster: { ...testConfig().cluster, retryJoinWan: ['127.0.0.1:1'], retryIntervalWanMs: 100, retryMaxWan: 2 },
+    });
+    const agent = new Agent({ config, logger: silentLogger });
+    const gaveUp = new Promise<string>((resolve) => (agent.onRetryJoinFailed = resolve));
+    await agent.start();
+    try {
+      const err = await gaveUp;
+      assert.match(err, /^agent: Join WAN: 1 error occurred:\n\t\* Failed to join 127\.0\.0\.1:1: dial tcp 127\.0\.0\.1:1: connect: connection refused/);
+    } finally {
+      await agent.stop();
+    }
   });
 });
