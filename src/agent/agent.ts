@@ -50,6 +50,7 @@ import type { MemberInfo } from '../cluster/membership-api.js';
 import { localMember, serfWanPort } from './self.js';
 import type { CatalogWriter } from './catalog-writer.js';
 import { WanPool } from '../cluster/wan.js';
+import { registerQueryRemote } from '../cluster/query-remote.js';
 import type { Ctx } from '../http/context.js';
 
 /** The server routes: on a client agent these are forwarded to a server. */
@@ -219,6 +220,7 @@ export class Agent {
       this.rpc.on('invite', () => {
         throw new RpcError('servers of one datacenter share one log: with the embedded log a datacenter has one server');
       });
+      registerQueryRemote(this.rpc, { store: server.store, datacenter: config.datacenter, nodeName: config.nodeName, resolver: this.resolver });
       registerServerRpc(this.rpc, {
         datacenter: config.datacenter,
         membership: server.membership,
@@ -316,8 +318,16 @@ export class Agent {
 
   // ---- datacenters: the WAN pool's part of the agent (wan.ts holds the pool itself)
 
-  private wanView(wan: WanPool): Pick<ClusterView, 'wanMembers' | 'forceLeaveWan' | 'datacenters'> {
-    return { wanMembers: () => wan.members(), forceLeaveWan: (name, prune) => wan.forceLeave(name, prune), datacenters: () => wan.datacenters() };
+  private wanView(wan: WanPool): Pick<ClusterView, 'wanMembers' | 'forceLeaveWan' | 'datacenters' | 'callDC'> {
+    return {
+      wanMembers: () => wan.members(),
+      forceLeaveWan: (name, prune) => wan.forceLeave(name, prune),
+      datacenters: () => wan.datacenters(),
+      callDC: <T>(dc: string, name: string, body: unknown): Promise<T> => {
+        const pool = wan.poolFor(dc);
+        return pool ? callServer<T>(pool, name, body) : Promise.reject(new Error('No path to datacenter'));
+      },
+    };
   }
 
   /**

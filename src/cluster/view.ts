@@ -23,4 +23,6 @@ export interface ClusterView {
   forceLeaveWan?(name: string, prune: boolean): void;
   /** Every known datacenter, this one first (a server's WAN view); absent on a client agent. */
   datacenters?(): string[];
+  /** Calls an RPC on a server of another datacenter (a server's WAN pool); absent on a client agent. */
+  callDC?<T>(dc: string, name: string, body: unknown): Promise<T>;
 }

@@ -218,6 +218,42 @@ describe('datacenters', () => {
     assert.equal((none.flags ?? 0) & 0xf, 2);
   });
 
+  it('prepared-query failover: nothing in dc1, the query runs in dc2 (Datacenters, NearestN)', async () => {
+    // web is registered in dc2 only (the DNS test above).
+    const mk = async (body: object): Promise<string> => {
+      const r = await request(dc1.base, 'POST', '/v1/query', body);
+      assert.equal(r.status, 200, r.text);
+      return r.json<{ ID: string }>().ID;
+    };
+    const listed = await mk({ Name: 'web-listed', Service: { Service: 'web', Failover: { Datacenters: ['dc9', 'dc2'] } } });
+    const nearest = await mk({ Name: 'web-nearest', Service: { Service: 'web', Failover: { NearestN: 1 } } });
+    const none = await mk({ Name: 'web-none', Service: { Service: 'web', Failover: { Datacenters: ['dc9'] } } });
+    interface Exec {
+      Nodes: { Node: { Node: string; Datacenter: string }; Service: { Service: string } }[];
+      Datacenter: string;
+      Failovers: number;
+    }
+    for (const [t, id] of [
+      [dc1, listed],
+      [client, listed],
+      [dc1, nearest],
+    ] as const) {
+      const r = await request(t.base, 'GET', `/v1/query/${id}/execute`);
+      assert.equal(r.status, 200, r.text);
+      const e = r.json<Exec>();
+      assert.equal(e.Datacenter, 'dc2');
+      assert.equal(e.Failovers, 1);
+      assert.deepEqual(
+        e.Nodes.map((n) => [n.Node.Node, n.Node.Datacenter, n.Service.Service]),
+        [['web-host', 'dc2', 'web']],
+      );
+    }
+    // An unknown datacenter is skipped: nothing tried, nothing found.
+    const r = await request(dc1.base, 'GET', `/v1/query/${none}/execute`);
+    const e = r.json<Exec>();
+    assert.deepEqual([e.Datacenter, e.Failovers, e.Nodes], ['dc1', 0, []]);
+  });
+
   it('a third datacenter joined through dc2 only is learned by dc1; stopped, it is failed; force-left, left', async () => {
     dc3 = await start('127.0.0.4', { nodeName: 'node4', datacenter: 'dc3', cluster: { ...testConfig().cluster, startJoinWan: [dc2.agent.wanAddr] } });
     await waitFor(

@@ -8,6 +8,8 @@ import { localMember } from '../../src/agent/self.js';
 import { PLAIN } from '../../src/cluster/security.js';
 import { WAN_FAIL_AFTER_MS, WanPool, type WanRecord } from '../../src/cluster/wan.js';
 import { otherDatacenter } from '../../src/dns/query.js';
+import { failoverDatacenters } from '../../src/http/query-execute.js';
+import type { PreparedQuery } from '../../src/state/query-types.js';
 import { silentLogger } from '../../src/util/log.js';
 import { testConfig } from '../helpers/agent.js';
 
@@ -115,5 +117,17 @@ describe('DNS names of another datacenter', () => {
     assert.equal(otherDatacenter('web.service.consul', 'consul.', 'dc1'), null);
     assert.equal(otherDatacenter('0a000001.addr.dc2.consul', 'consul.', 'dc1'), null);
     assert.equal(otherDatacenter('web.service.dc2.example.com', 'consul.', 'dc1'), null);
+  });
+});
+
+describe('prepared-query failover candidates', () => {
+  const q = (NearestN: number, Datacenters: string[] | null): PreparedQuery => ({ Service: { Failover: { NearestN, Datacenters } } }) as unknown as PreparedQuery;
+  it('the NearestN first, then the listed ones that are known and not chosen yet', () => {
+    const others = ['dc2', 'dc3', 'dc4'];
+    assert.deepEqual(failoverDatacenters(q(0, null), others), []);
+    assert.deepEqual(failoverDatacenters(q(2, null), others), ['dc2', 'dc3']);
+    assert.deepEqual(failoverDatacenters(q(9, null), others), ['dc2', 'dc3', 'dc4']);
+    assert.deepEqual(failoverDatacenters(q(1, ['dc4', 'dc9', 'dc2']), others), ['dc2', 'dc4']);
+    assert.deepEqual(failoverDatacenters(q(0, ['dc3', 'dc3']), others), ['dc3']);
   });
 });
