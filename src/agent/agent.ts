@@ -527,6 +527,7 @@ export class Agent {
     this.stopping ??= (async () => {
       this.logger.info('shutting down');
       if (opts.leave) await this.clusterClient?.leave();
+      if (opts.leave) await this.wan?.leave();
       this.clusterClient?.stop();
       this.wan?.stop();
       this.remoteEvents?.close();

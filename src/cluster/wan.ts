@@ -162,11 +162,11 @@ export class WanPool {
     return now - e.heardAt > this.failAfter ? WAN_FAILED : WAN_ALIVE;
   }
 
-  /** What this server tells others: itself, just heard from, and everyone it knows. */
-  private records(): WanRecord[] {
+  /** What this server tells others: itself, just heard from (or leaving), and everyone it knows. */
+  private records(leaving = false): WanRecord[] {
     const now = this.now();
     const self = this.opts.self();
-    const out: WanRecord[] = [{ Name: self.Name, Addr: self.Addr, Port: self.Port, Tags: self.Tags, heardAgoMs: 0, leftAgoMs: null }];
+    const out: WanRecord[] = [{ Name: self.Name, Addr: self.Addr, Port: self.Port, Tags: self.Tags, heardAgoMs: 0, leftAgoMs: leaving ? 0 : null }];
     for (const e of this.entries.values()) {
       const m = e.member;
       out.push({ Name: m.Name, Addr: m.Addr, Port: m.Port, Tags: m.Tags, heardAgoMs: Math.max(0, now - e.heardAt), leftAgoMs: e.leftAt === null ? null : Math.max(0, now - e.leftAt) });
@@ -359,6 +359,20 @@ export class WanPool {
     }
     this.logger.info('force-left a WAN member', { member: name, prune });
     this.refreshPools();
+  }
+
+  /** A graceful leave: every server still listed is told this one left (Status 3, not failed). */
+  async leave(): Promise<void> {
+    this.stopped = true;
+    const now = this.now();
+    const body = { members: this.records(true) };
+    const calls: Promise<unknown>[] = [];
+    for (const e of this.entries.values()) {
+      if (this.status(e, now) === WAN_LEFT) continue;
+      calls.push(this.peer(joinHostPort(e.member.Addr, e.member.Port), e.member.Tags.dc ?? '').call('wan.sync', body, 1000));
+    }
+    await Promise.allSettled(calls);
+    this.logger.info('left the WAN pool', { told: calls.length });
   }
 
   stop(): void {

@@ -297,8 +297,11 @@ describe('datacenters', () => {
     try {
       await waitFor('dc1 to learn dc5', async () => ((await datacenters(dc1)).includes('dc5') ? true : undefined));
     } finally {
-      await dc5.stop();
+      // A graceful leave: left at once, not failed later.
+      await dc5.agent.stop({ leave: true });
     }
+    assert.equal((await wanMembers(dc1)).find((m) => m.Name === 'node5.dc5')?.Status, 3);
+    assert.equal((await wanMembers(dc2)).find((m) => m.Name === 'node5.dc5')?.Status, 3);
     const config = testConfig({
       nodeName: 'node6',
       datacenter: 'dc6',
