@@ -2,6 +2,7 @@
 // Sections: startup, http-baseline, kv-put, kv-get, fanout, catalog-register, health-read, health-fanout,
 // dns, locks, restart, restart-snapshot, register-scale, fuzz-lag, idle-clients, acl, query (default: all). Needs wrk (apt-get install wrk).
 
+import { clusterBench } from './cluster.js';
 import { spawn } from 'node:child_process';
 import fs from 'node:fs';
 import dgram from 'node:dgram';
@@ -400,6 +401,7 @@ const SECTIONS: Record<string, () => Promise<void>> = {
   'fuzz-lag': () => fuzzLag(report, SECONDS),
   'idle-clients': () => idleClients(report),
   acl: () => aclBench(report, CONNS, SECONDS),
+  cluster: () => clusterBench(report, CONNS, SECONDS),
 };
 
 async function main(): Promise<void> {

@@ -37,6 +37,9 @@ import type { AgentDeps } from '../http/api.js';
 import { LocalEventBus, UserEvents, type EventBus } from '../events/user-events.js';
 import { RpcClient, RpcError, RpcServer, joinHostPort } from '../cluster/transport.js';
 import { joinAddresses } from '../cluster/join.js';
+import { Prober, type Peer } from '../cluster/probe.js';
+import { gossipKey } from '../config/build.js';
+import { originCoordinate, type NetCoordinate } from '../util/coordinate.js';
 import { MembershipError } from '../server/membership.js';
 import { channelSecurity, type ChannelSecurity } from '../cluster/security.js';
 import { ServerPool } from '../cluster/pool.js';
@@ -107,6 +110,13 @@ export class Agent {
   readonly wan: WanPool | null;
   /** host:port of a server's agent channel on the serf WAN port, once started ('' when none). */
   wanAddr = '';
+  /** Measures round trips to other members over UDP on the serf LAN port (null when that port is off). */
+  private prober: Prober | null = null;
+  private coord: NetCoordinate = originCoordinate();
+  /** A client agent's view of the members, refreshed in the background for the prober. */
+  private peerCache: Peer[] = [];
+  private peerTimer: NodeJS.Timeout | null = null;
+  private coordSent: NetCoordinate | null = null;
   /** host:port of each HTTP listener, once started. */
   httpAddrs: string[] = [];
   /** host:port of each DNS listener (UDP and TCP), once started; none when ports.dns is -1. */
@@ -228,6 +238,9 @@ export class Agent {
         writer,
         events: bus,
         dns: (msg, transport) => this.dns.answerMessage(msg, transport),
+        coordinate: (node, coord) => {
+          if (!config.disableCoordinates) server.coordinates.add({ Node: node, Segment: '', Coord: coord });
+        },
         http: this.internalApi,
         logger: this.logger.named('rpc'),
       });
@@ -300,6 +313,7 @@ export class Agent {
       },
       knownServers: () => (this._server ? this.serverAddrs().length : this.pool!.size),
       ...(this.wan ? this.wanView(this.wan) : {}),
+      coordinate: () => this.coord,
     };
   }
 
@@ -463,6 +477,57 @@ export class Agent {
     }
   }
 
+  /**
+   * Network coordinates (serf/coordinate's Vivaldi): the prober pings one member a second on the
+   * serf LAN port (UDP, sealed with the encrypt key). A server queues its own coordinate for the
+   * log; a client agent sends its coordinate to a server every few seconds when it moved.
+   */
+  private async startProber(): Promise<void> {
+    const c = this.opts.config;
+    if (c.ports.serfLan < 0 || c.disableCoordinates) return;
+    const self = c.nodeName;
+    const server = this._server;
+    const peers = (): Peer[] => {
+      if (!server) return this.peerCache;
+      const out: Peer[] = [];
+      for (const m of server.membership.members()) if (m.Status === 1 && m.Name !== self) out.push({ name: m.Name, addr: m.Addr, port: m.Port });
+      return out;
+    };
+    this.prober = new Prober({
+      bind: c.bindAddr,
+      port: c.ports.serfLan,
+      key: c.cluster.encrypt === '' ? null : gossipKey(c.cluster.encrypt),
+      name: self,
+      peers,
+      logger: this.logger.named('coordinate'),
+      onCoordinate: (coord) => {
+        this.coord = coord;
+        if (server) {
+          server.coordinate = coord;
+          server.coordinates.add({ Node: self, Segment: '', Coord: coord });
+        }
+      },
+    });
+    await this.prober.start();
+    if (!server) {
+      const refresh = async (): Promise<void> => {
+        if (this.pool!.size === 0) return;
+        try {
+          const ms = await this.clusterClient!.members(localMember(c, this.local.nodeID));
+          this.peerCache = ms.filter((m) => m.Status === 1 && m.Name !== self).map((m) => ({ name: m.Name, addr: m.Addr, port: m.Port }));
+          if (this.coordSent !== this.coord) {
+            await callServer(this.pool!, 'coordinate.update', { node: self, coord: this.coord });
+            this.coordSent = this.coord;
+          }
+        } catch {
+          /* the next round tries again */
+        }
+      };
+      this.peerTimer = setInterval(() => void refresh(), 5000);
+      this.peerTimer.unref();
+    }
+  }
+
   async start(): Promise<void> {
     const { config } = this.opts;
     if (config.pidFile) fs.writeFileSync(config.pidFile, `${process.pid}`);
@@ -473,6 +538,7 @@ export class Agent {
     await this.listenRpc();
     await this.startWan();
     await this._server?.start();
+    await this.startProber();
     const cc = this.clusterClient;
     if (cc) {
       // start_join must succeed for the agent to start, as Consul's; retry_join keeps trying.
@@ -530,6 +596,8 @@ export class Agent {
       if (opts.leave) await this.wan?.leave();
       this.clusterClient?.stop();
       this.wan?.stop();
+      if (this.peerTimer) clearInterval(this.peerTimer);
+      await this.prober?.stop();
       this.remoteEvents?.close();
       this._server?.hub.releaseAll();
       this.local.releaseWaiters();

@@ -3,6 +3,7 @@
 
 import os from 'node:os';
 import type { RuntimeConfig } from '../config/types.js';
+import type { NetCoordinate } from '../util/coordinate.js';
 import { formatDuration } from '../util/duration.js';
 import { sortKeys } from './definitions.js';
 import type { LocalAgent } from './local-agent.js';
@@ -82,11 +83,6 @@ export function localMember(c: RuntimeConfig, nodeID: string, wan = false): Memb
   };
 }
 
-/** A fresh serf coordinate (the node has measured nothing yet). */
-function coordinate(): Record<string, unknown> {
-  return { Vec: [0, 0, 0, 0, 0, 0, 0, 0], Error: 1.5, Adjustment: 0, Height: 1e-5 };
-}
-
 const dur = (ms: number): string => formatDuration(ms * 1e6);
 
 function debugConfig(c: RuntimeConfig, agent: LocalAgent): Record<string, unknown> {
@@ -146,7 +142,7 @@ function debugConfig(c: RuntimeConfig, agent: LocalAgent): Record<string, unknow
 }
 
 /** GET /v1/agent/self */
-export function agentSelf(c: RuntimeConfig, agent: LocalAgent, extra: { leader: boolean; leaderAddr: string; knownServers: number }): Record<string, unknown> {
+export function agentSelf(c: RuntimeConfig, agent: LocalAgent, extra: { leader: boolean; leaderAddr: string; knownServers: number; coord: NetCoordinate }): Record<string, unknown> {
   const services = agent.state.allServices().length;
   const checks = agent.state.allChecks();
   return {
@@ -160,7 +156,7 @@ export function agentSelf(c: RuntimeConfig, agent: LocalAgent, extra: { leader: 
       Version: CONSUL_VERSION,
     },
     DebugConfig: debugConfig(c, agent),
-    Coord: coordinate(),
+    Coord: extra.coord,
     Member: localMember(c, agent.nodeID),
     Stats: {
       agent: {

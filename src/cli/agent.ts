@@ -57,8 +57,12 @@ export async function runAgent(args: string[]): Promise<number> {
         process.exit(1);
       }
       signalled = true;
-      logger.info('caught signal, stopping gracefully', { signal: sig });
-      running.stop().then(
+      // As Consul: client agents leave on SIGTERM and SIGINT, servers on neither, unless
+      // leave_on_terminate / skip_leave_on_interrupt say otherwise.
+      const cl = config.cluster;
+      const leave = sig === 'SIGTERM' ? (cl.leaveOnTerminate ?? !config.server) : !(cl.skipLeaveOnInterrupt ?? config.server);
+      logger.info(leave ? 'caught signal, leaving gracefully' : 'caught signal, stopping gracefully', { signal: sig });
+      running.stop({ leave }).then(
         () => resolve(0),
         (e: Error) => {
           logger.error('shutdown failed', { error: e.message });
@@ -73,6 +77,10 @@ export async function runAgent(args: string[]): Promise<number> {
       logger.info('caught signal, reloading', { signal: 'SIGHUP' });
       running.reload().catch((e: Error) => logger.error('failed to reload configuration', { error: e.message }));
     });
+    running.onRetryJoinFailed = (err) => {
+      process.stderr.write(`==> ${err}\n`);
+      resolve(1);
+    };
     void running.left.then(() => {
       process.stdout.write('Graceful leave complete\n');
       resolve(0);

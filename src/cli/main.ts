@@ -1,6 +1,7 @@
 // The `tribune` command: Consul's verbs and flags. Every verb takes Go-style single-dash flags
 // (`tribune kv get -recurse app`), so verbs parse their own arguments; commander lists them.
 
+import { randomBytes } from 'node:crypto';
 import fs from 'node:fs';
 import { Command } from 'commander';
 import { aclCommand } from './acl.js';
@@ -79,6 +80,12 @@ export async function main(argv: string[]): Promise<void> {
     .version(`Tribune v${VERSION}`, '-v, --version');
   program.command('agent').description('Runs a Tribune agent (flags as `consul agent`)');
   for (const [name, v] of Object.entries(VERBS)) program.command(name).description(v.help);
+  program
+    .command('keygen')
+    .description('Generates a new encryption key (the base64 value for encrypt)')
+    .action(() => {
+      process.stdout.write(`${randomBytes(32).toString('base64')}\n`);
+    });
   program
     .command('version')
     .description('Prints the Tribune version')

@@ -10,6 +10,7 @@ import type { UserEvent } from '../events/user-event.js';
 import { UserEventError, type EventBus } from '../events/user-events.js';
 import type { DeregisterRequest, RegisterRequest } from '../state/catalog-types.js';
 import type { Logger } from '../util/log.js';
+import { isValidCoordinate, type NetCoordinate } from '../util/coordinate.js';
 import type { MemberInfo, MembershipService } from './membership-api.js';
 import { RpcError, type RpcServer } from './transport.js';
 
@@ -20,6 +21,8 @@ export interface ServerRpcDeps {
   servers: () => string[];
   writer: CatalogWriter;
   events: EventBus;
+  /** A client agent's measured coordinate, queued for the log (Consul's Coordinate.Update). */
+  coordinate: (node: string, coord: NetCoordinate) => void;
   /** Answers one DNS message as this server's DNS interface would (null: no answer). */
   dns: (msg: Buffer, transport: 'udp' | 'tcp') => Promise<Buffer | null>;
   /** The server routes only: agent routes are never reachable through the channel. */
@@ -86,6 +89,13 @@ export function registerServerRpc(rpc: RpcServer, d: ServerRpcDeps): void {
   rpc.onStream('event.stream', (_body, send, signal) => {
     const off = d.events.subscribe((e) => send(e));
     signal.addEventListener('abort', off, { once: true });
+  });
+
+  rpc.on('coordinate.update', (body) => {
+    const coord = field<NetCoordinate>(body, 'coord', isObject);
+    if (!Array.isArray(coord.Vec) || !isValidCoordinate(coord)) throw new RpcError('invalid coordinate', 400);
+    d.coordinate(field<string>(body, 'node', isString), coord);
+    return true;
   });
 
   rpc.on('dns', async (body) => {

@@ -3,6 +3,7 @@
 // (it asks a server).
 
 import type { Member } from '../agent/self.js';
+import type { NetCoordinate } from '../util/coordinate.js';
 
 export interface ClusterView {
   /** Whether this agent is the cluster's leader. */
@@ -25,4 +26,6 @@ export interface ClusterView {
   datacenters?(): string[];
   /** Calls an RPC on a server of another datacenter (a server's WAN pool); absent on a client agent. */
   callDC?<T>(dc: string, name: string, body: unknown): Promise<T>;
+  /** This agent's LAN coordinate as its prober measures it. */
+  coordinate(): NetCoordinate;
 }

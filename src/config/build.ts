@@ -367,7 +367,7 @@ export function applySource(c: RuntimeConfig, src: Source, warnings: string[]): 
       case 'reconnect_timeout': {
         const ms = r.duration(key, v) / 1e6;
         // As Consul's builder: shorter than 8h is refused (a flapping node must not be reaped).
-        if (ms < 8 * 3600_000) r.fail(key, 'reconnect_timeout must be >= 8h');
+        if (ms < 8 * 3600_000) r.fail(key, 'must be >= 8h');
         c.cluster.reconnectTimeoutMs = ms;
         break;
       }

@@ -59,8 +59,8 @@ export class Server {
   private readonly logger: Logger;
   /** Pending coordinate updates, flushed to the log every period. */
   readonly coordinates: CoordinateBatcher;
-  /** This server's LAN and WAN coordinate: with no gossip to measure, Serf's starting point. */
-  readonly coordinate: NetCoordinate = originCoordinate();
+  /** This server's LAN and WAN coordinate, as its agent's prober measures it (Serf's origin until then). */
+  coordinate: NetCoordinate = originCoordinate();
   /** The LAN member list and the leader's liveness judgement (what agents join and heartbeat). */
   readonly membership: MembershipLeader;
   /** When this server became leader (autopilot's StableSince). */

@@ -4,6 +4,7 @@
 // client agent, failure on silence, graceful leave, force-leave, and the encrypt key.
 
 import assert from 'node:assert/strict';
+import { execFileSync } from 'node:child_process';
 import dgram from 'node:dgram';
 import { after, before, describe, it } from 'node:test';
 import dnsPacket from 'dns-packet';
@@ -11,10 +12,11 @@ import type { Member } from '../../src/agent/self.js';
 import { Agent } from '../../src/agent/agent.js';
 import type { RuntimeConfig } from '../../src/config/types.js';
 import { silentLogger } from '../../src/util/log.js';
-import { testConfig, type TestAgent } from '../helpers/agent.js';
+import { BIN, testConfig, type TestAgent } from '../helpers/agent.js';
 import { request } from '../helpers/http.js';
 
-const KEY = Buffer.alloc(32, 7).toString('base64');
+// A key as `tribune keygen` makes it (Consul's keygen: 32 random bytes, base64).
+const KEY = execFileSync(process.execPath, [BIN, 'keygen'], { encoding: 'utf8' }).trim();
 const OTHER_KEY = Buffer.alloc(32, 9).toString('base64');
 
 async function start(overrides: Partial<RuntimeConfig>, fast = true): Promise<TestAgent> {
@@ -215,6 +217,25 @@ describe('client agents', () => {
     assert.deepEqual((await request(c2.base, 'GET', '/v1/event/list?name=restart')).json<unknown[]>(), []);
   });
 
+  it('agents measure round trips: both nodes get Vivaldi coordinates, and rtt is small and positive', async () => {
+    type Coord = { Node: string; Coord: { Vec: number[]; Error: number; Height: number } };
+    const coords = await waitFor('coordinates of node1 and node2', async () => {
+      const list = (await request(server.base, 'GET', '/v1/coordinate/nodes')).json<Coord[]>();
+      const moved = list.filter((c) => c.Coord.Error < 1.5);
+      return moved.some((c) => c.Node === 'node1') && moved.some((c) => c.Node === 'node2') ? list : undefined;
+    }, 20_000);
+    const a = coords.find((c) => c.Node === 'node1')!.Coord;
+    const b = coords.find((c) => c.Node === 'node2')!.Coord;
+    let sum = 0;
+    for (let i = 0; i < a.Vec.length; i++) sum += (a.Vec[i]! - b.Vec[i]!) ** 2;
+    const rtt = Math.sqrt(sum) + a.Height + b.Height;
+    // Loopback: well under a second, and more than nothing.
+    assert.ok(rtt > 0 && rtt < 1, String(rtt));
+    // The agent's own view is the same coordinate it reports.
+    const self = (await request(c2.base, 'GET', '/v1/agent/self')).json<{ Coord: { Error: number } }>();
+    assert.ok(self.Coord.Error < 1.5);
+  });
+
   it('a client agent that stops without leaving is failed with serfHealth critical, and alive again when it returns', async () => {
     const c3 = await clientOf('node3', '127.0.0.3', { cluster: { ...testConfig().cluster, retryJoin: [server.agent.lanAddr], retryIntervalMs: 200 } });
     await waitFor('node3 alive', async () => ((await members(server)).find((m) => m.Name === 'node3')?.Status === 1 ? true : undefined));
@@ -261,6 +282,7 @@ describe('client agents', () => {
 
 describe('the encrypt key', () => {
   it('an agent without the key (or with another) cannot join; with it, it can', async () => {
+    assert.equal(Buffer.from(KEY, 'base64').length, 32);
     const server = await start({ nodeName: 'keyed', cluster: { ...testConfig().cluster, encrypt: KEY } });
     const stopMe: TestAgent[] = [server];
     try {

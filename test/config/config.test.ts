@@ -115,11 +115,11 @@ describe('agent configuration', () => {
   });
 
   it('accepts keys Consul knows but Tribune does not act on, with a warning', async () => {
-    const f = write('known.json', JSON.stringify({ data_dir: dir, retry_join: ['10.0.0.1'], telemetry: { statsd_address: 'x' }, acl: { enabled: true, default_policy: 'deny', token_ttl: '30s', role_ttl: '30s', tokens: { default: null, agent: 'a' } } }));
+    const f = write('known.json', JSON.stringify({ data_dir: dir, rejoin_after_leave: true, telemetry: { statsd_address: 'x' }, acl: { enabled: true, default_policy: 'deny', token_ttl: '30s', role_ttl: '30s', tokens: { default: null, agent: 'a' } } }));
     const { config, warnings } = await loadAgentConfig(['-config-file', f]);
     assert.equal(config.acl.enabled, true);
     assert.equal(config.acl.defaultPolicy, 'deny');
-    assert.ok(warnings.some((w) => w.includes('retry_join')));
+    assert.ok(warnings.some((w) => w.includes('rejoin_after_leave')));
     assert.ok(warnings.some((w) => w.includes('telemetry')));
     assert.ok(warnings.some((w) => w.includes('acl.role_ttl')));
     assert.equal(config.acl.tokenTTL, '30s');

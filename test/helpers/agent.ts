@@ -67,8 +67,8 @@ export interface ChildAgent {
 }
 
 /** Runs `bin/tribune agent <args>` and resolves once its HTTP API listens. */
-export function spawnAgent(args: string[], timeoutMs = 15_000): Promise<ChildAgent> {
-  const proc = spawn(process.execPath, [BIN, 'agent', ...NO_CLUSTER_PORTS, ...args], { stdio: ['ignore', 'pipe', 'pipe'] });
+export function spawnAgent(args: string[], timeoutMs = 15_000, opts: { clusterPorts?: boolean } = {}): Promise<ChildAgent> {
+  const proc = spawn(process.execPath, [BIN, 'agent', ...(opts.clusterPorts ? [] : NO_CLUSTER_PORTS), ...args], { stdio: ['ignore', 'pipe', 'pipe'] });
   let out = '';
   const exited = new Promise<number | null>((resolve) => proc.once('exit', (code) => resolve(code)));
   return new Promise<ChildAgent>((resolve, reject) => {
@@ -78,11 +78,11 @@ export function spawnAgent(args: string[], timeoutMs = 15_000): Promise<ChildAge
     }, timeoutMs);
     const onData = (d: Buffer): void => {
       out += d.toString();
-      const m = /Client Addr: \[127\.0\.0\.1\] \(HTTP: (\d+)/.exec(out);
+      const m = /Client Addr: \[(127\.[\d.]+)[^\]]*\] \(HTTP: (\d+)/.exec(out);
       if (m) {
         clearTimeout(timer);
-        const port = Number(m[1]);
-        resolve({ proc, base: `http://127.0.0.1:${port}`, port, output: () => out, exited, kill: (s = 'SIGTERM') => proc.kill(s) });
+        const port = Number(m[2]);
+        resolve({ proc, base: `http://${m[1]!}:${port}`, port, output: () => out, exited, kill: (s = 'SIGTERM') => proc.kill(s) });
       }
     };
     proc.stdout.on('data', onData);

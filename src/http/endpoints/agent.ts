@@ -27,6 +27,7 @@ import { filterList, agentServiceSchema, healthCheckSchema } from '../../filter/
 import { parseFilter } from '../filter.js';
 import type { LocalCheck } from '../../agent/local-state.js';
 import type { AgentDeps, EndpointGroup } from '../api.js';
+import { originCoordinate } from '../../util/coordinate.js';
 import { waitBudgetMs } from '../blocking.js';
 import type { Authorizer } from '../../acl/types.js';
 import { TOKEN_PATHS } from '../../agent/tokens.js';
@@ -282,7 +283,7 @@ function healthByName(ctx: Ctx, deps: AgentDeps): Reply {
 function self(deps: AgentDeps): Reply {
   const agent = localAgent(deps);
   const cluster = deps.cluster;
-  return json(agentSelf(deps.config, agent, { leader: cluster?.isLeader() ?? false, leaderAddr: cluster?.leaderAddress() ?? '', knownServers: cluster?.knownServers() ?? 0 }));
+  return json(agentSelf(deps.config, agent, { leader: cluster?.isLeader() ?? false, leaderAddr: cluster?.leaderAddress() ?? '', knownServers: cluster?.knownServers() ?? 0, coord: cluster?.coordinate() ?? originCoordinate() }));
 }
 
 async function members(ctx: Ctx, deps: AgentDeps): Promise<Reply> {
