@@ -15,7 +15,8 @@ import { healthEndpoints } from '../http/endpoints/health.js';
 import { kvEndpoints } from '../http/endpoints/kv.js';
 import { sessionEndpoints } from '../http/endpoints/session.js';
 import { queryEndpoints } from '../http/endpoints/query.js';
-import { preparedQueryDNS } from '../dns/prepared.js';
+import { preparedQueryDNS, preparedQueryDNSFailover, type PreparedQueryFailover } from '../dns/prepared.js';
+import { EXECUTE_REMOTE_RPC, type RemoteExecuteAnswer } from '../http/query-execute.js';
 import { statusEndpoints } from '../http/endpoints/status.js';
 import { txnEndpoints } from '../http/endpoints/txn.js';
 import { internalUIEndpoints } from '../http/endpoints/internal-ui.js';
@@ -337,11 +338,14 @@ export class Agent {
       wanMembers: () => wan.members(),
       forceLeaveWan: (name, prune) => wan.forceLeave(name, prune),
       datacenters: () => wan.datacenters(),
-      callDC: <T>(dc: string, name: string, body: unknown): Promise<T> => {
-        const pool = wan.poolFor(dc);
-        return pool ? callServer<T>(pool, name, body) : Promise.reject(new Error('No path to datacenter'));
-      },
+      callDC: <T>(dc: string, name: string, body: unknown): Promise<T> => this.callDC<T>(wan, dc, name, body),
     };
+  }
+
+  /** An RPC to a server of another datacenter. */
+  private callDC<T>(wan: WanPool, dc: string, name: string, body: unknown): Promise<T> {
+    const pool = wan.poolFor(dc);
+    return pool ? callServer<T>(pool, name, body) : Promise.reject(new Error('No path to datacenter'));
   }
 
   /**
@@ -352,6 +356,19 @@ export class Agent {
     if (this.pool) return forwardRequest(ctx, this.pool, token);
     const pool = this.wan?.poolFor(dc);
     return pool ? forwardRequest(ctx, pool, token) : null;
+  }
+
+  /** How DNS prepared-query lookups fail over (null without other datacenters to ask). */
+  private queryFailover(): PreparedQueryFailover | null {
+    const wan = this.wan;
+    const own = this.opts.config.datacenter;
+    if (!wan || wan.datacenters().length < 2) return null;
+    return {
+      others: () => wan.datacenters().filter((dc) => dc !== own),
+      ask: (dc, req) => this.callDC<RemoteExecuteAnswer>(wan, dc, EXECUTE_REMOTE_RPC, req),
+      token: this.tokens.userToken,
+      onError: (dc, e) => this.logger.warn('Failed querying for service in datacenter', { datacenter: dc, error: e.message }),
+    };
   }
 
   /** A DNS question about another datacenter, answered by a server there. */
@@ -397,8 +414,11 @@ export class Agent {
     const config = this.opts.config;
     const server = this.server;
     const authz = this.dnsAuthz();
-    const preparedQuery = preparedQueryDNS({ store: server.store, datacenter: config.datacenter, nodeName: config.nodeName, authz, resolver: this.resolver });
-    return { catalog: server.store.catalog, datacenter: config.datacenter, domain: config.domain, dns: config.dns, authz, preparedQuery };
+    const pqOpts = { store: server.store, datacenter: config.datacenter, nodeName: config.nodeName, authz, resolver: this.resolver };
+    const preparedQuery = preparedQueryDNS(pqOpts);
+    const failover = this.queryFailover();
+    const preparedQueryAsync = failover ? preparedQueryDNSFailover(pqOpts, failover) : undefined;
+    return { catalog: server.store.catalog, datacenter: config.datacenter, domain: config.domain, dns: config.dns, authz, preparedQuery, ...(preparedQueryAsync ? { preparedQueryAsync } : {}) };
   }
 
   /** Gauges read when /v1/agent/metrics is scraped, under Consul's names where it has them. */

@@ -147,3 +147,11 @@ export function otherDatacenter(name: string, domain: string, datacenter: string
   if (l.kind !== 'service' && l.kind !== 'node' && l.kind !== 'query') return null;
   return l.dc !== '' && l.dc !== datacenter.toLowerCase() ? l.dc : null;
 }
+
+/** The prepared query a `<query>.query[.dc].<domain>` name of this datacenter asks for, else null. */
+export function preparedQueryName(name: string, domain: string, datacenter: string): string | null {
+  const inner = insideDomain(name, domain);
+  if (inner === null) return null;
+  const l = parseLookup(inner);
+  return l.kind === 'query' && (l.dc === '' || l.dc === datacenter.toLowerCase()) ? l.name : null;
+}

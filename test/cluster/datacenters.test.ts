@@ -252,6 +252,21 @@ describe('datacenters', () => {
     const r = await request(dc1.base, 'GET', `/v1/query/${none}/execute`);
     const e = r.json<Exec>();
     assert.deepEqual([e.Datacenter, e.Failovers, e.Nodes], ['dc1', 0, []]);
+    // DNS runs the same failover; SRV targets name the datacenter the instance is in.
+    for (const agent of [dc1.agent, client.agent]) {
+      const a = await dnsAsk(agent, 'web-listed.query.consul', 'A');
+      assert.deepEqual(
+        (a.answers ?? []).map((x) => (x.type === 'A' ? x.data : '')),
+        ['10.2.0.7'],
+      );
+    }
+    const srv = await dnsAsk(dc1.agent, 'web-nearest.query.consul', 'SRV');
+    assert.deepEqual(
+      (srv.answers ?? []).map((x) => (x.type === 'SRV' ? `${x.data.target}:${x.data.port}` : '')),
+      ['web-host.node.dc2.consul:80'],
+    );
+    const miss = await dnsAsk(dc1.agent, 'web-none.query.consul', 'A');
+    assert.equal((miss.flags ?? 0) & 0xf, 3);
   });
 
   it('a third datacenter joined through dc2 only is learned by dc1; stopped, it is failed; force-left, left', async () => {
