@@ -125,6 +125,8 @@ describe('datacenters', () => {
     assert.deepEqual(await datacenters(dc1), ['dc1', 'dc2']);
     assert.deepEqual(await datacenters(dc2), ['dc2', 'dc1']);
     assert.deepEqual(await datacenters(client), ['dc1', 'dc2']);
+    const self = await request(dc1.base, 'GET', '/v1/agent/self');
+    assert.equal(self.json<{ Stats: { consul: { known_datacenters: string } } }>().Stats.consul.known_datacenters, '2');
   });
 
   it('a KV write with ?dc=dc2 through the dc1 server and through the dc1 client agent lands in dc2', async () => {

@@ -283,7 +283,7 @@ function healthByName(ctx: Ctx, deps: AgentDeps): Reply {
 function self(deps: AgentDeps): Reply {
   const agent = localAgent(deps);
   const cluster = deps.cluster;
-  return json(agentSelf(deps.config, agent, { leader: cluster?.isLeader() ?? false, leaderAddr: cluster?.leaderAddress() ?? '', knownServers: cluster?.knownServers() ?? 0, coord: cluster?.coordinate() ?? originCoordinate() }));
+  return json(agentSelf(deps.config, agent, { leader: cluster?.isLeader() ?? false, leaderAddr: cluster?.leaderAddress() ?? '', knownServers: cluster?.knownServers() ?? 0, coord: cluster?.coordinate() ?? originCoordinate(), knownDatacenters: cluster?.datacenters?.().length ?? 1 }));
 }
 
 async function members(ctx: Ctx, deps: AgentDeps): Promise<Reply> {
