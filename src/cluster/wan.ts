@@ -25,6 +25,7 @@ export const WAN_FAIL_AFTER_MS = 10_000;
 /** How long a left server stays listed (serf's tombstone timeout). */
 const LEFT_KEEP_MS = 24 * 3600_000;
 const SYNC_TIMEOUT_MS = 3000;
+const SECOND_HAND_SLACK_MS = 100;
 
 /** serf member statuses. */
 export const WAN_ALIVE = 1;
@@ -197,7 +198,9 @@ export class WanPool {
         continue;
       }
       const before = this.status(e, now);
-      if (heardAt > e.heardAt) {
+      // Second-hand news must be clearly newer: each hop's transit time makes an age look a
+      // little younger, and a dead server's news going round must not keep it alive.
+      if (heardAt > e.heardAt + (r.heardAgoMs === 0 ? 0 : SECOND_HAND_SLACK_MS)) {
         const addrChanged = e.member.Addr !== r.Addr || e.member.Tags.port !== r.Tags.port;
         e.member = this.member(r);
         e.heardAt = heardAt;

@@ -48,12 +48,26 @@ describe('WAN pool', () => {
     // Older second-hand news changes nothing; newer news (a third server heard it) revives it.
     p.merge([rec('b', 'dc2', WAN_FAIL_AFTER_MS + 500)]);
     assert.equal(status(p, 'b.dc2'), 4);
-    p.merge([rec('b', 'dc2', 100)]);
+    p.merge([rec('b', 'dc2', 1000)]);
     assert.equal(status(p, 'b.dc2'), 1);
     // A failed datacenter is still listed (its servers may come back).
     clock.t += WAN_FAIL_AFTER_MS + 1;
     assert.deepEqual(p.datacenters(), ['dc1', 'dc2']);
     assert.ok(p.poolFor('dc2'));
+  });
+
+  it('news of a silent server going round does not keep it alive', () => {
+    const clock = { t: 1_000_000 };
+    const p = pool(clock);
+    p.merge([rec('b', 'dc2', 0)]);
+    const heard = clock.t;
+    // A peer echoes what it heard of b, 50 ms younger than it is (transit time).
+    for (let i = 0; i < 5; i++) {
+      clock.t += 2000;
+      p.merge([rec('b', 'dc2', clock.t - heard - 50)]);
+    }
+    clock.t = heard + WAN_FAIL_AFTER_MS + 20;
+    assert.equal(status(p, 'b.dc2'), 4);
   });
 
   it('datacenters sort by name after this one; this one and unknown ones have no pool', () => {
