@@ -119,6 +119,9 @@ describe('datacenters', () => {
     assert.match(lines[0] ?? '', /^Node\s+Address\s+Status\s+Type\s+Build\s+Protocol\s+DC\s+Segment$/);
     assert.match(lines[1] ?? '', new RegExp(`^node1\\.dc1\\s+${dc1.agent.wanAddr.replace(/\./g, '\\.')}\\s+alive\\s+server\\s+\\S+\\s+2\\s+dc1\\s+<all>$`));
     assert.match(lines[2] ?? '', new RegExp(`^node2\\.dc2\\s+${dc2.agent.wanAddr.replace(/\./g, '\\.')}\\s+alive\\s+server\\s+\\S+\\s+2\\s+dc2\\s+<all>$`));
+    // A client agent has no WAN members: nothing to show, exit 2 as Consul.
+    const c = await runVerb(['members', '-http-addr', client.base.slice('http://'.length), '-wan'], { stdout: () => undefined, stderr: () => undefined }, () => Buffer.alloc(0));
+    assert.equal(c, 2);
   });
 
   it('/v1/catalog/datacenters on every agent: its own first', async () => {
