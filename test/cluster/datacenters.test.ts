@@ -15,6 +15,7 @@ import type { RuntimeConfig } from '../../src/config/types.js';
 import { silentLogger } from '../../src/util/log.js';
 import { testConfig, type TestAgent } from '../helpers/agent.js';
 import { request } from '../helpers/http.js';
+import { aclConfig, AS_MASTER, MASTER } from '../helpers/acl.js';
 
 const PORTS = { http: 0, https: -1, dns: 0, serfLan: 0, serfWan: 0, server: 0, grpc: -1 };
 
@@ -340,6 +341,25 @@ describe('datacenters', () => {
       assert.match(err, /^agent: Join WAN: 1 error occurred:\n\t\* Failed to join 127\.0\.0\.1:1: dial tcp 127\.0\.0\.1:1: connect: connection refused/);
     } finally {
       await agent.stop();
+    }
+  });
+
+  it('?dc carries the caller\'s token: the other datacenter resolves it with its own ACLs', async () => {
+    const secure = await start('127.0.0.7', { nodeName: 'node7', datacenter: 'dc7', acl: aclConfig() });
+    try {
+      const j = await request(dc1.base, 'PUT', `/v1/agent/join/${secure.agent.wanAddr}?wan=1`);
+      assert.equal(j.status, 200, j.text);
+      const denied = await request(dc1.base, 'PUT', '/v1/kv/guarded?dc=dc7', 'x');
+      assert.equal(denied.status, 403);
+      assert.equal(denied.text, 'Permission denied');
+      const viaServer = await request(dc1.base, 'PUT', '/v1/kv/guarded?dc=dc7', 'x', AS_MASTER);
+      assert.equal(viaServer.status, 200, viaServer.text);
+      const viaClient = await request(client.base, 'GET', `/v1/kv/guarded?dc=dc7&raw&token=${MASTER}`);
+      assert.equal(viaClient.status, 200, viaClient.text);
+      assert.equal(viaClient.text, 'x');
+      assert.equal((await request(client.base, 'GET', '/v1/kv/guarded?dc=dc7')).status, 403);
+    } finally {
+      await secure.stop();
     }
   });
 });
