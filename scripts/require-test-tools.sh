@@ -3,6 +3,7 @@
 # failing deep inside a test. `bash .ci/run` installs all of them on a fresh Debian machine.
 missing=()
 /usr/bin/python3 -c 'import consul' >/dev/null 2>&1 || missing+=("python3-consul (Debian's python-consul client, imported by /usr/bin/python3)")
+command -v openssl >/dev/null 2>&1 || missing+=("openssl (the agent-channel TLS tests make their certificates with it)")
 [ -x "${TRIBUNE_CHROMIUM:-/usr/bin/chromium}" ] || missing+=("chromium (Debian's package, at /usr/bin/chromium: the web UI tests drive it headless)")
 if [ ${#missing[@]} -gt 0 ]; then
   echo "npm test needs what is not installed here:" >&2

@@ -59,6 +59,29 @@ function compile(reader: ACLReader, token: ACLToken, defaultPolicy: 'allow' | 'd
 }
 
 /**
+ * What a token grants, as data a client agent can compile itself (Consul's servers answer
+ * ACL.TokenRead / policy resolution to agents the same way): the token, whether it manages
+ * everything, and every rule it carries in `dc`.
+ */
+export interface Grant {
+  token: ACLToken;
+  management: boolean;
+  rules: PolicyRules[];
+}
+
+export function grantFor(reader: ACLReader, secret: string, dc: string, now: Date): Grant | null {
+  const token = reader.tokenBySecret(secret === '' ? ANONYMOUS_SECRET : secret);
+  if (!token || expired(token, now)) return null;
+  const management = isManagement(reader, token);
+  return { token, management, rules: management ? [] : tokenRules(reader, token, dc) };
+}
+
+/** A grant's Authorizer, over the agent's default policy. */
+export function grantAuthorizer(g: Grant, defaultPolicy: 'allow' | 'deny'): Authorizer {
+  return g.management ? manageAll : compileAuthorizer(g.rules, defaultAuthorizer(defaultPolicy));
+}
+
+/**
  * Resolves `secret` ('' = anonymous) to its token and Authorizer; null when no such token exists
  * or it has expired (Consul answers "ACL not found").
  */

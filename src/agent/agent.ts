@@ -38,6 +38,9 @@ import type { AgentDeps } from '../http/api.js';
 import { LocalEventBus, UserEvents, type EventBus } from '../events/user-events.js';
 import { RpcClient, RpcError, RpcServer, joinHostPort } from '../cluster/transport.js';
 import { joinAddresses } from '../cluster/join.js';
+import { RemoteTokenResolver } from '../cluster/remote-acl.js';
+import { grantFor } from '../acl/resolve.js';
+import { parseDurationMs } from '../util/duration.js';
 import { Prober, type Peer } from '../cluster/probe.js';
 import { gossipKey } from '../config/build.js';
 import { originCoordinate, type NetCoordinate } from '../util/coordinate.js';
@@ -146,11 +149,6 @@ export class Agent {
   constructor(private readonly opts: AgentOptions) {
     const { config } = opts;
     this.logger = opts.logger.named('agent');
-    if (!config.server && config.acl.enabled) {
-      // Tokens are resolved by the servers; until client agents can ask them, a client agent
-      // with ACLs would have to allow what it cannot check. It refuses to start instead.
-      throw new Error('acl.enabled on a client agent is not supported yet: run ACLs on servers, and client agents without them');
-    }
     this.security = channelSecurity(config.cluster, config.datacenter, config.domain);
     this.rpc = new RpcServer({ security: this.security, logger: this.logger.named('rpc') });
     // The server's own member carries this agent's node ID (read when the server starts).
@@ -160,8 +158,17 @@ export class Agent {
     this.wan?.register(this.rpc);
     this.tokens = new AgentTokens(config.acl, config.dataDir);
     const server = this._server;
-    // Tokens resolve through the server's ACL tables; agent_master is the agent's own.
-    this.resolver = server && config.acl.enabled ? agentResolver(this.tokens, config.nodeName, server.acl) : null;
+    // Tokens resolve through the server's ACL tables (a client agent asks its servers and caches
+    // for token_ttl); agent_master is the agent's own.
+    this.resolver = !config.acl.enabled
+      ? null
+      : agentResolver(
+          this.tokens,
+          config.nodeName,
+          server
+            ? server.acl
+            : new RemoteTokenResolver({ pool: this.pool!, defaultPolicy: config.acl.defaultPolicy, downPolicy: config.acl.downPolicy, ttlMs: parseDurationMs(config.acl.tokenTTL), logger: this.logger.named('acl') }),
+        );
     // Anti-entropy writes with each entry's token (else the agent token), vetted as the catalog endpoint vets.
     const writer: CatalogWriter = server ? new ServerCatalogWriter(server, this.resolver) : new RemoteCatalogWriter(this.pool!);
     const localOpts = { ...opts.local, agentToken: () => this.tokens.agentToken, userToken: () => this.tokens.userToken };
@@ -186,7 +193,15 @@ export class Agent {
           logger: this.logger,
           info: () => this.memberInfo(),
           defaultPort: config.ports.serfLan > 0 ? config.ports.serfLan : 8301,
-          onJoined: () => void this.local.syncFull(),
+          onJoined: () => {
+            void this.local.syncFull();
+            void this.refreshPeers();
+          },
+          coordinate: () => {
+            if (this.coordSent === this.coord) return null;
+            this.coordSent = this.coord;
+            return this.coord;
+          },
           ...(opts.heartbeatIntervalMs !== undefined ? { heartbeatIntervalMs: opts.heartbeatIntervalMs } : {}),
         });
     this.dns = new DnsServer({
@@ -239,6 +254,7 @@ export class Agent {
         writer,
         events: bus,
         dns: (msg, transport) => this.dns.answerMessage(msg, transport),
+        ...(config.acl.enabled ? { aclGrant: (secret: string) => grantFor(server.store.acl, secret, config.datacenter, new Date()) } : {}),
         coordinate: (node, coord) => {
           if (!config.disableCoordinates) server.coordinates.add({ Node: node, Segment: '', Coord: coord });
         },
@@ -530,21 +546,20 @@ export class Agent {
     });
     await this.prober.start();
     if (!server) {
-      const refresh = async (): Promise<void> => {
-        if (this.pool!.size === 0) return;
-        try {
-          const ms = await this.clusterClient!.members(localMember(c, this.local.nodeID));
-          this.peerCache = ms.filter((m) => m.Status === 1 && m.Name !== self).map((m) => ({ name: m.Name, addr: m.Addr, port: m.Port }));
-          if (this.coordSent !== this.coord) {
-            await callServer(this.pool!, 'coordinate.update', { node: self, coord: this.coord });
-            this.coordSent = this.coord;
-          }
-        } catch {
-          /* the next round tries again */
-        }
-      };
-      this.peerTimer = setInterval(() => void refresh(), 5000);
+      this.peerTimer = setInterval(() => void this.refreshPeers(), 5000);
       this.peerTimer.unref();
+    }
+  }
+
+  /** A client agent's prober probes the members the servers record (refreshed every few seconds). */
+  private async refreshPeers(): Promise<void> {
+    const c = this.opts.config;
+    if (!this.clusterClient || this.pool!.size === 0) return;
+    try {
+      const ms = await this.clusterClient.members(localMember(c, this.local.nodeID));
+      this.peerCache = ms.filter((m) => m.Status === 1 && m.Name !== c.nodeName).map((m) => ({ name: m.Name, addr: m.Addr, port: m.Port }));
+    } catch {
+      /* the next round tries again */
     }
   }
 

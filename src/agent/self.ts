@@ -3,6 +3,7 @@
 
 import os from 'node:os';
 import type { RuntimeConfig } from '../config/types.js';
+import type { Member } from '../state/members.js';
 import type { NetCoordinate } from '../util/coordinate.js';
 import { formatDuration } from '../util/duration.js';
 import { sortKeys } from './definitions.js';
@@ -10,20 +11,7 @@ import type { LocalAgent } from './local-agent.js';
 import { CHECK_OUTPUT_MAX } from './local-agent.js';
 import { CONSUL_PROTOCOL, CONSUL_REVISION, CONSUL_VERSION, DELEGATE_PROTOCOL, RAFT_VERSION, SERF_PROTOCOL } from './version.js';
 
-/** serf.Member */
-export interface Member {
-  Name: string;
-  Addr: string;
-  Port: number;
-  Tags: Record<string, string>;
-  Status: number;
-  ProtocolMin: number;
-  ProtocolMax: number;
-  ProtocolCur: number;
-  DelegateMin: number;
-  DelegateMax: number;
-  DelegateCur: number;
-}
+export type { Member };
 
 /** serf.StatusAlive */
 const MEMBER_ALIVE = 1;

@@ -123,5 +123,10 @@ export function agentMasterAuthorizer(node: string): Authorizer {
 /** The agent's view of tokens: its agent_master token locally, everything else through the ACL tables. */
 export function agentResolver(tokens: AgentTokens, node: string, tables: TokenResolver): TokenResolver {
   const master: Resolved = { token: null, authz: agentMasterAuthorizer(node) };
-  return { resolve: (secret) => (tokens.isAgentMaster(secret) ? master : tables.resolve(secret)) };
+  const prepare = tables.prepare?.bind(tables);
+  return {
+    resolve: (secret) => (tokens.isAgentMaster(secret) ? master : tables.resolve(secret)),
+    // agent_master never waits for the servers: it works with none reachable.
+    ...(prepare ? { prepare: (secret: string) => (tokens.isAgentMaster(secret) ? null : prepare(secret)) } : {}),
+  };
 }

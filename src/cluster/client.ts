@@ -8,6 +8,7 @@
 
 import type { Member } from '../agent/self.js';
 import type { RuntimeConfig } from '../config/types.js';
+import type { NetCoordinate } from '../util/coordinate.js';
 import type { Logger } from '../util/log.js';
 import type { MemberInfo } from './membership-api.js';
 import type { ServerPool } from './pool.js';
@@ -35,6 +36,8 @@ export interface ClusterClientOptions {
    * have lost or missed this agent's state, so anti-entropy syncs it in full.
    */
   onJoined?: () => void;
+  /** This agent's coordinate when it moved since the last heartbeat (sent with the next one). */
+  coordinate?: () => NetCoordinate | null;
 }
 
 export class ClusterClient {
@@ -112,7 +115,8 @@ export class ClusterClient {
     this.beating = true;
     const info = this.opts.info();
     try {
-      const a = await callServer<HeartbeatAnswer>(this.opts.pool, 'heartbeat', { name: info.member.Name, nodeId: info.nodeId }, 2000);
+      const coord = this.opts.coordinate?.() ?? null;
+      const a = await callServer<HeartbeatAnswer>(this.opts.pool, 'heartbeat', { name: info.member.Name, nodeId: info.nodeId, ...(coord ? { coord } : {}) }, 2000);
       if (a.servers.length > 0) this.opts.pool.set(a.servers);
       // The servers forgot us (reaped, pruned, or they lost their state): join again.
       if (a.status === 'unknown') {

@@ -52,6 +52,16 @@ export async function forwardRequest(ctx: Ctx, pool: ServerPool, token: string):
     const client = pool.pick();
     if (!client || tried.has(client.addr)) throw new HttpError(500, tried.size === 0 ? NO_SERVERS : lastError);
     tried.add(client.addr);
+    if (client.needsProof) {
+      try {
+        await client.ready();
+      } catch (e) {
+        lastError = (e as Error).message;
+        pool.failed(client.addr);
+        if (body) throw new HttpError(500, lastError);
+        continue;
+      }
+    }
     const outcome = await once(ctx, client.request(requestHeaders(ctx, token), !body), body);
     if (outcome === 'done') return null;
     lastError = transportMessage(client.addr, outcome);

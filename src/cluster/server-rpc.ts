@@ -10,6 +10,7 @@ import type { UserEvent } from '../events/user-event.js';
 import { UserEventError, type EventBus } from '../events/user-events.js';
 import type { DeregisterRequest, RegisterRequest } from '../state/catalog-types.js';
 import type { Logger } from '../util/log.js';
+import type { Grant } from '../acl/resolve.js';
 import { isValidCoordinate, type NetCoordinate } from '../util/coordinate.js';
 import type { MemberInfo, MembershipService } from './membership-api.js';
 import { RpcError, type RpcServer } from './transport.js';
@@ -23,6 +24,8 @@ export interface ServerRpcDeps {
   events: EventBus;
   /** A client agent's measured coordinate, queued for the log (Consul's Coordinate.Update). */
   coordinate: (node: string, coord: NetCoordinate) => void;
+  /** What a token grants, for client agents to compile (null: no such token); absent with ACLs off. */
+  aclGrant?: (secret: string) => Grant | null;
   /** Answers one DNS message as this server's DNS interface would (null: no answer). */
   dns: (msg: Buffer, transport: 'udp' | 'tcp') => Promise<Buffer | null>;
   /** The server routes only: agent routes are never reachable through the channel. */
@@ -59,7 +62,11 @@ export function registerServerRpc(rpc: RpcServer, d: ServerRpcDeps): void {
     return { servers: d.servers() } satisfies ServersAnswer;
   });
   rpc.on('heartbeat', async (body) => {
-    const status = await d.membership.heartbeat(field<string>(body, 'name', isString), field<string>(body, 'nodeId', isString));
+    const name = field<string>(body, 'name', isString);
+    const status = await d.membership.heartbeat(name, field<string>(body, 'nodeId', isString));
+    // A heartbeat carries the agent's coordinate when it moved (Consul's Coordinate.Update).
+    const coord = (body as { coord?: NetCoordinate }).coord;
+    if (status === 'ok' && coord && typeof coord === 'object' && Array.isArray(coord.Vec) && isValidCoordinate(coord)) d.coordinate(name, coord);
     return { status, servers: d.servers() } satisfies HeartbeatAnswer;
   });
   rpc.on('leave', async (body) => {
@@ -96,6 +103,12 @@ export function registerServerRpc(rpc: RpcServer, d: ServerRpcDeps): void {
     if (!Array.isArray(coord.Vec) || !isValidCoordinate(coord)) throw new RpcError('invalid coordinate', 400);
     d.coordinate(field<string>(body, 'node', isString), coord);
     return true;
+  });
+
+  rpc.on('acl.resolve', (body) => {
+    const grant = d.aclGrant;
+    if (!grant) throw new RpcError('ACL support disabled');
+    return grant(field<string>(body, 'secret', isString));
   });
 
   rpc.on('dns', async (body) => {

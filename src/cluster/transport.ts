@@ -92,6 +92,8 @@ export class RpcServer {
       s.setLocalWindowSize(WINDOW);
     });
     // A peer without the key fails here: one debug line, nothing else.
+    // Many small frames in flight: Nagle's algorithm would hold each answer back.
+    srv.on('connection', (sock: net.Socket) => sock.setNoDelay(true));
     srv.on('tlsClientError', (e: Error) => this.opts.logger.debug('refused a connection that failed the handshake', { error: e.message }));
     srv.on('sessionError', () => undefined);
     await new Promise<void>((resolve, reject) => {
@@ -223,7 +225,13 @@ export class RpcClient {
     if (this.session && !this.session.closed && !this.session.destroyed) return this.session;
     const sec = this.security;
     const scheme = isSecure(sec) ? 'https' : 'http';
-    const s = http2.connect(`${scheme}://${this.addr}`, { ...(isSecure(sec) ? clientTLS(sec, this.toServer) : {}), settings: SETTINGS, maxSessionMemory: 64 });
+    const s = http2.connect(`${scheme}://${this.addr}`, {
+      ...(isSecure(sec) ? clientTLS(sec, this.toServer) : {}),
+      settings: SETTINGS,
+      maxSessionMemory: 64,
+      // Nagle off on our side too (the session's own socket cannot be touched once it has it).
+      ...(isSecure(sec) ? {} : { createConnection: (url: URL) => net.connect({ host: url.hostname.replace(/^\[|\]$/g, ''), port: Number(url.port), noDelay: true }) }),
+    });
     s.on('error', () => undefined);
     s.on('close', () => {
       if (this.session === s) this.session = null;
@@ -346,8 +354,13 @@ export class RpcClient {
     });
   }
 
+  /** Whether requests carry a key proof, which needs the session's handshake done (ready()). */
+  get needsProof(): boolean {
+    return this.security.certs !== null && this.security.key !== null;
+  }
+
   /** Waits for the session's handshake (the key proof needs its keying material). */
-  private ready(): Promise<void> {
+  ready(): Promise<void> {
     const s = this.connect();
     if (!s.connecting) return Promise.resolve();
     return new Promise((resolve, reject) => {

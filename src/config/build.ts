@@ -189,6 +189,10 @@ class Reader {
   }
 }
 
+/** The agent channel's TLS keys (Consul's top-level names). */
+const TLS_FLAGS = { verify_incoming: 'verifyIncoming', verify_incoming_rpc: 'verifyIncoming', verify_outgoing: 'verifyOutgoing', verify_server_hostname: 'verifyServerHostname' } as const;
+const TLS_FILES = { ca_file: 'caFile', cert_file: 'certFile', key_file: 'keyFile' } as const;
+
 const PORT_KEYS = { http: 'http', https: 'https', dns: 'dns', serf_lan: 'serfLan', serf_wan: 'serfWan', server: 'server', grpc: 'grpc' } as const;
 
 function logLevel(r: Reader, key: string, v: unknown): RuntimeConfig['logLevel'] {
@@ -373,22 +377,14 @@ export function applySource(c: RuntimeConfig, src: Source, warnings: string[]): 
       }
       case 'verify_incoming':
       case 'verify_incoming_rpc':
-        c.cluster.tls.verifyIncoming = r.bool(key, v);
-        break;
       case 'verify_outgoing':
-        c.cluster.tls.verifyOutgoing = r.bool(key, v);
-        break;
       case 'verify_server_hostname':
-        c.cluster.tls.verifyServerHostname = r.bool(key, v);
+        c.cluster.tls[TLS_FLAGS[key]] = r.bool(key, v);
         break;
       case 'ca_file':
-        c.cluster.tls.caFile = r.str(key, v);
-        break;
       case 'cert_file':
-        c.cluster.tls.certFile = r.str(key, v);
-        break;
       case 'key_file':
-        c.cluster.tls.keyFile = r.str(key, v);
+        c.cluster.tls[TLS_FILES[key]] = r.str(key, v);
         break;
       case 'pid_file':
         c.pidFile = r.str(key, v);

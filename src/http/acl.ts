@@ -29,6 +29,11 @@ export interface Resolved {
 /** Turns a secret ('' = anonymous) into its identity, or null when no such token exists. */
 export interface TokenResolver {
   resolve(secret: string): Resolved | null;
+  /**
+   * Where resolving needs a round trip (a client agent asks its servers): a promise to wait for
+   * before resolve() can answer for `secret`, or null when it can answer now.
+   */
+  prepare?(secret: string): Promise<void> | null;
 }
 
 export const aclNotFound = (): HttpError => new HttpError(403, 'ACL not found');

@@ -12,7 +12,7 @@ import type { Logger } from '../util/log.js';
 import { Ctx } from './context.js';
 import { HttpError } from './errors.js';
 import type { Reply } from './reply.js';
-import { Router } from './router.js';
+import { Router, type Found } from './router.js';
 import { authorize, type TokenResolver } from './acl.js';
 import { AgentCacheMarks } from './agent-cache.js';
 import { clearSocketPath, setSocketPermissions } from '../util/unix-socket.js';
@@ -168,7 +168,7 @@ export class HttpApi<D extends AgentDeps = ApiDeps> {
     const ctx = new Ctx(req, res, '');
     this.inFlight++;
     if (this.deps.metrics) ctx.started = performance.now();
-    let out: Promise<Reply | null> | Reply | null;
+    let found: Found | null;
     try {
       const dcFwd = this.deps.forwardDC;
       if (dcFwd && ctx.rawQuery !== '') {
@@ -177,29 +177,45 @@ export class HttpApi<D extends AgentDeps = ApiDeps> {
           // Before ACLs here: the other datacenter resolves the caller's token itself.
           const fwd = dcFwd(ctx, dc, this.acl ? ctx.token || this.acl.defaultToken() : ctx.token);
           if (fwd) {
-            fwd.then(
-              (reply) => this.finish(ctx, reply),
-              (e: unknown) => this.fail(ctx, e),
-            );
+            this.settle(ctx, () => fwd);
             return;
           }
         }
       }
-      const found = this.router.find(ctx.method, ctx.rawPath);
-      if (!found) {
-        const fwd = this.deps.forward;
-        if (fwd && ctx.rawPath.startsWith('/v1/')) out = fwd(ctx, this.acl ? ctx.token || this.acl.defaultToken() : ctx.token);
-        else {
-          this.finish(ctx, { status: 404 });
-          return;
-        }
-      } else {
-        ctx.params = found.params;
-        ctx.route = found.pattern;
-        const { acl } = this;
-        if (acl) authorize(ctx, found.endpoint.acl, acl.resolver, acl.defaultToken);
-        out = found.endpoint.handler(ctx);
-      }
+      found = this.router.find(ctx.method, ctx.rawPath);
+    } catch (e) {
+      this.fail(ctx, e);
+      return;
+    }
+    if (!found) {
+      const fwd = this.deps.forward;
+      if (fwd && ctx.rawPath.startsWith('/v1/')) this.settle(ctx, () => fwd(ctx, this.acl ? ctx.token || this.acl.defaultToken() : ctx.token));
+      else this.finish(ctx, { status: 404 });
+      return;
+    }
+    ctx.params = found.params;
+    ctx.route = found.pattern;
+    const { acl } = this;
+    const endpoint = found.endpoint;
+    const run = (): Promise<Reply | null> | Reply | null => {
+      if (acl) authorize(ctx, endpoint.acl, acl.resolver, acl.defaultToken);
+      return endpoint.handler(ctx);
+    };
+    // A client agent resolves tokens through its servers: on a cache miss, wait for that first.
+    const pending = acl && endpoint.acl !== 'none' ? (acl.resolver.prepare?.(ctx.token || acl.defaultToken()) ?? null) : null;
+    if (pending) {
+      pending.then(
+        () => this.settle(ctx, run),
+        () => this.settle(ctx, run),
+      );
+    } else this.settle(ctx, run);
+  }
+
+  /** Runs a handler and sends what it answers (or its error). */
+  private settle(ctx: Ctx, run: () => Promise<Reply | null> | Reply | null): void {
+    let out: Promise<Reply | null> | Reply | null;
+    try {
+      out = run();
     } catch (e) {
       this.fail(ctx, e);
       return;

@@ -12,8 +12,8 @@ import type { ChangeSet, WatchSet } from './watch.js';
 export const MemberStatus = { none: 0, alive: 1, leaving: 2, left: 3, failed: 4 } as const;
 export type MemberStatusCode = (typeof MemberStatus)[keyof typeof MemberStatus];
 
-/** One member: serf.Member's fields plus what the leader needs to register it in the catalog. */
-export interface MemberRow {
+/** serf.Member, as /v1/agent/members shows it. */
+export interface Member {
   Name: string;
   Addr: string;
   Port: number;
@@ -25,6 +25,10 @@ export interface MemberRow {
   DelegateMin: number;
   DelegateMax: number;
   DelegateCur: number;
+}
+
+/** One member: serf.Member's fields plus what the leader needs to register it in the catalog. */
+export interface MemberRow extends Member {
   /** The catalog node's ID and Address. */
   NodeID: string;
   Address: string;

@@ -24,7 +24,7 @@ async function start(overrides: Partial<RuntimeConfig>, fast = true): Promise<Te
   const agent = new Agent({
     config: base,
     logger: silentLogger,
-    server: fast ? { memberFailAfterMs: 1500, memberCheckIntervalMs: 100 } : {},
+    server: fast ? { memberFailAfterMs: 1500, memberCheckIntervalMs: 100, coordinateUpdatePeriodMs: 300 } : {},
     heartbeatIntervalMs: 200,
     local: { aeIntervalMs: 60_000 },
   });
@@ -223,7 +223,7 @@ describe('client agents', () => {
       const list = (await request(server.base, 'GET', '/v1/coordinate/nodes')).json<Coord[]>();
       const moved = list.filter((c) => c.Coord.Error < 1.5);
       return moved.some((c) => c.Node === 'node1') && moved.some((c) => c.Node === 'node2') ? list : undefined;
-    }, 20_000);
+    }, 30_000);
     const a = coords.find((c) => c.Node === 'node1')!.Coord;
     const b = coords.find((c) => c.Node === 'node2')!.Coord;
     let sum = 0;
@@ -302,6 +302,26 @@ describe('the encrypt key', () => {
       assert.equal((await request(ok.base, 'PUT', '/v1/kv/secret', 'x')).text, 'true');
     } finally {
       for (const t of stopMe.reverse()) await t.stop();
+    }
+  });
+});
+
+describe('anti-entropy after a server restart', () => {
+  it('an in-memory server that restarts empty gets the client agent, its services and checks back', async () => {
+    let server = await start({ nodeName: 'phoenix' });
+    const ports = { ...server.agent.config.ports };
+    const c = await clientOf('survivor', '127.0.0.7', { cluster: { ...testConfig().cluster, startJoin: [server.agent.lanAddr] } });
+    try {
+      assert.equal((await request(c.base, 'PUT', '/v1/agent/service/register', { Name: 'api', ID: 'api-1', Port: 9000, Check: { TTL: '60s', Status: 'passing' } })).status, 200);
+      await waitFor('api in the catalog', async () => ((await request(server.base, 'GET', '/v1/catalog/service/api')).json<unknown[]>().length === 1 ? true : undefined));
+      await server.stop();
+      // Same ports, nothing remembered.
+      server = await start({ nodeName: 'phoenix', ports });
+      await waitFor('survivor a member again', async () => ((await members(server)).find((m) => m.Name === 'survivor')?.Status === 1 ? true : undefined));
+      await waitFor('api back in the catalog', async () => ((await request(server.base, 'GET', '/v1/health/service/api?passing')).json<unknown[]>().length === 1 ? true : undefined));
+    } finally {
+      await c.stop();
+      await server.stop();
     }
   });
 });
