@@ -88,6 +88,8 @@ export class WanPool {
   private readonly peers = new Map<string, RpcClient>();
   private readonly inFlight = new Set<string>();
   private readonly pools = new Map<string, ServerPool>();
+  /** Each server's status at the last sync round (to log and act on changes). */
+  private readonly lastStatuses = new Map<string, number>();
   private timer: NodeJS.Timeout | null = null;
   private stopped = false;
   private readonly logger: Logger;
@@ -240,8 +242,6 @@ export class WanPool {
     // A server that just crossed into failed moves to the back of its datacenter's pool.
     if (changed || this.statusesChanged(now)) this.refreshPools();
   }
-
-  private lastStatuses = new Map<string, number>();
 
   private statusesChanged(now: number): boolean {
     let changed = false;
