@@ -28,7 +28,7 @@ export async function startAgent(args: string[], dataDir: string | null): Promis
   const started = performance.now();
   // BENCH_AGENT_NODE_ARGS: node flags for the agent alone (e.g. "--cpu-prof --cpu-prof-dir=/tmp/prof").
   const nodeArgs = (process.env.BENCH_AGENT_NODE_ARGS ?? '').split(' ').filter((x) => x !== '');
-  const proc = spawn(process.execPath, [...nodeArgs, BIN, 'agent', '-server-port', '-1', '-serf-lan-port', '-1', ...args], { stdio: ['ignore', 'pipe', 'pipe'] });
+  const proc = spawn(process.execPath, [...nodeArgs, BIN, 'agent', '-server-port', '-1', '-serf-lan-port', '-1', '-serf-wan-port', '-1', ...args], { stdio: ['ignore', 'pipe', 'pipe'] });
   let out = '';
   const port = await new Promise<number>((resolve, reject) => {
     const onData = (d: Buffer): void => {

@@ -15,7 +15,8 @@ import { healthEndpoints } from '../http/endpoints/health.js';
 import { kvEndpoints } from '../http/endpoints/kv.js';
 import { sessionEndpoints } from '../http/endpoints/session.js';
 import { queryEndpoints } from '../http/endpoints/query.js';
-import { preparedQueryDNS } from '../dns/prepared.js';
+import { preparedQueryDNS, preparedQueryDNSFailover, type PreparedQueryFailover } from '../dns/prepared.js';
+import { EXECUTE_REMOTE_RPC, type RemoteExecuteAnswer } from '../http/query-execute.js';
 import { statusEndpoints } from '../http/endpoints/status.js';
 import { txnEndpoints } from '../http/endpoints/txn.js';
 import { internalUIEndpoints } from '../http/endpoints/internal-ui.js';
@@ -34,6 +35,7 @@ import type { TokenResolver } from '../http/acl.js';
 import { AgentTokens, agentResolver } from './tokens.js';
 import { denyAll } from '../acl/authorizer.js';
 import type { AgentDeps } from '../http/api.js';
+import { readBarrier } from '../http/read.js';
 import { LocalEventBus, UserEvents, type EventBus } from '../events/user-events.js';
 import { RpcClient, RpcError, RpcServer, joinHostPort } from '../cluster/transport.js';
 import { joinAddresses } from '../cluster/join.js';
@@ -55,6 +57,9 @@ import type { ClusterView } from '../cluster/view.js';
 import type { MemberInfo } from '../cluster/membership-api.js';
 import { localMember, serfWanPort } from './self.js';
 import type { CatalogWriter } from './catalog-writer.js';
+import { WanPool } from '../cluster/wan.js';
+import { registerQueryRemote } from '../cluster/query-remote.js';
+import type { Ctx } from '../http/context.js';
 
 /** The server routes: on a client agent these are forwarded to a server. */
 export const SERVER_GROUPS: EndpointGroup[] = [
@@ -106,6 +111,10 @@ export class Agent {
   private readonly internalApi: HttpApi | null;
   private readonly security: ChannelSecurity;
   private readonly remoteEvents: RemoteEventBus | null;
+  /** A server's WAN pool: the servers of every datacenter (null on a client agent). */
+  readonly wan: WanPool | null;
+  /** host:port of a server's agent channel on the serf WAN port, once started ('' when none). */
+  wanAddr = '';
   /** Measures round trips to other members over UDP on the serf LAN port (null when that port is off). */
   private prober: Prober | null = null;
   private coord: NetCoordinate = originCoordinate();
@@ -146,6 +155,8 @@ export class Agent {
     // The server's own member carries this agent's node ID (read when the server starts).
     this._server = config.server ? new Server({ config, logger: opts.logger, nodeID: () => this.local.nodeID, ...opts.server }) : null;
     this.pool = config.server ? null : new ServerPool(this.security);
+    this.wan = config.server ? new WanPool({ config, security: this.security, logger: this.logger, self: () => localMember(config, this.local.nodeID, true) }) : null;
+    this.wan?.register(this.rpc);
     this.tokens = new AgentTokens(config.acl, config.dataDir);
     const server = this._server;
     // Tokens resolve through the server's ACL tables (a client agent asks its servers and caches
@@ -200,7 +211,7 @@ export class Agent {
       logger: this.logger.named('dns'),
       recursors: config.recursors,
       context: () => this.dnsContext(),
-      ...(server ? {} : { remote: (msg: Buffer, transport: 'udp' | 'tcp') => this.remoteDNS(msg, transport) }),
+      ...(server ? { forwardDC: (dc: string, msg: Buffer, transport: 'udp' | 'tcp') => this.dnsInDC(dc, msg, transport) } : { remote: (msg: Buffer, transport: 'udp' | 'tcp') => this.remoteDNS(msg, transport) }),
     });
     if (server) {
       // Every applied log entry is counted by command type (consul.fsm.<type>), and batches sized.
@@ -221,19 +232,23 @@ export class Agent {
       tokens: this.tokens,
       events: this.events,
       cluster: this.clusterView(),
+      forwardDC: (ctx, dc, token) => this.forwardDC(ctx, dc, token),
       ...(acl ? { acl } : {}),
     };
     if (server) {
-      const deps = { ...base, server };
+      // On etcd, reads of server routes first catch up with what etcd had committed (read.ts).
+      const deps = { ...base, server, readBarrier: (ctx: Ctx) => readBarrier(server, ctx) };
       this.http = new HttpApi(deps, ENDPOINT_GROUPS);
       // Forwarded requests carry the caller's token as the client agent resolved it: no default here.
       const internalAcl = this.resolver ? { resolver: this.resolver, defaultToken: () => '' } : undefined;
       const { acl: _omit, ...rest } = deps;
       void _omit;
-      this.internalApi = new HttpApi({ ...rest, ...(internalAcl ? { acl: internalAcl } : {}) }, SERVER_GROUPS);
+      // Event fire too: another datacenter forwards ?dc=<this one> fires here.
+      this.internalApi = new HttpApi({ ...rest, ...(internalAcl ? { acl: internalAcl } : {}) }, [...SERVER_GROUPS, eventEndpoints]);
       this.rpc.on('invite', () => {
         throw new RpcError('servers of one datacenter share one log: with the embedded log a datacenter has one server');
       });
+      registerQueryRemote(this.rpc, { store: server.store, datacenter: config.datacenter, nodeName: config.nodeName, resolver: this.resolver });
       registerServerRpc(this.rpc, {
         datacenter: config.datacenter,
         membership: server.membership,
@@ -301,7 +316,8 @@ export class Agent {
       },
       join: (addrs, wan) => {
         const ownPort = wan ? serfWanPort(c) : c.ports.serfLan > 0 ? c.ports.serfLan : 8301;
-        const joinOne = this.clusterClient ? (t: string) => this.clusterClient!.joinTarget(t) : wan ? () => Promise.reject(new Error('joining other datacenters over the WAN is not supported yet')) : (t: string) => this.invite(t);
+        if (wan && this.wan) return this.wan.join(addrs);
+        const joinOne = this.clusterClient ? (t: string) => this.clusterClient!.joinTarget(t) : (t: string) => this.invite(t);
         return joinAddresses(addrs, { config: c, wan, ownPort, logger: this.logger, joinOne });
       },
       forceLeave: async (node, prune) => {
@@ -315,6 +331,7 @@ export class Agent {
         }
       },
       knownServers: () => (this._server ? this.serverAddrs().length : this.pool!.size),
+      ...(this.wan ? this.wanView(this.wan) : {}),
       coordinate: () => this.coord,
     };
   }
@@ -332,6 +349,80 @@ export class Agent {
     }
   }
 
+  // ---- datacenters: the WAN pool's part of the agent (wan.ts holds the pool itself)
+
+  private wanView(wan: WanPool): Pick<ClusterView, 'wanMembers' | 'forceLeaveWan' | 'datacenters' | 'callDC'> {
+    return {
+      wanMembers: () => wan.members(),
+      forceLeaveWan: (name, prune) => wan.forceLeave(name, prune),
+      datacenters: () => wan.datacenters(),
+      callDC: <T>(dc: string, name: string, body: unknown): Promise<T> => this.callDC<T>(wan, dc, name, body),
+    };
+  }
+
+  /** An RPC to a server of another datacenter. */
+  private callDC<T>(wan: WanPool, dc: string, name: string, body: unknown): Promise<T> {
+    const pool = wan.poolFor(dc);
+    return pool ? callServer<T>(pool, name, body) : Promise.reject(new Error('No path to datacenter'));
+  }
+
+  /**
+   * ?dc=<another datacenter>: a server forwards to a server there; a client agent to its own
+   * server, which knows the datacenters. null: this agent cannot (the route answers "No path").
+   */
+  private forwardDC(ctx: Ctx, dc: string, token: string): Promise<null> | null {
+    if (this.pool) return forwardRequest(ctx, this.pool, token);
+    const pool = this.wan?.poolFor(dc);
+    return pool ? forwardRequest(ctx, pool, token) : null;
+  }
+
+  /** How DNS prepared-query lookups fail over (null without other datacenters to ask). */
+  private queryFailover(): PreparedQueryFailover | null {
+    const wan = this.wan;
+    const own = this.opts.config.datacenter;
+    if (!wan || wan.datacenters().length < 2) return null;
+    return {
+      others: () => wan.datacenters().filter((dc) => dc !== own),
+      ask: (dc, req) => this.callDC<RemoteExecuteAnswer>(wan, dc, EXECUTE_REMOTE_RPC, req),
+      token: this.tokens.userToken,
+      onError: (dc, e) => this.logger.warn('Failed querying for service in datacenter', { datacenter: dc, error: e.message }),
+    };
+  }
+
+  /** A DNS question about another datacenter, answered by a server there. */
+  private dnsInDC(dc: string, msg: Buffer, transport: 'udp' | 'tcp'): Promise<Buffer | null> | null {
+    const pool = this.wan?.poolFor(dc);
+    if (!pool) return null;
+    return callServer<{ msg: Uint8Array | null }>(pool, 'dns', { msg, transport }, 4000).then((out) => (out.msg ? Buffer.from(out.msg) : null));
+  }
+
+  /** Binds the serf WAN port (servers; -1 disables) and starts the WAN pool's push/pull. */
+  private async startWan(): Promise<void> {
+    const wan = this.wan;
+    const c = this.opts.config;
+    if (!wan || c.ports.serfWan < 0) return;
+    const port = await this.rpc.listen(c.bindAddr, c.ports.serfWan);
+    c.ports.serfWan = port;
+    this.wanAddr = joinHostPort(c.advertiseAddrWan || c.advertiseAddr, port);
+    wan.start();
+  }
+
+  /** start_join_wan (must succeed, as Consul's) and retry_join_wan, once the API is up. */
+  private async joinWan(phase: 'start' | 'retry'): Promise<void> {
+    const wan = this.wan;
+    const cl = this.opts.config.cluster;
+    if (!wan || this.opts.config.ports.serfWan < 0) return;
+    if (phase === 'start') {
+      if (cl.startJoinWan.length > 0) await wan.join(cl.startJoinWan);
+      return;
+    }
+    if (cl.retryJoinWan.length === 0) return;
+    wan.retryJoin(cl.retryJoinWan, cl.retryIntervalWanMs, cl.retryMaxWan, (err) => {
+      this.logger.error(err);
+      void this.stop().then(() => this.onRetryJoinFailed(err));
+    });
+  }
+
   private async remoteDNS(msg: Buffer, transport: 'udp' | 'tcp'): Promise<Buffer | null> {
     const out = await callServer<{ msg: Uint8Array | null }>(this.pool!, 'dns', { msg, transport }, 4000);
     return out.msg ? Buffer.from(out.msg) : null;
@@ -341,8 +432,11 @@ export class Agent {
     const config = this.opts.config;
     const server = this.server;
     const authz = this.dnsAuthz();
-    const preparedQuery = preparedQueryDNS({ store: server.store, datacenter: config.datacenter, nodeName: config.nodeName, authz, resolver: this.resolver });
-    return { catalog: server.store.catalog, datacenter: config.datacenter, domain: config.domain, dns: config.dns, authz, preparedQuery };
+    const pqOpts = { store: server.store, datacenter: config.datacenter, nodeName: config.nodeName, authz, resolver: this.resolver };
+    const preparedQuery = preparedQueryDNS(pqOpts);
+    const failover = this.queryFailover();
+    const preparedQueryAsync = failover ? preparedQueryDNSFailover(pqOpts, failover) : undefined;
+    return { catalog: server.store.catalog, datacenter: config.datacenter, domain: config.domain, dns: config.dns, authz, preparedQuery, ...(preparedQueryAsync ? { preparedQueryAsync } : {}) };
   }
 
   /** Gauges read when /v1/agent/metrics is scraped, under Consul's names where it has them. */
@@ -479,6 +573,7 @@ export class Agent {
     }
     // Bound first, so the server's own member advertises the ports actually bound.
     await this.listenRpc();
+    await this.startWan();
     await this._server?.start();
     await this.startProber();
     const cc = this.clusterClient;
@@ -487,6 +582,7 @@ export class Agent {
       if (config.cluster.startJoin.length > 0) await cc.join(config.cluster.startJoin);
       this.remoteEvents!.start();
     }
+    await this.joinWan('start');
     // As Consul: this node, its services and checks are in place before the API answers.
     await this.local.start();
     this.httpAddrs = await this.http.listen();
@@ -495,6 +591,7 @@ export class Agent {
       this.dnsAddrs = await this.dns.listen();
       for (const a of this.dnsAddrs) this.logger.info('DNS listening', { address: a });
     }
+    await this.joinWan('retry');
     if (cc && config.cluster.retryJoin.length > 0) {
       cc.retryJoin(config.cluster.retryJoin, config.cluster.retryIntervalMs, config.cluster.retryMax, (err) => {
         this.logger.error(err);
@@ -533,7 +630,9 @@ export class Agent {
     this.stopping ??= (async () => {
       this.logger.info('shutting down');
       if (opts.leave) await this.clusterClient?.leave();
+      if (opts.leave) await this.wan?.leave();
       this.clusterClient?.stop();
+      this.wan?.stop();
       if (this.peerTimer) clearInterval(this.peerTimer);
       await this.prober?.stop();
       this.remoteEvents?.close();

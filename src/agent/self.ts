@@ -130,7 +130,7 @@ function debugConfig(c: RuntimeConfig, agent: LocalAgent): Record<string, unknow
 }
 
 /** GET /v1/agent/self */
-export function agentSelf(c: RuntimeConfig, agent: LocalAgent, extra: { leader: boolean; leaderAddr: string; knownServers: number; coord: NetCoordinate }): Record<string, unknown> {
+export function agentSelf(c: RuntimeConfig, agent: LocalAgent, extra: { leader: boolean; leaderAddr: string; knownServers: number; coord: NetCoordinate; knownDatacenters?: number }): Record<string, unknown> {
   const services = agent.state.allServices().length;
   const checks = agent.state.allChecks();
   return {
@@ -157,7 +157,7 @@ export function agentSelf(c: RuntimeConfig, agent: LocalAgent, extra: { leader: 
       consul: c.server
         ? {
             bootstrap: String(c.bootstrap),
-            known_datacenters: '1',
+            known_datacenters: String(extra.knownDatacenters ?? 1),
             leader: String(extra.leader),
             leader_addr: extra.leaderAddr,
             server: 'true',

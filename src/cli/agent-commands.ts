@@ -22,7 +22,8 @@ export async function membersCommand(argv: string[], out: Output): Promise<numbe
     wan: { kind: 'bool', help: 'List the WAN members.' },
   });
   const api = new ApiClient(flags);
-  const members = await api.json<Member[]>('/v1/agent/members', { wan: flags.wan === true ? 1 : undefined });
+  // A client agent has no WAN pool: its ?wan answer is null.
+  const members = (await api.json<Member[] | null>('/v1/agent/members', { wan: flags.wan === true ? 1 : undefined })) ?? [];
   const statusRe = flags.status ? new RegExp(flags.status as string) : null;
   const shown = members.filter((m) => !statusRe || statusRe.test(STATUS[m.Status] ?? 'unknown')).sort((a, b) => (a.Name < b.Name ? -1 : 1));
   if (shown.length === 0) return 2; // Consul exits 2 when nothing matches

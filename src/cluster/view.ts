@@ -18,6 +18,14 @@ export interface ClusterView {
   forceLeave(node: string, prune: boolean): Promise<void>;
   /** How many servers this agent knows (Stats.consul.known_servers). */
   knownServers(): number;
+  /** A server's WAN members (every datacenter's servers); absent on a client agent. */
+  wanMembers?(): Member[];
+  /** force-leave ?wan of `node.dc`; absent on a client agent. */
+  forceLeaveWan?(name: string, prune: boolean): void;
+  /** Every known datacenter, this one first (a server's WAN view); absent on a client agent. */
+  datacenters?(): string[];
+  /** Calls an RPC on a server of another datacenter (a server's WAN pool); absent on a client agent. */
+  callDC?<T>(dc: string, name: string, body: unknown): Promise<T>;
   /** This agent's LAN coordinate as its prober measures it. */
   coordinate(): NetCoordinate;
 }

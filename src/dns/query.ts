@@ -134,3 +134,24 @@ export function sameIP(a: string, b: string): boolean {
   const x = ipToHex(a);
   return x !== '' && x === ipToHex(b);
 }
+
+/**
+ * The other datacenter a service, node or prepared-query name asks about (Consul answers those
+ * with an RPC to that datacenter), or null: no datacenter label, this one, or a lookup answered
+ * here whatever the label (addr, apex, reverse).
+ */
+export function otherDatacenter(name: string, domain: string, datacenter: string): string | null {
+  const inner = insideDomain(name, domain);
+  if (inner === null) return null;
+  const l = parseLookup(inner);
+  if (l.kind !== 'service' && l.kind !== 'node' && l.kind !== 'query') return null;
+  return l.dc !== '' && l.dc !== datacenter.toLowerCase() ? l.dc : null;
+}
+
+/** The prepared query a `<query>.query[.dc].<domain>` name of this datacenter asks for, else null. */
+export function preparedQueryName(name: string, domain: string, datacenter: string): string | null {
+  const inner = insideDomain(name, domain);
+  if (inner === null) return null;
+  const l = parseLookup(inner);
+  return l.kind === 'query' && (l.dc === '' || l.dc === datacenter.toLowerCase()) ? l.name : null;
+}

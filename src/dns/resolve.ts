@@ -28,10 +28,15 @@ export interface DnsContext {
   now?: () => number;
   /** Executes the prepared query `<name>.query.<domain>` names; absent: no such names. */
   preparedQuery?: PreparedQueryDNS;
+  /**
+   * The same with failover to other datacenters (it may ask them): the DNS server awaits it
+   * before resolving, and the answer then comes from what it found.
+   */
+  preparedQueryAsync?: (name: string) => Promise<ReturnType<PreparedQueryDNS>>;
 }
 
 /** A prepared query's results for DNS: null when no query matches, 'error' when it fails to run. */
-export type PreparedQueryDNS = (name: string) => { service: string; ttl: string; instances: Instance[] } | null | 'error';
+export type PreparedQueryDNS = (name: string) => { service: string; ttl: string; instances: Instance[]; /** Where they were found, when not here (failover). */ datacenter?: string } | null | 'error';
 
 export type Rcode = 'NOERROR' | 'NXDOMAIN' | 'SERVFAIL' | 'REFUSED' | 'NOTIMP';
 
@@ -200,13 +205,14 @@ function preparedQueryLookup(ctx: DnsContext, qname: string, qtype: QType, name:
       ttl = 0; // vetted when stored; Consul ignores a TTL it cannot parse
     }
   }
-  return instanceRecords(ctx, qname, qtype, out.instances, goUint32(ttl));
+  return instanceRecords(ctx, qname, qtype, out.instances, goUint32(ttl), out.datacenter);
 }
 
 /** A, AAAA or SRV records (with their additionals) for instances, in the order given. */
-function instanceRecords(ctx: DnsContext, qname: string, qtype: QType, instances: Instance[], ttl: number): Resolution {
+function instanceRecords(ctx: DnsContext, qname: string, qtype: QType, instances: Instance[], ttl: number, datacenter?: string): Resolution {
   const limit = ctx.dns.aRecordLimit;
-  const dc = ctx.datacenter;
+  // Targets name the datacenter the instances are in (another one after a failover).
+  const dc = datacenter ?? ctx.datacenter;
   const domain = normalize(ctx.domain);
   const answers: Answer[] = [];
   const additionals: Answer[] = [];

@@ -11,6 +11,7 @@ import type { Answer, DecodedPacket, OptAnswer, Packet } from 'dns-packet';
 import dnsPacket from 'dns-packet';
 import type { Logger } from '../util/log.js';
 import { setLongTimeout } from '../util/timers.js';
+import { otherDatacenter, preparedQueryName } from './query.js';
 import { type DnsContext, type Resolution, resolve } from './resolve.js';
 
 const RCODES = { NOERROR: 0, FORMERR: 1, SERVFAIL: 2, NXDOMAIN: 3, NOTIMP: 4, REFUSED: 5 } as const;
@@ -60,6 +61,11 @@ export interface DnsServerOptions {
    * received; the answer as the server's DNS interface gives it).
    */
   remote?: (msg: Buffer, transport: 'udp' | 'tcp') => Promise<Buffer | null>;
+  /**
+   * A server's path to another datacenter: a question naming it (web.service.dc2.consul) is
+   * answered by a server there. null: no such datacenter known (the question fails as today).
+   */
+  forwardDC?: (dc: string, msg: Buffer, transport: 'udp' | 'tcp') => Promise<Buffer | null> | null;
 }
 
 function requestOpt(req: DecodedPacket): OptAnswer | undefined {
@@ -383,7 +389,24 @@ export class DnsServer {
   }
 
   private async answerQuery(buf: Buffer, req: DecodedPacket, transport: 'udp' | 'tcp'): Promise<Buffer> {
-    const ctx = this.opts.context();
+    let ctx = this.opts.context();
+    const fwd = this.opts.forwardDC;
+    const qname = req.questions?.[0]?.name;
+    if (fwd && qname !== undefined) {
+      const dc = otherDatacenter(qname, ctx.domain, ctx.datacenter);
+      const out = dc !== null ? fwd(dc, buf, transport) : null;
+      if (out) {
+        const r = await out;
+        if (r) return r;
+      }
+    }
+    const pq = ctx.preparedQueryAsync;
+    const queryName = pq && qname !== undefined ? preparedQueryName(qname, ctx.domain, ctx.datacenter) : null;
+    if (pq && queryName !== null) {
+      // Failover may ask other datacenters: run it first, then resolve from what it found.
+      const found = await pq(queryName);
+      ctx = { ...ctx, preparedQuery: () => found };
+    }
     const recursors = this.opts.recursors;
     let reply = answer(req, ctx, recursors.length > 0);
     const rcode = (reply.flags ?? 0) & 0xf;

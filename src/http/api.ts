@@ -51,6 +51,23 @@ export interface AgentDeps {
   forward?: (ctx: Ctx, token: string) => Promise<null>;
   /** A server's consistency gate for GETs of server routes (read.ts readBarrier); null: none to pass. */
   readBarrier?: (ctx: Ctx) => Promise<void> | null;
+  /**
+   * Forwards a request whose ?dc names another datacenter to a server there (a client agent: to
+   * its own server, which forwards it on). null: not a datacenter this agent can forward to; the
+   * route then answers itself (and an unknown ?dc gets "No path to datacenter").
+   */
+  forwardDC?: (ctx: Ctx, dc: string, token: string) => Promise<null> | null;
+}
+
+/**
+ * Routes answered by this agent whatever ?dc says (Consul's agent endpoints, the event list, the
+ * datacenter lists): every other /v1 route with another ?dc runs in that datacenter. Event fire
+ * is forwarded too, as Consul's agent sends the fire RPC to that datacenter's servers.
+ */
+const DC_LOCAL = /^\/v1\/(?:agent\/|event\/list|catalog\/datacenters$|coordinate\/datacenters$|debug\/)/;
+
+function forwardsToDC(path: string): boolean {
+  return path.startsWith('/v1/') && !DC_LOCAL.test(path);
 }
 
 /** The server routes: they read and write the state through the agent's own server. */
@@ -155,6 +172,18 @@ export class HttpApi<D extends AgentDeps = ApiDeps> {
     if (this.deps.metrics) ctx.started = performance.now();
     let found: Found | null;
     try {
+      const dcFwd = this.deps.forwardDC;
+      if (dcFwd && ctx.rawQuery !== '') {
+        const dc = ctx.get('dc');
+        if (dc && dc !== this.deps.config.datacenter && forwardsToDC(ctx.rawPath)) {
+          // Before ACLs here: the other datacenter resolves the caller's token itself.
+          const fwd = dcFwd(ctx, dc, this.acl ? ctx.token || this.acl.defaultToken() : ctx.token);
+          if (fwd) {
+            this.settle(ctx, () => fwd);
+            return;
+          }
+        }
+      }
       found = this.router.find(ctx.method, ctx.rawPath);
     } catch (e) {
       this.fail(ctx, e);

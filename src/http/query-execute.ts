@@ -2,7 +2,9 @@
 // service's health entries, minus unhealthy ones (OnlyPassing, IgnoreCheckIDs), filtered by node
 // and service meta and tags (`!tag` excludes), by ACLs (node and service read of the query's own
 // token, else the caller's), shuffled, the Near node first, then the limit. Shared by the HTTP
-// API and DNS. With a single datacenter failover has nowhere to go: Failovers stays 0.
+// API and DNS. When nothing is found here, the HTTP API's execute fails over to other
+// datacenters (Consul's queryFailover): the query itself is sent to a server there, which runs
+// it against its own catalog (PreparedQuery.ExecuteRemote).
 
 import type { Authorizer } from '../acl/types.js';
 import type { CatalogTables } from '../state/catalog.js';
@@ -87,4 +89,63 @@ export function executeQuery(catalog: CatalogTables, q: PreparedQuery, src: Exec
   }
   if (src.limit > 0 && nodes.length > src.limit) nodes.length = src.limit;
   return { Service: svc.Service, found: nodes, DNS: q.DNS, Datacenter: src.datacenter, Failovers: 0 };
+}
+
+/**
+ * Consul's failover candidates: the NearestN first of the other datacenters (by distance; with
+ * no WAN coordinates, by name), then those of Datacenters that are known and not chosen yet.
+ */
+export function failoverDatacenters(q: PreparedQuery, others: readonly string[]): string[] {
+  const known = new Set(others);
+  const out: string[] = [];
+  const n = q.Service.Failover.NearestN;
+  if (n > 0) out.push(...others.slice(0, n));
+  for (const dc of q.Service.Failover.Datacenters ?? []) if (known.has(dc) && !out.includes(dc)) out.push(dc);
+  return out;
+}
+
+/** What a server of another datacenter answers for PreparedQuery.ExecuteRemote. */
+export interface RemoteExecuteAnswer {
+  Service: string;
+  found: Found[];
+  DNS: { TTL: string };
+  Datacenter: string;
+}
+
+/** The request PreparedQuery.ExecuteRemote carries: the query itself, the limit and the caller's token. */
+export interface RemoteExecuteRequest {
+  query: PreparedQuery;
+  limit: number;
+  token: string;
+}
+
+/** The RPC name servers answer ExecuteRemote under. */
+export const EXECUTE_REMOTE_RPC = 'query.executeRemote';
+
+/**
+ * queryFailover: tries each candidate datacenter in turn until one finds something. Failovers
+ * counts the datacenters tried; a datacenter that cannot be reached is skipped (`onError`).
+ */
+export async function failover(
+  local: ExecuteResult,
+  q: PreparedQuery,
+  others: readonly string[],
+  ask: (dc: string, req: RemoteExecuteRequest) => Promise<RemoteExecuteAnswer>,
+  req: Omit<RemoteExecuteRequest, 'query'>,
+  onError: (dc: string, e: Error) => void,
+): Promise<ExecuteResult> {
+  let out = local;
+  let tried = 0;
+  for (const dc of failoverDatacenters(q, others)) {
+    tried++;
+    try {
+      const a = await ask(dc, { ...req, query: q });
+      out = { Service: a.Service, found: a.found, DNS: a.DNS, Datacenter: a.Datacenter, Failovers: 0 };
+    } catch (e) {
+      onError(dc, e as Error);
+      continue;
+    }
+    if (out.found.length > 0) break;
+  }
+  return { ...out, Failovers: tried };
 }

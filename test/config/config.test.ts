@@ -209,7 +209,7 @@ EOT
 
   it('a bad configuration stops `tribune agent` with exit code 1 and names the key', async () => {
     const f = write('exit.json', JSON.stringify({ data_dir: dir, bogus_key: true }));
-    const proc = spawn(process.execPath, [BIN, 'agent', '-server-port', '-1', '-serf-lan-port', '-1', '-config-file', f], { stdio: ['ignore', 'pipe', 'pipe'] });
+    const proc = spawn(process.execPath, [BIN, 'agent', '-server-port', '-1', '-serf-lan-port', '-1', '-serf-wan-port', '-1', '-config-file', f], { stdio: ['ignore', 'pipe', 'pipe'] });
     let out = '';
     proc.stdout.on('data', (d: Buffer) => (out += d.toString()));
     proc.stderr.on('data', (d: Buffer) => (out += d.toString()));
@@ -221,7 +221,7 @@ EOT
   it('malformed configuration exits 1 with one line on stderr, never a stack trace', async () => {
     const n = 50_000;
     const run = async (args: string[]): Promise<{ code: number | null; stderr: string }> => {
-      const proc = spawn(process.execPath, [BIN, 'agent', '-server-port', '-1', '-serf-lan-port', '-1', '-server', '-bootstrap', '-http-port', '0', '-dns-port', '-1', ...args], { stdio: ['ignore', 'pipe', 'pipe'] });
+      const proc = spawn(process.execPath, [BIN, 'agent', '-server-port', '-1', '-serf-lan-port', '-1', '-serf-wan-port', '-1', '-server', '-bootstrap', '-http-port', '0', '-dns-port', '-1', ...args], { stdio: ['ignore', 'pipe', 'pipe'] });
       let stderr = '';
       proc.stdout.resume();
       proc.stderr.on('data', (d: Buffer) => (stderr += d.toString()));

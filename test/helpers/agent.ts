@@ -16,7 +16,7 @@ export const ROOT = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '
 export const BIN = path.join(ROOT, 'bin', 'tribune');
 
 /** Flags that keep a spawned agent off the agent channel's fixed ports (8300, 8301): tests run side by side. */
-export const NO_CLUSTER_PORTS = ['-server-port', '-1', '-serf-lan-port', '-1'];
+export const NO_CLUSTER_PORTS = ['-server-port', '-1', '-serf-lan-port', '-1', '-serf-wan-port', '-1'];
 
 let etcdPrefixes = 0;
 
@@ -46,7 +46,7 @@ export function testConfig(overrides: Partial<RuntimeConfig> = {}): RuntimeConfi
     advertiseAddr: '127.0.0.1',
     advertiseAddrWan: '127.0.0.1',
     // No agent channel unless a test asks for one: tests run side by side on one machine.
-    ports: { http: 0, https: -1, dns: -1, serfLan: -1, serfWan: 8302, server: -1, grpc: -1 },
+    ports: { http: 0, https: -1, dns: -1, serfLan: -1, serfWan: -1, server: -1, grpc: -1 },
     logLevel: 'ERR',
     ...testStorage(overrides.dataDir),
     ...overrides,

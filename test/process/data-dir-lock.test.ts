@@ -23,7 +23,7 @@ describe('data directory lock', () => {
     const first = await spawnAgent(args(dir));
     try {
       assert.equal((await request(first.base, 'PUT', '/v1/kv/owner', 'first')).text, 'true');
-      const second = spawn(process.execPath, [BIN, 'agent', '-server-port', '-1', '-serf-lan-port', '-1', ...args(dir)], { stdio: ['ignore', 'pipe', 'pipe'] });
+      const second = spawn(process.execPath, [BIN, 'agent', '-server-port', '-1', '-serf-lan-port', '-1', '-serf-wan-port', '-1', ...args(dir)], { stdio: ['ignore', 'pipe', 'pipe'] });
       let out = '';
       second.stdout.on('data', (d: Buffer) => (out += d.toString()));
       second.stderr.on('data', (d: Buffer) => (out += d.toString()));

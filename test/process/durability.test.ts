@@ -100,7 +100,7 @@ describe('durability across kill -9', () => {
     const size = fs.statSync(seg).size;
     fs.truncateSync(seg, 8192 + Math.floor((size - 8192) / 2)); // mid-segment, well before the last batch
 
-    const proc = spawn(process.execPath, [BIN, 'agent', '-server-port', '-1', '-serf-lan-port', '-1', ...serverArgs(dir)], { stdio: ['ignore', 'pipe', 'pipe'] });
+    const proc = spawn(process.execPath, [BIN, 'agent', '-server-port', '-1', '-serf-lan-port', '-1', '-serf-wan-port', '-1', ...serverArgs(dir)], { stdio: ['ignore', 'pipe', 'pipe'] });
     let stderr = '';
     proc.stderr.on('data', (d: Buffer) => (stderr += d.toString()));
     proc.stdout.resume();

@@ -31,7 +31,7 @@ import { originCoordinate } from '../../util/coordinate.js';
 import { waitBudgetMs } from '../blocking.js';
 import type { Authorizer } from '../../acl/types.js';
 import { TOKEN_PATHS } from '../../agent/tokens.js';
-import { aclWrite, agentRead, agentWrite, demand, may, nodeWrite, operatorWrite, serviceRead, visible } from '../acl.js';
+import { aclWrite, agentRead, agentWrite, demand, nodeWrite, operatorWrite, serviceRead, visible } from '../acl.js';
 import type { Ctx } from '../context.js';
 import { HttpError, badRequest, notFound, serverError } from '../errors.js';
 import { parseWait } from '../query-options.js';
@@ -283,7 +283,7 @@ function healthByName(ctx: Ctx, deps: AgentDeps): Reply {
 function self(deps: AgentDeps): Reply {
   const agent = localAgent(deps);
   const cluster = deps.cluster;
-  return json(agentSelf(deps.config, agent, { leader: cluster?.isLeader() ?? false, leaderAddr: cluster?.leaderAddress() ?? '', knownServers: cluster?.knownServers() ?? 0, coord: cluster?.coordinate() ?? originCoordinate() }));
+  return json(agentSelf(deps.config, agent, { leader: cluster?.isLeader() ?? false, leaderAddr: cluster?.leaderAddress() ?? '', knownServers: cluster?.knownServers() ?? 0, coord: cluster?.coordinate() ?? originCoordinate(), knownDatacenters: cluster?.datacenters?.().length ?? 1 }));
 }
 
 async function members(ctx: Ctx, deps: AgentDeps): Promise<Reply> {
@@ -293,7 +293,10 @@ async function members(ctx: Ctx, deps: AgentDeps): Promise<Reply> {
   if (wan) {
     if (segment !== '' && segment !== '_all') throw badRequest('Cannot provide a segment with wan=true');
     if (!deps.config.server) return jsonText('null');
-    return json(may(ctx, (a) => a.nodeRead(deps.config.nodeName)) ? [localMember(deps.config, agent.nodeID, true)] : []);
+    const wanMembers = deps.cluster?.wanMembers?.() ?? [localMember(deps.config, agent.nodeID, true)];
+    // WAN names are node.dc: the token's node read is of the node.
+    const nodeOf = (m: { Name: string; Tags: Record<string, string> }): string => (m.Tags.dc && m.Name.endsWith(`.${m.Tags.dc}`) ? m.Name.slice(0, -m.Tags.dc.length - 1) : m.Name);
+    return json(visible(ctx, wanMembers, (a, m) => a.nodeRead(nodeOf(m))));
   }
   if (segment !== '' && segment !== '_all') return json([]);
   const all = deps.cluster ? await deps.cluster.members().catch((e: unknown) => {
@@ -544,7 +547,17 @@ async function leaveForce(ctx: Ctx, deps: AgentDeps): Promise<Reply> {
   const node = rest(ctx, '/v1/agent/force-leave/');
   const c = deps.config;
   if (ctx.has('wan')) {
-    // The WAN pool holds only this server, which is not failed: nothing to remove.
+    if (!c.server) throw serverError('Must be a server to force-leave a node from the WAN cluster');
+    const cluster = deps.cluster;
+    if (cluster?.forceLeaveWan) {
+      try {
+        cluster.forceLeaveWan(node, ctx.has('prune'));
+      } catch (e) {
+        throw serverError((e as Error).message);
+      }
+      return empty();
+    }
+    // No WAN pool: it holds only this server, which is not failed: nothing to remove.
     if (node !== c.nodeName && node !== `${c.nodeName}.${c.datacenter}`) throw serverError(`agent: No node found with name '${node}'`);
     return empty();
   }

@@ -46,8 +46,12 @@ async function deregister(ctx: Ctx, { server, config }: ApiDeps): Promise<Reply>
   return jsonText('true');
 }
 
-function datacenters(_ctx: Ctx, { config }: ApiDeps): Reply {
-  return jsonText(JSON.stringify([config.datacenter]));
+/**
+ * Every datacenter the WAN pool knows, this one first, then by name: Consul sorts by estimated
+ * round trip, and there are no WAN coordinates yet.
+ */
+function datacenters(_ctx: Ctx, { config, cluster }: ApiDeps): Reply {
+  return jsonText(JSON.stringify(cluster?.datacenters?.() ?? [config.datacenter]));
 }
 
 function nodes(ctx: Ctx, deps: ApiDeps): Promise<Reply | null> {

@@ -16,7 +16,7 @@ import { queryMeta } from '../meta.js';
 import { checkDatacenter, parseQueryOptions } from '../query-options.js';
 import { answerRead } from '../read.js';
 import { empty, json, type Reply } from '../reply.js';
-import { executeQuery } from '../query-execute.js';
+import { EXECUTE_REMOTE_RPC, type ExecuteResult, executeQuery, failover, type RemoteExecuteAnswer, type RemoteExecuteRequest } from '../query-execute.js';
 import { jsonKind } from '../../util/json.js';
 
 const MAX_BODY = 1 << 20;
@@ -207,7 +207,7 @@ function bodyMeta(deps: ApiDeps, consistency: string): Record<string, unknown> {
   return { Index: 0, LastContact: 0, KnownLeader: deps.server.knownLeader, ConsistencyLevel: consistency, NotModified: false };
 }
 
-function execute(ctx: Ctx, deps: ApiDeps): Reply {
+function execute(ctx: Ctx, deps: ApiDeps): Reply | Promise<Reply> {
   const args = executeArgs(ctx, deps);
   const q = resolveQuery(ctx, deps);
   // The query's own token, when it has one, decides what the results may show.
@@ -219,8 +219,19 @@ function execute(ctx: Ctx, deps: ApiDeps): Reply {
   }
   const store = deps.server.store;
   const out = executeQuery(store.catalog, q, { datacenter: deps.config.datacenter, agentNode: deps.config.nodeName, near: args.near, ip: args.ip, limit: args.limit }, authz);
+  const cluster = deps.cluster;
+  if (out.found.length > 0 || !cluster?.callDC || !cluster.datacenters) return executeReply(deps, out, args.consistency);
+  // Nothing here: Consul fails over to other datacenters, sending them the query itself.
+  const others = cluster.datacenters().filter((dc) => dc !== deps.config.datacenter);
+  const ask = (dc: string, req: RemoteExecuteRequest): Promise<RemoteExecuteAnswer> => cluster.callDC!<RemoteExecuteAnswer>(dc, EXECUTE_REMOTE_RPC, req);
+  const token = ctx.token || deps.acl?.defaultToken() || '';
+  const warn = (dc: string, e: Error): void => deps.logger.warn('Failed querying for service in datacenter', { service: q.Service.Service, datacenter: dc, error: e.message });
+  return failover(out, q, others, ask, { limit: args.limit, token }, warn).then((r) => executeReply(deps, r, args.consistency));
+}
+
+function executeReply(deps: ApiDeps, out: ExecuteResult, consistency: string): Reply {
   const { found, ...rest } = out;
-  return json({ Service: rest.Service, Nodes: found.map((f) => f.entry), DNS: rest.DNS, Datacenter: rest.Datacenter, Failovers: rest.Failovers, ...bodyMeta(deps, args.consistency) }, queryMeta(deps.server, 0));
+  return json({ Service: rest.Service, Nodes: found.map((f) => f.entry), DNS: rest.DNS, Datacenter: rest.Datacenter, Failovers: rest.Failovers, ...bodyMeta(deps, consistency) }, queryMeta(deps.server, 0));
 }
 
 function explain(ctx: Ctx, deps: ApiDeps): Reply {
