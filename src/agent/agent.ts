@@ -351,9 +351,10 @@ export class Agent {
 
   // ---- datacenters: the WAN pool's part of the agent (wan.ts holds the pool itself)
 
-  private wanView(wan: WanPool): Pick<ClusterView, 'wanMembers' | 'forceLeaveWan' | 'datacenters' | 'callDC'> {
+  private wanView(wan: WanPool): Pick<ClusterView, 'wanMembers' | 'forceLeaveWan' | 'datacenters' | 'callDC' | 'wanCoordinates'> {
     return {
       wanMembers: () => wan.members(),
+      wanCoordinates: () => wan.coordinates(),
       forceLeaveWan: (name, prune) => wan.forceLeave(name, prune),
       datacenters: () => wan.datacenters(),
       callDC: <T>(dc: string, name: string, body: unknown): Promise<T> => this.callDC<T>(wan, dc, name, body),

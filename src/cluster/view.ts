@@ -24,6 +24,8 @@ export interface ClusterView {
   forceLeaveWan?(name: string, prune: boolean): void;
   /** Every known datacenter, this one first (a server's WAN view); absent on a client agent. */
   datacenters?(): string[];
+  /** Every known datacenter's servers with their WAN coordinates (servers with a WAN pool). */
+  wanCoordinates?(): { Datacenter: string; Coordinates: { Node: string; Coord: NetCoordinate }[] }[];
   /** Calls an RPC on a server of another datacenter (a server's WAN pool); absent on a client agent. */
   callDC?<T>(dc: string, name: string, body: unknown): Promise<T>;
   /** This agent's LAN coordinate as its prober measures it. */

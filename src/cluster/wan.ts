@@ -10,6 +10,8 @@
 //
 // Ages, not timestamps, cross the wire: servers' clocks need not agree.
 
+import { compatible, COORD_DIMENSIONALITY, distanceSeconds, isValidCoordinate, type NetCoordinate } from '../util/coordinate.js';
+import { VivaldiClient } from '../util/vivaldi.js';
 import type { Member } from '../agent/self.js';
 import type { RuntimeConfig } from '../config/types.js';
 import type { Logger } from '../util/log.js';
@@ -48,6 +50,16 @@ interface Entry {
   member: Member;
   heardAt: number;
   leftAt: number | null;
+  /** Its WAN coordinate, as it last sent it in a sync. */
+  coord: NetCoordinate | null;
+}
+
+/** A sync's coordinate, if it carries a valid one. */
+function coordOf(body: unknown): NetCoordinate | null {
+  const c = body !== null && typeof body === 'object' ? (body as { coord?: unknown }).coord : undefined;
+  if (c === null || typeof c !== 'object') return null;
+  const k = c as NetCoordinate;
+  return Array.isArray(k.Vec) && k.Vec.length === COORD_DIMENSIONALITY && k.Vec.every((x) => typeof x === 'number') && typeof k.Error === 'number' && typeof k.Height === 'number' && typeof k.Adjustment === 'number' && isValidCoordinate(k) ? k : null;
 }
 
 export interface WanPoolOptions {
@@ -95,6 +107,7 @@ export class WanPool {
   private readonly logger: Logger;
   private readonly now: () => number;
   private readonly failAfter: number;
+  private readonly vivaldi = new VivaldiClient();
 
   constructor(private readonly opts: WanPoolOptions) {
     this.logger = opts.logger.named('wan');
@@ -110,8 +123,55 @@ export class WanPool {
   register(rpc: RpcServer): void {
     rpc.on('wan.sync', (body) => {
       this.merge(records(body));
-      return { members: this.records() };
+      this.noteCoord(body);
+      return { members: this.records(), coord: this.vivaldi.getCoordinate() };
     });
+  }
+
+  /** Keeps the coordinate a sync carries, for the server that sent it (first record: itself). */
+  private noteCoord(body: unknown): void {
+    const coord = coordOf(body);
+    const first = (body as { members?: WanRecord[] }).members?.[0];
+    if (!coord || !first) return;
+    const e = this.entries.get(first.Name);
+    if (e) e.coord = coord;
+  }
+
+  /**
+   * This server's WAN coordinate: Vivaldi (serf/coordinate) fed with the round trips of the
+   * periodic syncs, as Consul's WAN serf is fed by memberlist's probes.
+   */
+  get coordinate(): NetCoordinate {
+    return this.vivaldi.getCoordinate();
+  }
+
+  /** Every known datacenter's servers and their WAN coordinates (/v1/coordinate/datacenters). */
+  coordinates(): { Datacenter: string; Coordinates: { Node: string; Coord: NetCoordinate }[] }[] {
+    const byDC = new Map<string, { Node: string; Coord: NetCoordinate }[]>();
+    const self = this.opts.self();
+    byDC.set(this.datacenter, [{ Node: self.Name, Coord: this.coordinate }]);
+    const now = this.now();
+    for (const e of this.entries.values()) {
+      const dc = e.member.Tags.dc;
+      if (!dc || !e.coord || this.status(e, now) === WAN_LEFT) continue;
+      const list = byDC.get(dc) ?? [];
+      list.push({ Node: e.member.Name, Coord: e.coord });
+      byDC.set(dc, list);
+    }
+    return [...byDC].map(([Datacenter, Coordinates]) => ({ Datacenter, Coordinates }));
+  }
+
+  /** Median estimated round trip (seconds) from this server to `dc`'s servers; Infinity when unknown. */
+  private medianRTT(dc: string, now: number): number {
+    const own = this.coordinate;
+    const rtts: number[] = [];
+    for (const e of this.entries.values()) {
+      if (e.member.Tags.dc !== dc || !e.coord || this.status(e, now) === WAN_LEFT) continue;
+      if (compatible(own, e.coord)) rtts.push(distanceSeconds(own, e.coord));
+    }
+    if (rtts.length === 0) return Infinity;
+    rtts.sort((a, b) => a - b);
+    return rtts[Math.floor(rtts.length / 2)]!;
   }
 
   /** Starts the periodic push/pull. */
@@ -194,7 +254,7 @@ export class WanPool {
       }
       const e = this.entries.get(r.Name);
       if (!e) {
-        this.entries.set(r.Name, { member: this.member(r), heardAt, leftAt });
+        this.entries.set(r.Name, { member: this.member(r), heardAt, leftAt, coord: null });
         this.logger.info('member joined', { member: r.Name, cluster: 'WAN' });
         changed = true;
         continue;
@@ -261,8 +321,19 @@ export class WanPool {
     if (this.inFlight.has(addr)) return;
     this.inFlight.add(addr);
     try {
-      const answer = await this.peer(addr, e.member.Tags.dc ?? '').call<unknown>('wan.sync', { members: this.records() }, SYNC_TIMEOUT_MS);
+      const t0 = performance.now();
+      const answer = await this.peer(addr, e.member.Tags.dc ?? '').call<unknown>('wan.sync', { members: this.records(), coord: this.vivaldi.getCoordinate() }, SYNC_TIMEOUT_MS);
+      const rtt = (performance.now() - t0) / 1000;
       this.merge(records(answer));
+      const coord = coordOf(answer);
+      if (coord) {
+        e.coord = coord;
+        try {
+          this.vivaldi.update(e.member.Name, coord, rtt);
+        } catch (err) {
+          this.logger.debug('WAN coordinate update refused', { member: e.member.Name, error: (err as Error).message });
+        }
+      }
     } catch (err) {
       this.logger.debug('WAN sync failed', { member: e.member.Name, error: (err as Error).message });
     } finally {
@@ -292,7 +363,10 @@ export class WanPool {
     return out;
   }
 
-  /** Every datacenter with a server not left: this one first, then by name (no WAN coordinates to sort by). */
+  /**
+   * Every datacenter with a server not left: this one first, then by the median estimated
+   * round trip to its servers (Consul's sortDatacentersByDistance), unknown ones last by name.
+   */
   datacenters(): string[] {
     const now = this.now();
     const others = new Set<string>();
@@ -300,7 +374,9 @@ export class WanPool {
       const dc = e.member.Tags.dc;
       if (dc && dc !== this.datacenter && this.status(e, now) !== WAN_LEFT) others.add(dc);
     }
-    return [this.datacenter, ...[...others].sort()];
+    const rtt = new Map([...others].map((dc) => [dc, this.medianRTT(dc, now)]));
+    const sorted = [...others].sort((a, b) => rtt.get(a)! - rtt.get(b)! || (a < b ? -1 : a > b ? 1 : 0));
+    return [this.datacenter, ...sorted];
   }
 
   /** Whether `dc` is another datacenter with a server to ask. */

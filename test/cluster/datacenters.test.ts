@@ -133,6 +133,24 @@ describe('datacenters', () => {
     assert.equal(self.json<{ Stats: { consul: { known_datacenters: string } } }>().Stats.consul.known_datacenters, '2');
   });
 
+  it('WAN coordinates: /v1/coordinate/datacenters lists both datacenters\' servers, measured by the syncs', async () => {
+    type DC = { Datacenter: string; AreaID: string; Coordinates: { Node: string; Coord: { Vec: number[]; Error: number } }[] };
+    const list = await waitFor(
+      'measured WAN coordinates',
+      async () => {
+        const l = (await request(dc1.base, 'GET', '/v1/coordinate/datacenters')).json<DC[]>();
+        const own = l.find((d) => d.Datacenter === 'dc1')?.Coordinates[0];
+        return l.length === 2 && own && own.Coord.Error < 1.5 && l.every((d) => d.Coordinates.length === 1) ? l : undefined;
+      },
+      20_000,
+    );
+    assert.deepEqual(list.map((d) => d.Datacenter), ['dc1', 'dc2']);
+    assert.equal(list[0]!.AreaID, 'wan');
+    // Node names without the ".dc" the WAN pool gives them, as Consul shows them.
+    assert.equal(list[0]!.Coordinates[0]!.Node, 'node1');
+    assert.equal(list[1]!.Coordinates[0]!.Node, 'node2');
+  });
+
   it('a KV write with ?dc=dc2 through the dc1 server and through the dc1 client agent lands in dc2', async () => {
     const w1 = await request(dc1.base, 'PUT', '/v1/kv/from/server?dc=dc2', 'a');
     assert.equal(w1.status, 200, w1.text);
@@ -282,8 +300,13 @@ describe('datacenters', () => {
       async () => ((await datacenters(dc1)).includes('dc3') ? true : undefined),
       10_000,
     );
-    assert.deepEqual(await datacenters(dc1), ['dc1', 'dc2', 'dc3']);
-    assert.deepEqual(await datacenters(dc3), ['dc3', 'dc1', 'dc2']);
+    // Own first, the others by estimated round trip (on loopback either order may win).
+    const from1 = await datacenters(dc1);
+    assert.equal(from1[0], 'dc1');
+    assert.deepEqual([...from1].sort(), ['dc1', 'dc2', 'dc3']);
+    const from3 = await datacenters(dc3);
+    assert.equal(from3[0], 'dc3');
+    assert.deepEqual([...from3].sort(), ['dc1', 'dc2', 'dc3']);
     const w = await request(dc1.base, 'PUT', '/v1/kv/three?dc=dc3', '3');
     assert.equal(w.status, 200, w.text);
     assert.equal((await request(dc3.base, 'GET', '/v1/kv/three?raw')).text, '3');

@@ -25,10 +25,16 @@ function bySegment(ctx: Ctx, coords: Coordinate[]): Coordinate[] {
   return coords.filter((c) => c.Segment === seg);
 }
 
-function datacenters(ctx: Ctx, { server, config }: ApiDeps): Reply {
+function datacenters(ctx: Ctx, { server, config, cluster }: ApiDeps): Reply {
   checkDatacenter(ctx, config.datacenter);
-  // The WAN pool holds the servers; node names there carry ".dc", which Consul strips.
-  return json([{ Datacenter: config.datacenter, AreaID: AREA_WAN, Coordinates: [{ Node: config.nodeName, Segment: '', Coord: server.coordinate }] }]);
+  const wan = cluster?.wanCoordinates?.();
+  if (!wan) return json([{ Datacenter: config.datacenter, AreaID: AREA_WAN, Coordinates: [{ Node: config.nodeName, Segment: '', Coord: server.coordinate }] }]);
+  // The WAN pool's node names carry ".dc", which Consul strips here; datacenters sorted by name.
+  const strip = (node: string, dc: string): string => (node.endsWith(`.${dc}`) ? node.slice(0, -dc.length - 1) : node);
+  const out = wan
+    .map((d) => ({ Datacenter: d.Datacenter, AreaID: AREA_WAN, Coordinates: d.Coordinates.map((c) => ({ Node: strip(c.Node, d.Datacenter), Segment: '', Coord: c.Coord })) }))
+    .sort((a, b) => (a.Datacenter < b.Datacenter ? -1 : a.Datacenter > b.Datacenter ? 1 : 0));
+  return json(out);
 }
 
 function nodes(ctx: Ctx, deps: ApiDeps): Promise<Reply | null> {
