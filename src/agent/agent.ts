@@ -159,16 +159,18 @@ export class Agent {
     this.wan?.register(this.rpc);
     this.tokens = new AgentTokens(config.acl, config.dataDir);
     const server = this._server;
-    // Tokens resolve through the server's ACL tables (a client agent asks its servers and caches
-    // for token_ttl); agent_master is the agent's own.
+    // Tokens resolve through the ACL tables of the primary datacenter: a server there reads its
+    // own; a client agent asks its servers, and a server of another datacenter asks the primary's
+    // (both cache for token_ttl). agent_master is the agent's own.
+    const remoteTokens = (pool: () => ServerPool | null): RemoteTokenResolver =>
+      new RemoteTokenResolver({ pool, datacenter: config.datacenter, defaultPolicy: config.acl.defaultPolicy, downPolicy: config.acl.downPolicy, ttlMs: parseDurationMs(config.acl.tokenTTL), logger: this.logger.named('acl') });
+    const wan = this.wan;
     this.resolver = !config.acl.enabled
       ? null
       : agentResolver(
           this.tokens,
           config.nodeName,
-          server
-            ? server.acl
-            : new RemoteTokenResolver({ pool: this.pool!, defaultPolicy: config.acl.defaultPolicy, downPolicy: config.acl.downPolicy, ttlMs: parseDurationMs(config.acl.tokenTTL), logger: this.logger.named('acl') }),
+          !server ? remoteTokens(() => this.pool) : wan && config.primaryDatacenter !== config.datacenter ? remoteTokens(() => wan.poolFor(config.primaryDatacenter)) : server.acl,
         );
     // Anti-entropy writes with each entry's token (else the agent token), vetted as the catalog endpoint vets.
     const writer: CatalogWriter = server ? new ServerCatalogWriter(server, this.resolver) : new RemoteCatalogWriter(this.pool!);
@@ -256,7 +258,7 @@ export class Agent {
         writer,
         events: bus,
         dns: (msg, transport) => this.dns.answerMessage(msg, transport),
-        ...(config.acl.enabled ? { aclGrant: (secret: string) => grantFor(server.store.acl, secret, config.datacenter, new Date()) } : {}),
+        ...(config.acl.enabled ? { aclGrant: (secret: string, dc: string) => grantFor(server.store.acl, secret, dc, new Date()) } : {}),
         coordinate: (node, coord) => {
           if (!config.disableCoordinates) server.coordinates.add({ Node: node, Segment: '', Coord: coord });
         },

@@ -22,7 +22,10 @@ interface Entry {
 }
 
 export interface RemoteTokenResolverOptions {
-  pool: ServerPool;
+  /** The servers to ask (a client agent's own; a secondary datacenter's server: the primary's). */
+  pool: () => ServerPool | null;
+  /** The datacenter whose policies apply (a policy may be limited to some datacenters). */
+  datacenter: string;
   defaultPolicy: 'allow' | 'deny';
   downPolicy: string;
   ttlMs: number;
@@ -47,7 +50,9 @@ export class RemoteTokenResolver implements TokenResolver {
       if (this.now() - e.fetchedAt > this.opts.ttlMs) void this.fetch(secret);
       return e.resolved;
     }
-    // Not fetched (the servers could not be asked): what the down policy says.
+    // Not asked yet (a path that does not prepare, such as anti-entropy's writes): ask now for
+    // next time; meanwhile, what the down policy says.
+    void this.fetch(secret);
     return this.down();
   }
 
@@ -75,10 +80,12 @@ export class RemoteTokenResolver implements TokenResolver {
     if (p) return p;
     p = (async () => {
       try {
-        const g = await callServer<Grant | null>(this.opts.pool, 'acl.resolve', { secret }, 3000);
+        const pool = this.opts.pool();
+        if (!pool) throw new Error('No path to datacenter');
+        const g = await callServer<Grant | null>(pool, 'acl.resolve', { secret, dc: this.opts.datacenter }, 3000);
         this.store(secret, g ? { token: g.token, authz: grantAuthorizer(g, this.opts.defaultPolicy) } : null);
       } catch (e) {
-        const unreachable = !(e instanceof RpcError) || e.status === 0 || /No known Consul servers/.test(e.message);
+        const unreachable = !(e instanceof RpcError) || e.status === 0 || /No known Consul servers|No path to datacenter/.test(e.message);
         this.opts.logger.warn('failed to resolve a token through the servers', { error: (e as Error).message });
         // With the servers down, extend-cache keeps a cached answer (its age is left as is, so
         // it is asked again next time); allow/deny answer by policy in resolve().

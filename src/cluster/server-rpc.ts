@@ -25,7 +25,7 @@ export interface ServerRpcDeps {
   /** A client agent's measured coordinate, queued for the log (Consul's Coordinate.Update). */
   coordinate: (node: string, coord: NetCoordinate) => void;
   /** What a token grants, for client agents to compile (null: no such token); absent with ACLs off. */
-  aclGrant?: (secret: string) => Grant | null;
+  aclGrant?: (secret: string, dc: string) => Grant | null;
   /** Answers one DNS message as this server's DNS interface would (null: no answer). */
   dns: (msg: Buffer, transport: 'udp' | 'tcp') => Promise<Buffer | null>;
   /** The server routes only: agent routes are never reachable through the channel. */
@@ -108,7 +108,8 @@ export function registerServerRpc(rpc: RpcServer, d: ServerRpcDeps): void {
   rpc.on('acl.resolve', (body) => {
     const grant = d.aclGrant;
     if (!grant) throw new RpcError('ACL support disabled');
-    return grant(field<string>(body, 'secret', isString));
+    const dc = (body as { dc?: unknown }).dc;
+    return grant(field<string>(body, 'secret', isString), typeof dc === 'string' && dc !== '' ? dc : d.datacenter);
   });
 
   rpc.on('dns', async (body) => {

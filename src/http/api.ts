@@ -173,9 +173,12 @@ export class HttpApi<D extends AgentDeps = ApiDeps> {
     let found: Found | null;
     try {
       const dcFwd = this.deps.forwardDC;
-      if (dcFwd && ctx.rawQuery !== '') {
-        const dc = ctx.get('dc');
-        if (dc && dc !== this.deps.config.datacenter && forwardsToDC(ctx.rawPath)) {
+      if (dcFwd) {
+        const c = this.deps.config;
+        // ?dc, else for the ACL routes on a server outside the primary datacenter, the primary:
+        // tokens, policies and roles live there (Consul forwards ACL requests to it).
+        const dc = (ctx.rawQuery !== '' ? ctx.get('dc') : null) || (c.server && c.acl.enabled && c.primaryDatacenter !== c.datacenter && ctx.rawPath.startsWith('/v1/acl/') ? c.primaryDatacenter : null);
+        if (dc && dc !== c.datacenter && forwardsToDC(ctx.rawPath)) {
           // Before ACLs here: the other datacenter resolves the caller's token itself.
           const fwd = dcFwd(ctx, dc, this.acl ? ctx.token || this.acl.defaultToken() : ctx.token);
           if (fwd) {

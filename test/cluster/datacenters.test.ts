@@ -368,7 +368,8 @@ describe('datacenters', () => {
   });
 
   it('?dc carries the caller\'s token: the other datacenter resolves it with its own ACLs', async () => {
-    const secure = await start('127.0.0.7', { nodeName: 'node7', datacenter: 'dc7', acl: aclConfig() });
+    // dc7 is its own primary: its tokens live in its own tables.
+    const secure = await start('127.0.0.7', { nodeName: 'node7', datacenter: 'dc7', primaryDatacenter: 'dc7', acl: aclConfig() });
     try {
       const j = await request(dc1.base, 'PUT', `/v1/agent/join/${secure.agent.wanAddr}?wan=1`);
       assert.equal(j.status, 200, j.text);
@@ -383,6 +384,36 @@ describe('datacenters', () => {
       assert.equal((await request(client.base, 'GET', '/v1/kv/guarded?dc=dc7')).status, 403);
     } finally {
       await secure.stop();
+    }
+  });
+});
+
+describe('ACLs across datacenters: the primary holds the tokens', () => {
+  it('a server of a secondary datacenter resolves tokens through the primary, and sends ACL writes there', async () => {
+    const primary = await start('127.0.0.8', { nodeName: 'pa-1', datacenter: 'pa', primaryDatacenter: 'pa', acl: aclConfig() });
+    const secondary = await start('127.0.0.9', { nodeName: 'pb-1', datacenter: 'pb', primaryDatacenter: 'pa', acl: aclConfig({ tokens: { agentMaster: 'pb-agent-master' } }) });
+    try {
+      // Before it reaches the primary, a secondary resolves no token: agent_master (its own) joins it.
+      assert.equal((await request(secondary.base, 'PUT', '/v1/kv/x', 'y', AS_MASTER)).status, 403);
+      const j = await request(secondary.base, 'PUT', `/v1/agent/join/${primary.agent.wanAddr}?wan=1`, undefined, { 'X-Consul-Token': 'pb-agent-master' });
+      assert.equal(j.status, 200, j.text);
+      // A token made in the primary, through the secondary (its ACL routes go to the primary).
+      const p = await request(secondary.base, 'PUT', '/v1/acl/policy', { Name: 'kv-pub', Rules: 'key_prefix "pub/" { policy = "write" }' }, AS_MASTER);
+      assert.equal(p.status, 200, p.text);
+      const t = await request(secondary.base, 'PUT', '/v1/acl/token', { Description: 'made via pb', Policies: [{ Name: 'kv-pub' }] }, AS_MASTER);
+      assert.equal(t.status, 200, t.text);
+      const secret = t.json<{ SecretID: string; AccessorID: string }>().SecretID;
+      // It is stored in the primary.
+      const list = (await request(primary.base, 'GET', '/v1/acl/tokens', undefined, AS_MASTER)).json<{ Description: string }[]>();
+      assert.ok(list.some((x) => x.Description === 'made via pb'));
+      // And it works in the secondary, whose own tables never heard of it.
+      const w = await request(secondary.base, 'PUT', '/v1/kv/pub/a', 'x', { 'X-Consul-Token': secret });
+      assert.equal(w.status, 200, w.text);
+      assert.equal((await request(secondary.base, 'PUT', '/v1/kv/private/a', 'x', { 'X-Consul-Token': secret })).status, 403);
+      assert.equal((await request(secondary.base, 'PUT', '/v1/kv/pub/b', 'x', { 'X-Consul-Token': 'unknown-token' })).status, 403);
+    } finally {
+      await secondary.stop();
+      await primary.stop();
     }
   });
 });
