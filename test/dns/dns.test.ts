@@ -75,7 +75,7 @@ describe('DNS interface', () => {
   let t: TestAgent;
   let port: number;
   before(async () => {
-    t = await startAgent({ nodeName: 'vm', ports: { http: 0, https: -1, dns: 0, serfLan: 8301, serfWan: -1, server: 8300, grpc: -1 } });
+    t = await startAgent({ nodeName: 'vm', ports: { http: 0, https: -1, dns: 0, serfLan: -1, serfWan: -1, server: -1, grpc: -1 } });
     const a = t.agent.dnsAddrs[0]!;
     port = Number(a.slice(a.lastIndexOf(':') + 1));
     const api = client(t.base);

@@ -18,7 +18,7 @@ import { catalogRegister, client } from '../helpers/http.js';
 
 type Reply = DecodedPacket & { rcode: string };
 type QType = 'A' | 'AAAA' | 'SRV' | 'PTR' | 'TXT';
-const PORTS = { http: 0, https: -1, dns: 0, serfLan: 8301, serfWan: -1, server: 8300, grpc: -1 };
+const PORTS = { http: 0, https: -1, dns: 0, serfLan: -1, serfWan: -1, server: -1, grpc: -1 };
 
 const sleep = (ms: number): Promise<void> => new Promise((r) => setTimeout(r, ms));
 

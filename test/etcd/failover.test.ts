@@ -21,7 +21,8 @@ function start(i: number): Promise<ChildAgent> {
     '-server', '-node', names[i]!, '-data-dir', path.join(root, names[i]!), '-http-port', '0', '-dns-port', '-1', '-log-level', 'warn',
     '-bind', '127.0.0.1', '-advertise', '127.0.0.1', '-etcd-endpoints', etcd.endpoints.join(','),
     '-hcl', `storage { etcd { prefix = "${prefix}" request_timeout = "2s" } }`,
-    '-hcl', `ports { server = ${serverPorts[i]} }`,
+    // A flag: spawnAgent's own flags turn the cluster ports off, and flags beat -hcl.
+    '-server-port', String(serverPorts[i]),
     '-hcl', 'session_ttl_min = "1s"',
     '-hcl', 'raft_snapshot_threshold = 20',
   ]);

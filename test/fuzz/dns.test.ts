@@ -98,7 +98,7 @@ describe('fuzz: DNS', () => {
   it(`malformed and odd questions over UDP and TCP (seed ${SEED})`, async () => {
     const errors: string[] = [];
     const logger = createLogger('fuzz', 'ERR', { write: (line) => void (line.includes('[ERROR]') && errors.push(line)) });
-    const agent = new Agent({ config: testConfig({ ports: { http: 0, https: -1, dns: 0, serfLan: 8301, serfWan: -1, server: 8300, grpc: -1 } }), logger });
+    const agent = new Agent({ config: testConfig({ ports: { http: 0, https: -1, dns: 0, serfLan: -1, serfWan: -1, server: -1, grpc: -1 } }), logger });
     await agent.start();
     try {
       const httpPort = Number(agent.httpAddrs[0]!.split(':').pop());

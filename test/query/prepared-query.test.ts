@@ -19,7 +19,7 @@ interface Exec {
   Index: number;
 }
 
-const PORTS = { http: 0, https: -1, dns: 0, serfLan: 8301, serfWan: -1, server: 8300, grpc: -1 };
+const PORTS = { http: 0, https: -1, dns: 0, serfLan: -1, serfWan: -1, server: -1, grpc: -1 };
 
 async function seed(api: ReturnType<typeof client>, h: Record<string, string> = {}): Promise<void> {
   const reg = async (body: object): Promise<void> => {
