@@ -8,6 +8,7 @@
 import http2, { type ClientHttp2Stream, type OutgoingHttpHeaders } from 'node:http2';
 import type { Ctx } from '../http/context.js';
 import { HttpError } from '../http/errors.js';
+import { forwardOnceH1 } from './forward-h1.js';
 import type { ServerPool } from './pool.js';
 import { transportMessage } from './transport.js';
 
@@ -62,7 +63,9 @@ export async function forwardRequest(ctx: Ctx, pool: ServerPool, token: string):
         continue;
       }
     }
-    const outcome = await once(ctx, client.request(requestHeaders(ctx, token), !body), body);
+    // HTTP/1.1 keep-alive connections where the security allows (forward-h1.ts), else an HTTP/2 stream.
+    const h1 = client.http1();
+    const outcome = h1 ? await forwardOnceH1(ctx, h1, token, body) : await once(ctx, client.request(requestHeaders(ctx, token), !body), body);
     if (outcome === 'done') return null;
     lastError = transportMessage(client.addr, outcome);
     pool.failed(client.addr);
