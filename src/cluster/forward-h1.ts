@@ -37,18 +37,18 @@ export function h1Pool(addr: string, sec: ChannelSecurity, toServer: boolean): P
     keepAliveTimeout: H1_IDLE_MS,
     keepAliveMaxTimeout: H1_IDLE_MS,
     connect: (_opts, cb) => {
-      let done = false;
-      const finish = (e: Error | null, s: net.Socket | null): void => {
-        if (done) return;
-        done = true;
-        if (e) cb(e, null);
-        else cb(null, s!);
-      };
       const s = secure ? tls.connect({ host, port, ...clientTLS(sec, toServer), ALPNProtocols: ['http/1.1'] }) : net.connect({ host, port });
       // Small answers in flight: Nagle's algorithm would hold each one back.
       s.setNoDelay(true);
-      s.once(secure ? 'secureConnect' : 'connect', () => finish(null, s));
-      s.once('error', (e) => finish(e, null));
+      let done = false;
+      s.once(secure ? 'secureConnect' : 'connect', () => {
+        if (!done) cb(null, s);
+        done = true;
+      });
+      s.once('error', (e: Error) => {
+        if (!done) cb(e, null);
+        done = true;
+      });
     },
   });
 }
