@@ -101,7 +101,7 @@ export async function clusterBench(report: (line: string) => void, conns: number
     );
     report(`member-failed  SIGKILL of a client agent → serfHealth critical on the server: ${fmt((performance.now() - t0) / 1000, 2)} s`);
   } finally {
-    for (const a of agents.reverse()) await a.stop('SIGKILL').catch(() => undefined);
+    for (const a of agents.reverse()) await a.stop(process.env.BENCH_STOP_SIGNAL === 'SIGTERM' ? 'SIGTERM' : 'SIGKILL').catch(() => undefined);
     for (const d of dirs) fs.rmSync(d, { recursive: true, force: true });
   }
 }

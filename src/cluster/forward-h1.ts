@@ -5,8 +5,8 @@
 // a client going away destroys that connection, which ends the server's wait as a cancelled
 // HTTP/2 stream did. RPCs stay on HTTP/2.
 //
-// Not used in certificate mode with `encrypt`: there every request carries a proof of the key over
-// its own TLS session, which a connection pool cannot tell the request before it picks a socket.
+// In certificate mode with `encrypt` every request carries a proof of the key over its own TLS
+// session, which a pool that picks the socket later cannot write: proof-pool.ts serves that mode.
 
 import net from 'node:net';
 import tls from 'node:tls';
@@ -20,8 +20,11 @@ const HOP = new Set(['connection', 'keep-alive', 'proxy-connection', 'transfer-e
 /** How long an idle connection to a server is kept (the server keeps it a little longer). */
 export const H1_IDLE_MS = 20_000;
 
-/** Whether forwarded requests to a server may use HTTP/1.1 under this security. */
-export const h1Capable = (sec: ChannelSecurity): boolean => !(sec.certs && sec.key);
+/** Where forwarded requests to one server go: an undici Pool, or proof-pool.ts's. */
+export type H1Upstream = Pick<Dispatcher, 'dispatch'> & { destroy(): Promise<void> };
+
+/** Whether requests need a key proof per TLS session (then h1Pool does not do). */
+export const needsProof = (sec: ChannelSecurity): boolean => sec.certs !== null && sec.key !== null;
 
 /** A pool of HTTP/1.1 connections to one server (host:port), each secured as the channel is. */
 export function h1Pool(addr: string, sec: ChannelSecurity, toServer: boolean): Pool {
@@ -74,7 +77,7 @@ function requestHeaders(ctx: Ctx, token: string): string[] {
  * One attempt over `pool`: 'done' once answered (or cut off after answering), else the error from
  * before any answer (the caller may try the next server).
  */
-export function forwardOnceH1(ctx: Ctx, pool: Dispatcher, token: string, body: boolean): Promise<'done' | Error> {
+export function forwardOnceH1(ctx: Ctx, pool: H1Upstream, token: string, body: boolean): Promise<'done' | Error> {
   return new Promise((resolve) => {
     const res = ctx.res;
     let answered = false;

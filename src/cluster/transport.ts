@@ -4,9 +4,9 @@
 //     error (500, Consul's message); streams (/_rpc/stream/<name>) answer a sequence of
 //     length-prefixed msgpack messages until either side ends them.
 //   - Forwarded HTTP API requests (/v1/…): passed as they are to the server's own handlers, so
-//     blocking, consistency, ACLs and error texts come from the one implementation. Client agents
-//     send them over HTTP/1.1 keep-alive connections to the same port (forward-h1.ts), which cost
-//     far less per request than HTTP/2 streams; HTTP/2 streams are still served for them.
+//     blocking, consistency, ACLs and error texts come from the one implementation. Agents send
+//     them over HTTP/1.1 keep-alive connections to the same port (forward-h1.ts), which cost far
+//     less per request than HTTP/2 streams; /v1/ on HTTP/2 is still served (older agents).
 // One port serves both: with TLS the client picks by ALPN; in plain text the first bytes tell (an
 // HTTP/2 client opens with its preface, "PRI * HTTP/2.0").
 
@@ -15,8 +15,8 @@ import http2, { type ClientHttp2Session, type ClientHttp2Stream, type Http2Serve
 import net from 'node:net';
 import type tls from 'node:tls';
 import { Packr } from 'msgpackr';
-import type { Pool } from 'undici';
-import { H1_IDLE_MS, h1Capable, h1Pool } from './forward-h1.js';
+import { H1_IDLE_MS, h1Pool, needsProof, type H1Upstream } from './forward-h1.js';
+import { ProofPool } from './proof-pool.js';
 import type { Logger } from '../util/log.js';
 import { clientTLS, isSecure, KEY_PROOF_HEADER, keyProof, proofOK, serverTLS, type ChannelSecurity } from './security.js';
 
@@ -293,7 +293,7 @@ export function joinHostPort(host: string, port: number): string {
 /** One peer (host:port), with a session opened on first use and again after it breaks. */
 export class RpcClient {
   private session: ClientHttp2Session | null = null;
-  private h1: Pool | null = null;
+  private h1: H1Upstream | null = null;
 
   constructor(
     readonly addr: string,
@@ -325,7 +325,7 @@ export class RpcClient {
     return s;
   }
 
-  /** Opens a raw stream (forwarded HTTP requests); errors arrive on the stream. */
+  /** Opens a raw stream (an RPC's); errors arrive on the stream. */
   request(headers: OutgoingHttpHeaders, endStream = false): ClientHttp2Stream {
     const s = this.connect();
     const sec = this.security;
@@ -434,11 +434,6 @@ export class RpcClient {
     });
   }
 
-  /** Whether requests carry a key proof, which needs the session's handshake done (ready()). */
-  get needsProof(): boolean {
-    return this.security.certs !== null && this.security.key !== null;
-  }
-
   /** Waits for the session's handshake (the key proof needs its keying material). */
   ready(): Promise<void> {
     const s = this.connect();
@@ -449,13 +444,9 @@ export class RpcClient {
     });
   }
 
-  /**
-   * HTTP/1.1 connections for forwarded HTTP API requests, or null where requests must carry a
-   * key proof (certificate TLS with `encrypt`: those go on HTTP/2 streams, see request()).
-   */
-  http1(): Pool | null {
-    if (!h1Capable(this.security)) return null;
-    this.h1 ??= h1Pool(this.addr, this.security, this.toServer);
+  /** HTTP/1.1 connections for forwarded HTTP API requests (forward-h1.ts). */
+  http1(): H1Upstream {
+    this.h1 ??= needsProof(this.security) ? new ProofPool(this.addr, this.security, this.toServer) : h1Pool(this.addr, this.security, this.toServer);
     return this.h1;
   }
 

@@ -1,20 +1,26 @@
 // Forwarding of HTTP API requests over the agent channel (forward.ts, forward-h1.ts, transport.ts)
-// with a real RpcServer and a real front HTTP server on loopback, in plain text and with the
-// encrypt key (TLS-PSK): requests go over HTTP/1.1 on the channel port while RPCs stay on HTTP/2;
+// with a real RpcServer and a real front HTTP server on loopback, in plain text, with the encrypt
+// key (TLS-PSK), with certificate TLS, and with both (every request proves the key over its own
+// TLS session): requests go over HTTP/1.1 on the channel port while RPCs stay on HTTP/2;
 // headers, token and body pass; a client that goes away ends the server's wait; large answers
 // arrive whole; a dead server is skipped for the next before anything was answered.
 
 import assert from 'node:assert/strict';
+import { execFileSync } from 'node:child_process';
 import crypto from 'node:crypto';
+import fs from 'node:fs';
 import http from 'node:http';
 import net from 'node:net';
+import path from 'node:path';
 import { after, before, describe, it } from 'node:test';
 import { forwardRequest } from '../../src/cluster/forward.js';
+import { h1Pool } from '../../src/cluster/forward-h1.js';
 import { ServerPool } from '../../src/cluster/pool.js';
 import { PLAIN, type ChannelSecurity } from '../../src/cluster/security.js';
 import { RpcServer } from '../../src/cluster/transport.js';
 import { Ctx } from '../../src/http/context.js';
 import { silentLogger } from '../../src/util/log.js';
+import { tempDir } from '../helpers/agent.js';
 
 const BIG = 6 << 20;
 
@@ -41,9 +47,26 @@ function get(port: number, path: string, body?: string): Promise<{ status: numbe
   });
 }
 
+/** A CA and one leaf certificate it signs (for both ends), made by openssl. */
+function certificates(dir: string): NonNullable<ChannelSecurity['certs']> {
+  const f = (n: string): string => path.join(dir, n);
+  const openssl = (...args: string[]): void => void execFileSync('openssl', args, { stdio: 'ignore' });
+  openssl('req', '-x509', '-newkey', 'ec', '-pkeyopt', 'ec_paramgen_curve:prime256v1', '-nodes', '-keyout', f('ca.key'), '-out', f('ca.pem'), '-days', '2', '-subj', '/CN=ca');
+  openssl('req', '-newkey', 'ec', '-pkeyopt', 'ec_paramgen_curve:prime256v1', '-nodes', '-keyout', f('leaf.key'), '-out', f('leaf.csr'), '-subj', '/CN=server.dc1.consul');
+  fs.writeFileSync(f('leaf.ext'), 'subjectAltName=DNS:server.dc1.consul,IP:127.0.0.1\nextendedKeyUsage=serverAuth,clientAuth\n');
+  openssl('x509', '-req', '-in', f('leaf.csr'), '-CA', f('ca.pem'), '-CAkey', f('ca.key'), '-CAcreateserial', '-out', f('leaf.pem'), '-days', '2', '-extfile', f('leaf.ext'));
+  return { ca: fs.readFileSync(f('ca.pem')), cert: fs.readFileSync(f('leaf.pem')), key: fs.readFileSync(f('leaf.key')), verifyIncoming: true, verifyOutgoing: true, verifyServerHostname: true };
+}
+
+const certDir = tempDir('tribune-fwd-');
+const certs = certificates(certDir);
+after(() => fs.rmSync(certDir, { recursive: true, force: true }));
+
 const modes: [string, ChannelSecurity][] = [
   ['plain text', PLAIN],
   ['the encrypt key (TLS-PSK)', { key: crypto.randomBytes(32), certs: null, serverName: '' }],
+  ['certificate TLS', { key: null, certs, serverName: 'server.dc1.consul' }],
+  ['certificate TLS and the encrypt key', { key: crypto.randomBytes(32), certs, serverName: 'server.dc1.consul' }],
 ];
 
 for (const [mode, security] of modes) {
@@ -127,6 +150,18 @@ for (const [mode, security] of modes) {
       if (security !== PLAIN) return;
       const port = Number(rpcAddr.split(':')[1]);
       assert.equal((await get(port, '/_rpc/ping')).status, 404);
+    });
+
+    it('with certificates and the key, an HTTP/1.1 request without the key proof is refused', async () => {
+      if (!security.certs || !security.key) return;
+      const bare = h1Pool(rpcAddr, security, true);
+      try {
+        const r = await bare.request({ path: '/v1/echo/x', method: 'GET' });
+        assert.equal(r.statusCode, 403);
+        assert.equal(await r.body.text(), 'key proof missing or wrong');
+      } finally {
+        await bare.destroy();
+      }
     });
 
     it('a client that goes away ends the server’s wait', async () => {
