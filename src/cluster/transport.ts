@@ -72,8 +72,8 @@ export class RpcServer {
   private http: HttpHandler | null = null;
   private readonly listeners: net.Server[] = [];
   private readonly sessions = new Set<http2.ServerHttp2Session>();
-  /** HTTP/1.1 connections (forwarded requests), destroyed on close. */
-  private readonly h1Sockets = new Set<net.Socket>();
+  /** Every accepted connection (HTTP/1.1 ones have no session), destroyed on close. */
+  private readonly conns = new Set<net.Socket>();
   private readonly closing = new AbortController();
 
   constructor(private readonly opts: RpcServerOptions) {}
@@ -119,14 +119,14 @@ export class RpcServer {
       // Many small frames in flight: Nagle's algorithm would hold each answer back.
       h2.on('connection', (sock: net.Socket) => {
         sock.setNoDelay(true);
-        this.trackH1(sock);
+        this.track(sock);
       });
       srv = h2;
     } else {
       const h1 = http.createServer({ keepAliveTimeout: H1_IDLE_MS + 5000 }, onRequest);
       srv = net.createServer((sock) => {
         sock.setNoDelay(true);
-        this.trackH1(sock);
+        this.track(sock);
         this.sniff(sock, h2, h1);
       });
     }
@@ -141,9 +141,9 @@ export class RpcServer {
     return (srv.address() as net.AddressInfo).port;
   }
 
-  private trackH1(sock: net.Socket): void {
-    this.h1Sockets.add(sock);
-    sock.once('close', () => this.h1Sockets.delete(sock));
+  private track(sock: net.Socket): void {
+    this.conns.add(sock);
+    sock.once('close', () => this.conns.delete(sock));
   }
 
   /** Hands a plain-text connection to HTTP/2 or HTTP/1.1 by its first bytes. */
@@ -255,7 +255,7 @@ export class RpcServer {
     this.closing.abort();
     for (const l of this.listeners) l.close();
     for (const s of this.sessions) s.destroy();
-    for (const s of this.h1Sockets) s.destroy();
+    for (const s of this.conns) s.destroy();
     this.listeners.length = 0;
   }
 }
