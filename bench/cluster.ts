@@ -1,6 +1,8 @@
 // Client agents: the cost of forwarding (KV GET and a health read through a client agent against
 // the same on its server, in one run), and the time from SIGKILL of a client agent to its
-// serfHealth turning critical on the server.
+// serfHealth turning critical on the server. CPU per request comes from /proc/<pid>/stat, robust to
+// other load. BENCH_STOP_SIGNAL=SIGTERM stops the agents gracefully at the end (so that
+// BENCH_AGENT_NODE_ARGS="--cpu-prof …" profiles get written).
 
 import fs from 'node:fs';
 import net from 'node:net';
