@@ -11,7 +11,6 @@
 import net from 'node:net';
 import tls from 'node:tls';
 import { Pool, type Dispatcher } from 'undici';
-import type { IncomingHttpHeaders } from 'undici/types/header.js';
 import type { Ctx } from '../http/context.js';
 import { clientTLS, isSecure, type ChannelSecurity } from './security.js';
 
@@ -104,7 +103,7 @@ export function forwardOnceH1(ctx: Ctx, pool: H1Upstream, token: string, body: b
           controller = c;
           if (res.destroyed) c.abort(gone);
         },
-        onResponseStart(_c, status, headers: IncomingHttpHeaders) {
+        onResponseStart(_c, status, headers) {
           if (status < 200) return;
           answered = true;
           const out: Record<string, string | string[]> = {};
