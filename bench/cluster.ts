@@ -1,6 +1,8 @@
 // Client agents: the cost of forwarding (KV GET and a health read through a client agent against
 // the same on its server, in one run), and the time from SIGKILL of a client agent to its
-// serfHealth turning critical on the server.
+// serfHealth turning critical on the server. CPU per request comes from /proc/<pid>/stat, robust to
+// other load. BENCH_STOP_SIGNAL=SIGTERM stops the agents gracefully at the end (so that
+// BENCH_AGENT_NODE_ARGS="--cpu-prof …" profiles get written).
 
 import fs from 'node:fs';
 import net from 'node:net';
@@ -15,6 +17,29 @@ async function freePort(): Promise<number> {
       s.close(() => resolve(p));
     });
   });
+}
+
+/** A process's user+system CPU time in µs, from /proc/<pid>/stat (Linux); NaN where it cannot tell. */
+function cpuMicros(pid: number | undefined): number {
+  try {
+    // Fields after the command (which may hold spaces): utime and stime are the 12th and 13th.
+    const stat = fs.readFileSync(`/proc/${pid}/stat`, 'utf8');
+    const f = stat.slice(stat.lastIndexOf(')') + 2).split(' ');
+    return ((Number(f[11]) + Number(f[12])) * 1e6) / CLOCK_TICKS;
+  } catch {
+    return NaN;
+  }
+}
+/** USER_HZ: 100 on every Linux this runs on. */
+const CLOCK_TICKS = 100;
+
+/** wrk over `url`, with the CPU each process in `procs` spent per request during the run. */
+async function measured(url: string, conns: number, seconds: number, procs: BenchAgent[]): Promise<{ rps: number; latencyP99: string; cpuUs: number[] }> {
+  const before = procs.map((a) => cpuMicros(a.proc.pid));
+  const r = await wrk(url, { connections: conns, seconds });
+  const requests = Number(/(\d+) requests in/.exec(r.raw)?.[1] ?? 'NaN');
+  const cpuUs = procs.map((a, i) => (cpuMicros(a.proc.pid) - before[i]!) / requests);
+  return { rps: r.rps, latencyP99: r.latencyP99, cpuUs };
 }
 
 async function until(what: string, fn: () => Promise<boolean>, timeoutMs = 20_000, everyMs = 20): Promise<void> {
@@ -54,10 +79,12 @@ export async function clusterBench(report: (line: string) => void, conns: number
       ['health ?passing, 50 instances', '/v1/health/service/web?passing'],
     ];
     for (const [what, path] of rows) {
-      const direct = await wrk(`${server.base}${path}`, { connections: conns, seconds });
-      const via = await wrk(`${c1.base}${path}`, { connections: conns, seconds });
+      const direct = await measured(`${server.base}${path}`, conns, seconds, [server]);
+      const via = await measured(`${c1.base}${path}`, conns, seconds, [server, c1]);
       const cost = (1 - via.rps / direct.rps) * 100;
       report(`forward        ${what}: server ${fmt(direct.rps)} req/s (p99 ${direct.latencyP99}), through a client agent ${fmt(via.rps)} req/s (p99 ${via.latencyP99}): ${fmt(cost)}% fewer`);
+      // CPU per request is robust to other load on the machine, where throughput is not.
+      report(`forward        ${what}: CPU per request: direct: server ${fmt(direct.cpuUs[0]!)} µs; through a client agent: server ${fmt(via.cpuUs[0]!)} µs + client agent ${fmt(via.cpuUs[1]!)} µs`);
     }
     // SIGKILL → serfHealth critical (the leader fails a member after 5 s of silence, checked every 500 ms).
     const c2 = await client('bench-victim', c2Lan, serverLan, dirs[2]!);
@@ -76,7 +103,7 @@ export async function clusterBench(report: (line: string) => void, conns: number
     );
     report(`member-failed  SIGKILL of a client agent → serfHealth critical on the server: ${fmt((performance.now() - t0) / 1000, 2)} s`);
   } finally {
-    for (const a of agents.reverse()) await a.stop('SIGKILL').catch(() => undefined);
+    for (const a of agents.reverse()) await a.stop(process.env.BENCH_STOP_SIGNAL === 'SIGTERM' ? 'SIGTERM' : 'SIGKILL').catch(() => undefined);
     for (const d of dirs) fs.rmSync(d, { recursive: true, force: true });
   }
 }

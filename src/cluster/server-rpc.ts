@@ -118,7 +118,5 @@ export function registerServerRpc(rpc: RpcServer, d: ServerRpcDeps): void {
     return { msg: await d.dns(Buffer.from(msg), transport) };
   });
 
-  // The HTTP/2 compatibility request and response stand in for node:http's (the API reads only
-  // what both have: method, url, raw headers, the body stream; writeHead, write, end, close).
-  rpc.onHttp((req, res) => d.http.serve(req as unknown as IncomingMessage, res as unknown as ServerResponse));
+  rpc.onHttp((req, res) => d.http.serve(req, res));
 }

@@ -4,12 +4,19 @@
 //     error (500, Consul's message); streams (/_rpc/stream/<name>) answer a sequence of
 //     length-prefixed msgpack messages until either side ends them.
 //   - Forwarded HTTP API requests (/v1/…): passed as they are to the server's own handlers, so
-//     blocking, consistency, ACLs and error texts come from the one implementation.
+//     blocking, consistency, ACLs and error texts come from the one implementation. Agents send
+//     them over HTTP/1.1 keep-alive connections to the same port (forward-h1.ts), which cost far
+//     less per request than HTTP/2 streams; /v1/ on HTTP/2 is still served (older agents).
+// One port serves both: with TLS the client picks by ALPN; in plain text the first bytes tell (an
+// HTTP/2 client opens with its preface, "PRI * HTTP/2.0").
 
+import http, { type IncomingMessage, type ServerResponse } from 'node:http';
 import http2, { type ClientHttp2Session, type ClientHttp2Stream, type Http2ServerRequest, type Http2ServerResponse, type OutgoingHttpHeaders } from 'node:http2';
 import net from 'node:net';
 import type tls from 'node:tls';
 import { Packr } from 'msgpackr';
+import { H1_IDLE_MS, h1Pool, needsProof, type H1Upstream } from './forward-h1.js';
+import { ProofPool } from './proof-pool.js';
 import type { Logger } from '../util/log.js';
 import { clientTLS, isSecure, KEY_PROOF_HEADER, keyProof, proofOK, serverTLS, type ChannelSecurity } from './security.js';
 
@@ -48,7 +55,11 @@ export interface Peer {
 export type RpcHandler = (body: unknown, peer: Peer) => unknown;
 /** A stream: send messages until the signal aborts (the caller went away or the server stops). */
 export type StreamHandler = (body: unknown, send: (message: unknown) => boolean, signal: AbortSignal, peer: Peer) => void;
-export type HttpHandler = (req: Http2ServerRequest, res: Http2ServerResponse) => void;
+/** Forwarded HTTP API requests: node:http's objects (HTTP/2 ones stand in for them, see dispatch). */
+export type HttpHandler = (req: IncomingMessage, res: ServerResponse) => void;
+
+/** The start of the HTTP/2 client preface: no HTTP/1 request line begins so. */
+const H2_PREFACE = Buffer.from('PRI * HTTP/2.0');
 
 export interface RpcServerOptions {
   security: ChannelSecurity;
@@ -59,8 +70,10 @@ export class RpcServer {
   private readonly handlers = new Map<string, RpcHandler>();
   private readonly streamHandlers = new Map<string, StreamHandler>();
   private http: HttpHandler | null = null;
-  private readonly listeners: (http2.Http2Server | http2.Http2SecureServer)[] = [];
+  private readonly listeners: net.Server[] = [];
   private readonly sessions = new Set<http2.ServerHttp2Session>();
+  /** Every accepted connection (HTTP/1.1 ones have no session), destroyed on close. */
+  private readonly conns = new Set<net.Socket>();
   private readonly closing = new AbortController();
 
   constructor(private readonly opts: RpcServerOptions) {}
@@ -81,21 +94,42 @@ export class RpcServer {
   /** Listens on host:port (0 picks one); returns the bound port. */
   async listen(host: string, port: number): Promise<number> {
     const sec = this.opts.security;
-    const onRequest = (req: Http2ServerRequest, res: Http2ServerResponse): void => this.dispatch(req, res);
-    const srv = isSecure(sec)
-      ? http2.createSecureServer({ ...serverTLS(sec), settings: SETTINGS, maxSessionMemory: 64 }, onRequest)
+    const onRequest = (req: Http2ServerRequest | IncomingMessage, res: Http2ServerResponse | ServerResponse): void => {
+      if (req.httpVersionMajor === 1) this.dispatchH1(req as IncomingMessage, res as ServerResponse);
+      else this.dispatch(req as Http2ServerRequest, res as Http2ServerResponse);
+    };
+    // With TLS, clients that negotiate http/1.1 by ALPN get node:http's handling on this server.
+    const h2 = isSecure(sec)
+      ? http2.createSecureServer({ ...serverTLS(sec), settings: SETTINGS, maxSessionMemory: 64, allowHTTP1: true }, onRequest)
       : http2.createServer({ settings: SETTINGS, maxSessionMemory: 64 }, onRequest);
-    srv.on('session', (s: http2.ServerHttp2Session) => {
+    h2.on('session', (s: http2.ServerHttp2Session) => {
       this.sessions.add(s);
       s.on('close', () => this.sessions.delete(s));
       s.on('error', () => undefined);
       s.setLocalWindowSize(WINDOW);
     });
     // A peer without the key fails here: one debug line, nothing else.
-    // Many small frames in flight: Nagle's algorithm would hold each answer back.
-    srv.on('connection', (sock: net.Socket) => sock.setNoDelay(true));
-    srv.on('tlsClientError', (e: Error) => this.opts.logger.debug('refused a connection that failed the handshake', { error: e.message }));
-    srv.on('sessionError', () => undefined);
+    h2.on('tlsClientError', (e: Error) => this.opts.logger.debug('refused a connection that failed the handshake', { error: e.message }));
+    h2.on('sessionError', () => undefined);
+    let srv: net.Server;
+    if (isSecure(sec)) {
+      // node:http's keep-alive timer on the HTTP/1.1 side (unset on an HTTP/2 server): a little
+      // longer than clients keep idle connections, so a client never reuses one being closed.
+      (h2 as unknown as http.Server).keepAliveTimeout = H1_IDLE_MS + 5000;
+      // Many small frames in flight: Nagle's algorithm would hold each answer back.
+      h2.on('connection', (sock: net.Socket) => {
+        sock.setNoDelay(true);
+        this.track(sock);
+      });
+      srv = h2;
+    } else {
+      const h1 = http.createServer({ keepAliveTimeout: H1_IDLE_MS + 5000 }, onRequest);
+      srv = net.createServer((sock) => {
+        sock.setNoDelay(true);
+        this.track(sock);
+        this.sniff(sock, h2, h1);
+      });
+    }
     await new Promise<void>((resolve, reject) => {
       srv.once('error', reject);
       srv.listen({ host, port, backlog: 1024 }, () => {
@@ -105,6 +139,48 @@ export class RpcServer {
     });
     this.listeners.push(srv);
     return (srv.address() as net.AddressInfo).port;
+  }
+
+  private track(sock: net.Socket): void {
+    this.conns.add(sock);
+    sock.once('close', () => this.conns.delete(sock));
+  }
+
+  /** Hands a plain-text connection to HTTP/2 or HTTP/1.1 by its first bytes. */
+  private sniff(sock: net.Socket, h2: http2.Http2Server | http2.Http2SecureServer, h1: http.Server): void {
+    let head: Buffer = Buffer.alloc(0);
+    const onData = (c: Buffer): void => {
+      head = head.length === 0 ? c : Buffer.concat([head, c]);
+      const n = Math.min(head.length, H2_PREFACE.length);
+      const isH2 = head.subarray(0, n).equals(H2_PREFACE.subarray(0, n));
+      if (isH2 && n < H2_PREFACE.length) return;
+      sock.off('data', onData);
+      sock.off('error', onError);
+      sock.pause();
+      sock.unshift(head);
+      // HTTP/2 takes what is buffered with read() and then reads the socket's handle itself;
+      // node:http reads it as 'data', once the socket flows again.
+      (isH2 ? h2 : h1).emit('connection', sock);
+      if (!isH2) sock.resume();
+    };
+    const onError = (): void => void sock.destroy();
+    sock.on('data', onData);
+    sock.on('error', onError);
+  }
+
+  /** A forwarded request over HTTP/1.1: the key proof as on HTTP/2, then the API (nothing else). */
+  private dispatchH1(req: IncomingMessage, res: ServerResponse): void {
+    const sec = this.opts.security;
+    const socket = req.socket as tls.TLSSocket;
+    if (!proofOK(sec, sec.certs && sec.key ? socket : null, req.headers[KEY_PROOF_HEADER])) {
+      res.writeHead(403, { 'content-type': 'text/plain; charset=utf-8' }).end('key proof missing or wrong');
+      return;
+    }
+    if (this.http && req.url?.startsWith('/v1/')) {
+      this.http(req, res);
+      return;
+    }
+    res.writeHead(404, { 'content-type': 'text/plain; charset=utf-8' }).end('');
   }
 
   private dispatch(req: Http2ServerRequest, res: Http2ServerResponse): void {
@@ -141,7 +217,9 @@ export class RpcServer {
       return;
     }
     if (this.http && url.startsWith('/v1/')) {
-      this.http(req, res);
+      // The compatibility request and response stand in for node:http's (the API reads only what
+      // both have: method, url, raw headers, the body stream; writeHead, write, end, close).
+      this.http(req as unknown as IncomingMessage, res as unknown as ServerResponse);
       return;
     }
     reply(res, 404, '');
@@ -177,6 +255,7 @@ export class RpcServer {
     this.closing.abort();
     for (const l of this.listeners) l.close();
     for (const s of this.sessions) s.destroy();
+    for (const s of this.conns) s.destroy();
     this.listeners.length = 0;
   }
 }
@@ -214,6 +293,7 @@ export function joinHostPort(host: string, port: number): string {
 /** One peer (host:port), with a session opened on first use and again after it breaks. */
 export class RpcClient {
   private session: ClientHttp2Session | null = null;
+  private h1: H1Upstream | null = null;
 
   constructor(
     readonly addr: string,
@@ -245,7 +325,7 @@ export class RpcClient {
     return s;
   }
 
-  /** Opens a raw stream (forwarded HTTP requests); errors arrive on the stream. */
+  /** Opens a raw stream (an RPC's); errors arrive on the stream. */
   request(headers: OutgoingHttpHeaders, endStream = false): ClientHttp2Stream {
     const s = this.connect();
     const sec = this.security;
@@ -354,11 +434,6 @@ export class RpcClient {
     });
   }
 
-  /** Whether requests carry a key proof, which needs the session's handshake done (ready()). */
-  get needsProof(): boolean {
-    return this.security.certs !== null && this.security.key !== null;
-  }
-
   /** Waits for the session's handshake (the key proof needs its keying material). */
   ready(): Promise<void> {
     const s = this.connect();
@@ -367,6 +442,12 @@ export class RpcClient {
       s.once('connect', () => resolve());
       s.once('error', (e) => reject(new RpcError(transportMessage(this.addr, e))));
     });
+  }
+
+  /** HTTP/1.1 connections for forwarded HTTP API requests (forward-h1.ts). */
+  http1(): H1Upstream {
+    this.h1 ??= needsProof(this.security) ? new ProofPool(this.addr, this.security, this.toServer) : h1Pool(this.addr, this.security, this.toServer);
+    return this.h1;
   }
 
   /** Forgets the session (it is reopened on the next call). */
@@ -378,6 +459,8 @@ export class RpcClient {
 
   close(): void {
     this.drop();
+    void this.h1?.destroy().catch(() => undefined);
+    this.h1 = null;
   }
 }
 
