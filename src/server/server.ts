@@ -22,7 +22,8 @@ import { LockDelays, TombstoneGC } from './leader-duties.js';
 import { SessionTimers } from './session-timers.js';
 import { CoordinateBatcher } from './coordinate-batcher.js';
 import { originCoordinate, type NetCoordinate } from '../util/coordinate.js';
-import { MembershipLeader } from './membership.js';
+import { MembershipLeader, type MemberInfo } from './membership.js';
+import { localMember } from '../agent/self.js';
 import { Persistence } from '../agent/persist.js';
 
 export interface ServerOptions {
@@ -82,9 +83,13 @@ export class Server {
     this.logger = opts.logger.named('server');
     const { config } = opts;
     const snapshotEntries = opts.snapshotEntries ?? (config.raftSnapshotThreshold > 0 ? config.raftSnapshotThreshold : undefined);
+    let nodeID: string | null = null;
+    const nodeIDOf = opts.nodeID ?? (() => (nodeID ??= new Persistence(config.dataDir, this.logger).nodeID(config.nodeId)));
     if (config.storage.etcd) {
       const etcd = connectEtcd(config.storage.etcd, config.datacenter);
-      const election = new EtcdLeader({ etcd, name: config.nodeName, address: this.ownAddress, logger: this.logger.named('election'), onChange: (l) => this.leadershipChanged(l), onRenew: (id) => this.renewedElsewhere(id), ...(opts.etcdLeaseTTLSec !== undefined ? { ttlSec: opts.etcdLeaseTTLSec } : {}) });
+      // The registration carries this server's LAN member: the leader makes it one (see membership.ts).
+      const member = (): MemberInfo => ({ member: localMember(config, nodeIDOf()), nodeId: nodeIDOf(), address: config.advertiseAddr });
+      const election = new EtcdLeader({ etcd, name: config.nodeName, address: this.ownAddress, member, logger: this.logger.named('election'), onChange: (l) => this.leadershipChanged(l), onRenew: (id) => this.renewedElsewhere(id), ...(opts.etcdLeaseTTLSec !== undefined ? { ttlSec: opts.etcdLeaseTTLSec } : {}) });
       this.etcd = etcd;
       this.election = election;
       this.log = new EtcdLog(this.fsm, { etcd, writer: config.nodeName, dataDir: config.dataDir, logger: this.logger.named('log'), connected: () => election.connected, ...(snapshotEntries !== undefined ? { snapshotEntries } : {}) });
@@ -129,14 +134,14 @@ export class Server {
       ...(opts.coordinateUpdateBatchSize !== undefined ? { batchSize: opts.coordinateUpdateBatchSize } : {}),
       ...(opts.coordinateUpdateMaxBatches !== undefined ? { maxBatches: opts.coordinateUpdateMaxBatches } : {}),
     });
-    let nodeID: string | null = null;
     this.membership = new MembershipLeader({
       config,
       store: () => this.store,
       propose: (c) => this.propose(c),
       isLeader: () => this.isLeader,
-      nodeID: opts.nodeID ?? (() => (nodeID ??= new Persistence(config.dataDir, this.logger).nodeID(config.nodeId))),
+      nodeID: nodeIDOf,
       logger: this.logger.named('membership'),
+      ...(this.election ? { servers: () => this.election!.liveMembers } : {}),
       ...(opts.memberFailAfterMs !== undefined ? { failAfterMs: opts.memberFailAfterMs } : {}),
       ...(opts.memberReconnectTimeoutMs !== undefined ? { reconnectTimeoutMs: opts.memberReconnectTimeoutMs } : { reconnectTimeoutMs: config.cluster.reconnectTimeoutMs }),
       ...(opts.memberTombstoneTimeoutMs !== undefined ? { tombstoneTimeoutMs: opts.memberTombstoneTimeoutMs } : {}),
