@@ -23,7 +23,7 @@ before(async () => {
     servers.push(
       await startAgent({
         nodeName: name,
-        ports: { http: 0, https: -1, dns: -1, serfLan: 8301, serfWan: 8302, server: serverPort, grpc: -1 },
+        ports: { http: 0, https: -1, dns: -1, serfLan: -1, serfWan: -1, server: serverPort, grpc: -1 },
         storage: { etcd: { endpoints: etcd.endpoints, prefix, dialTimeoutMs: 5000, requestTimeoutMs: 5000, tls: null } },
         limits: { kvMaxValueSize: 4 * 1024 * 1024, txnMaxReqLen: 524288, httpMaxConnsPerClient: 200 },
         sessionTTLMinMs: 1000,

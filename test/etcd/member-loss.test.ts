@@ -17,7 +17,7 @@ before(async () => {
     servers.push(
       await startAgent({
         nodeName: name,
-        ports: { http: 0, https: -1, dns: -1, serfLan: 8301, serfWan: 8302, server: await freePort(), grpc: -1 },
+        ports: { http: 0, https: -1, dns: -1, serfLan: -1, serfWan: -1, server: await freePort(), grpc: -1 },
         storage: { etcd: { endpoints: etcd.endpoints, prefix, dialTimeoutMs: 2000, requestTimeoutMs: 2000, tls: null } },
       }),
     );
