@@ -47,6 +47,7 @@ import { gossipKey } from '../config/build.js';
 import { originCoordinate, type NetCoordinate } from '../util/coordinate.js';
 import { MembershipError } from '../server/membership.js';
 import { MembershipRelay } from '../server/membership-relay.js';
+import { fetchPeerSnapshot, registerSnapshotRpc } from '../server/peer-snapshot.js';
 import { channelSecurity, type ChannelSecurity } from '../cluster/security.js';
 import { ServerPool } from '../cluster/pool.js';
 import { forwardRequest } from '../cluster/forward.js';
@@ -156,10 +157,12 @@ export class Agent {
     this.security = channelSecurity(config.cluster, config.datacenter, config.domain);
     this.rpc = new RpcServer({ security: this.security, logger: this.logger.named('rpc') });
     // The server's own member carries this agent's node ID (read when the server starts).
-    this._server = config.server ? new Server({ config, logger: opts.logger, nodeID: () => this.local.nodeID, ...opts.server }) : null;
+    this._server = config.server ? new Server({ config, logger: opts.logger, nodeID: () => this.local.nodeID, peerSnapshot: (addr) => fetchPeerSnapshot(this.security, addr), ...opts.server }) : null;
     this.pool = config.server ? null : new ServerPool(this.security);
     const srv = this._server;
     this.membershipRelay = srv?.election ? new MembershipRelay({ local: srv.membership, isLeader: () => srv.isLeader, leaderAddress: () => srv.leaderAddress, security: this.security }) : null;
+    // Servers on etcd send each other their snapshots (a server etcd compacted past starts from one).
+    if (srv?.election) registerSnapshotRpc(this.rpc, (req) => srv.snapshotPart(req));
     this.wan = config.server ? new WanPool({ config, security: this.security, logger: this.logger, self: () => localMember(config, this.local.nodeID, true) }) : null;
     this.wan?.register(this.rpc);
     this.tokens = new AgentTokens(config.acl, config.dataDir);
