@@ -46,6 +46,8 @@ import { Prober, type Peer } from '../cluster/probe.js';
 import { gossipKey } from '../config/build.js';
 import { originCoordinate, type NetCoordinate } from '../util/coordinate.js';
 import { MembershipError } from '../server/membership.js';
+import { MembershipRelay } from '../server/membership-relay.js';
+import { fetchPeerSnapshot, registerSnapshotRpc } from '../server/peer-snapshot.js';
 import { channelSecurity, type ChannelSecurity } from '../cluster/security.js';
 import { ServerPool } from '../cluster/pool.js';
 import { forwardRequest } from '../cluster/forward.js';
@@ -110,6 +112,8 @@ export class Agent {
   /** A server's route table for forwarded requests: server routes only, the anonymous default token. */
   private readonly internalApi: HttpApi | null;
   private readonly security: ChannelSecurity;
+  /** Servers on etcd: membership calls that reach a follower go on to the leader (null otherwise). */
+  private readonly membershipRelay: MembershipRelay | null;
   private readonly remoteEvents: RemoteEventBus | null;
   /** A server's WAN pool: the servers of every datacenter (null on a client agent). */
   readonly wan: WanPool | null;
@@ -153,8 +157,12 @@ export class Agent {
     this.security = channelSecurity(config.cluster, config.datacenter, config.domain);
     this.rpc = new RpcServer({ security: this.security, logger: this.logger.named('rpc') });
     // The server's own member carries this agent's node ID (read when the server starts).
-    this._server = config.server ? new Server({ config, logger: opts.logger, nodeID: () => this.local.nodeID, ...opts.server }) : null;
+    this._server = config.server ? new Server({ config, logger: opts.logger, nodeID: () => this.local.nodeID, peerSnapshot: (addr) => fetchPeerSnapshot(this.security, addr), ...opts.server }) : null;
     this.pool = config.server ? null : new ServerPool(this.security);
+    const srv = this._server;
+    this.membershipRelay = srv?.election ? new MembershipRelay({ local: srv.membership, isLeader: () => srv.isLeader, leaderAddress: () => srv.leaderAddress, security: this.security }) : null;
+    // Servers on etcd send each other their snapshots (a server etcd compacted past starts from one).
+    if (srv?.election) registerSnapshotRpc(this.rpc, (req) => srv.snapshotPart(req));
     this.wan = config.server ? new WanPool({ config, security: this.security, logger: this.logger, self: () => localMember(config, this.local.nodeID, true) }) : null;
     this.wan?.register(this.rpc);
     this.tokens = new AgentTokens(config.acl, config.dataDir);
@@ -253,7 +261,7 @@ export class Agent {
       registerQueryRemote(this.rpc, { store: server.store, datacenter: config.datacenter, nodeName: config.nodeName, resolver: this.resolver });
       registerServerRpc(this.rpc, {
         datacenter: config.datacenter,
-        membership: server.membership,
+        membership: this.membershipRelay ?? server.membership,
         servers: () => this.serverAddrs(),
         writer,
         events: bus,
@@ -325,7 +333,7 @@ export class Agent {
       forceLeave: async (node, prune) => {
         if (!this._server) return this.clusterClient!.forceLeave(node, prune);
         try {
-          await this._server.membership.forceLeave(node, prune);
+          await (this.membershipRelay ?? this._server.membership).forceLeave(node, prune);
         } catch (e) {
           // The leader's refusal is the answer's text, as Consul's (a 500).
           if (e instanceof MembershipError) throw new Error(e.message, { cause: e });
@@ -647,6 +655,7 @@ export class Agent {
       await this.local.stop();
       await this.rpc.close();
       this.pool?.close();
+      this.membershipRelay?.close();
       await this._server?.stop();
       if (this.opts.config.pidFile) fs.rmSync(this.opts.config.pidFile, { force: true });
       this.logger.info('shutdown complete');

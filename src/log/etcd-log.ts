@@ -16,6 +16,8 @@
 //
 // Each server snapshots its own state every `snapshotEntries` applied entries into
 // <dataDir>/etcd/, and starts from its newest snapshot, replaying etcd from the revision after it.
+// A server etcd compacted past (the leader compacts behind the servers' snapshots) starts from a
+// peer's newest snapshot instead, kept as its own.
 
 import { randomBytes } from 'node:crypto';
 import fs from 'node:fs';
@@ -27,7 +29,7 @@ import type { Logger } from '../util/log.js';
 import { type DirLock, lockDir } from './dir-lock.js';
 import { type EtcdHandle, withDeadline } from './etcd-client.js';
 import { BadBatchError, blobParts, blobValue, commandFrame, commandsValue, decodeBatch, decodeBlob, LogCursor, MAX_BATCH_COMMANDS, MAX_VALUE_BYTES } from './etcd-entries.js';
-import { readSnapshotFile, writeSnapshotFile } from './snapshot-file.js';
+import { readSnapshotBuffer, readSnapshotFile, writeSnapshotFile } from './snapshot-file.js';
 import type { Applied, ConsensusLog, FSM, LogEntry } from './types.js';
 
 /** Consul's answer to a write (or a non-stale read) when the server cannot reach the cluster. */
@@ -50,6 +52,16 @@ export interface EtcdLogOptions {
   snapshotEntries?: number;
   /** False while this server is cut off from etcd: writes and non-stale reads are refused then. */
   connected?: () => boolean;
+  /** The bytes of a peer's newest snapshot file (null: no peer has one), for a server etcd compacted past. */
+  peerSnapshot?: () => Promise<Buffer | null>;
+}
+
+/** A piece of a snapshot file, as a server sends it to a peer catching up. */
+export interface SnapshotPart {
+  revision: number;
+  /** The whole file's size. */
+  size: number;
+  data: Buffer;
 }
 
 interface Pending {
@@ -183,25 +195,84 @@ export class EtcdLog implements ConsensusLog {
       }
     }
     const target = await this.head.fresh();
-    const from = this.cursor.revision + 1;
-    if (target >= from) await this.checkHistory(from);
+    let from = this.cursor.revision + 1;
+    if (target >= from && !(await this.hasHistory(from))) {
+      await this.catchUpFromPeer(from, target);
+      from = this.cursor.revision + 1;
+    }
     await this.startWatch(from);
     // Caught up with everything written before we started: only then may reads be served.
     await this.waitApplied(target, 0);
     this.log.info('etcd log opened', { prefix: this.etcd.prefix, index: this.fsm.index, revision: this.cursor.revision });
   }
 
-  /** Fails clearly when etcd no longer has the history this server must replay. */
-  private async checkHistory(from: number): Promise<void> {
+  /** Whether etcd still has the history from revision `from` (false: compacted past it). */
+  private async hasHistory(from: number): Promise<boolean> {
     try {
       await withDeadline(this.etcd.ns.get('head').revision(from).exec(), this.etcd.requestTimeoutMs, 'history check');
+      return true;
     } catch (e) {
-      const msg = (e as Error).message;
-      if (!/compacted/i.test(msg)) throw e;
-      throw new EtcdCompactedError(
-        `etcd has compacted its history past revision ${from}, where this server must resume (${this.cursor.revision === 0 ? 'it has no local snapshot' : `its local snapshot is at revision ${this.cursor.revision}`}); ` +
-          'catching up from a peer\'s snapshot is not implemented yet, so this server cannot start',
-      );
+      if (!/compacted/i.test((e as Error).message)) throw e;
+      return false;
+    }
+  }
+
+  /**
+   * Etcd no longer has the history from `from`: start from a peer's newest snapshot (kept as this
+   * server's own), or fail saying why when no peer has one that etcd's history goes on from.
+   */
+  private async catchUpFromPeer(from: number, target: number): Promise<void> {
+    const where = `etcd has compacted its history past revision ${from}, where this server must resume (${this.cursor.revision === 0 ? 'it has no local snapshot' : `its local snapshot is at revision ${this.cursor.revision}`})`;
+    let buf: Buffer | null = null;
+    try {
+      buf = this.opts.peerSnapshot ? await this.opts.peerSnapshot() : null;
+    } catch (e) {
+      this.log.warn('no peer snapshot', { error: (e as Error).message });
+    }
+    if (!buf) throw new EtcdCompactedError(`${where}, and no other server could send a snapshot to catch up from, so this server cannot start`);
+    const { meta, img } = readSnapshotBuffer(buf, 'peer snapshot');
+    if (meta.revision < from - 1 || (meta.revision < target && !(await this.hasHistory(meta.revision + 1)))) {
+      throw new EtcdCompactedError(`${where}, and the newest peer snapshot (revision ${meta.revision}) is behind the compaction too, so this server cannot start`);
+    }
+    const dir = this.snapDir;
+    if (dir !== null) {
+      const file = path.join(dir, `snap-${pad(meta.revision)}.snap`);
+      await fsp.writeFile(`${file}.tmp`, buf, { flush: true });
+      await fsp.rename(`${file}.tmp`, file);
+      for (const n of fs.readdirSync(dir)) {
+        const m = SNAP_RE.exec(n);
+        if (m && Number(m[1]) < meta.revision) await fsp.rm(path.join(dir, n), { force: true });
+      }
+      await withDeadline(this.etcd.ns.put(`snapshots/${this.opts.writer}`).value(String(meta.revision)).exec(), this.etcd.requestTimeoutMs, 'snapshot record').catch(() => undefined);
+    }
+    this.fsm.restore(img);
+    this.cursor = new LogCursor(img.index, meta.revision);
+    this.sinceSnapshot = 0;
+    this.log.info('caught up from a peer snapshot', { index: img.index, revision: meta.revision, bytes: buf.length });
+  }
+
+  /**
+   * Up to `max` bytes at `offset` of this server's snapshot at `revision` (null: the newest), for
+   * a peer catching up; null when this server has none.
+   */
+  async snapshotPart(revision: number | null, offset: number, max = 1 << 20): Promise<SnapshotPart | null> {
+    const dir = this.snapDir;
+    if (dir === null) return null;
+    let rev = revision;
+    if (rev === null) {
+      const newest = (await fsp.readdir(dir)).filter((n) => SNAP_RE.test(n)).sort().pop();
+      if (!newest) return null;
+      rev = Number(SNAP_RE.exec(newest)![1]);
+    }
+    // A newer snapshot may have replaced this one meanwhile: the peer starts over then.
+    const h = await fsp.open(path.join(dir, `snap-${pad(rev)}.snap`), 'r');
+    try {
+      const size = (await h.stat()).size;
+      const data = Buffer.alloc(Math.max(0, Math.min(max, size - offset)));
+      if (data.length > 0) await h.read(data, 0, data.length, offset);
+      return { revision: rev, size, data };
+    } finally {
+      await h.close();
     }
   }
 
@@ -212,7 +283,7 @@ export class EtcdLog implements ConsensusLog {
     w.on('error', (e: Error) => {
       if (this.closed) return;
       const compacted = /compact/i.test(e.message);
-      this.setFailed(compacted ? new EtcdCompactedError(`etcd compacted the log past what this server has applied (revision ${this.cursor.revision}); catching up from a peer's snapshot is not implemented yet`) : new Error(`etcd log watch failed: ${e.message}`));
+      this.setFailed(compacted ? new EtcdCompactedError(`etcd compacted the log past what this server has applied (revision ${this.cursor.revision}); restart it to catch up from a peer's snapshot`) : new Error(`etcd log watch failed: ${e.message}`));
     });
   }
 

@@ -55,7 +55,11 @@ export async function writeSnapshotFile(file: string, meta: SnapshotMeta, img: S
 }
 
 export function readSnapshotFile(file: string): { meta: SnapshotMeta; img: StateImage } {
-  const buf = fs.readFileSync(file);
+  return readSnapshotBuffer(fs.readFileSync(file), file);
+}
+
+/** A snapshot file's bytes (one a peer sent); `file` names it in errors. */
+export function readSnapshotBuffer(buf: Buffer, file: string): { meta: SnapshotMeta; img: StateImage } {
   const builder = new ImageBuilder();
   let meta: SnapshotMeta | null = null;
   let at = 0;

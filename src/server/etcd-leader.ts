@@ -1,7 +1,8 @@
 // Leader election and server registration through etcd, for servers sharing the etcd log.
 //
-// Each server holds a short lease (kept alive) and registers servers/<name> = its server address
-// under it. The leader is whoever created the `leader` key (value: name and address) under its own
+// Each server holds a short lease (kept alive) and registers servers/<name> under it: its server
+// address and its LAN member (the leader makes every registered server a member, and a server
+// whose lease ended a failed one: the registration is the servers' heartbeat). The leader is whoever created the `leader` key (value: name and address) under its own
 // lease: when that lease ends (the process died, or lost etcd for a TTL) etcd deletes the key and
 // every server that sees the delete tries to create it; one txn wins.
 //
@@ -16,6 +17,7 @@
 import type { IKeyValue, IWatchResponse, Lease, Watcher } from 'etcd3';
 import { type EtcdHandle, withDeadline } from '../log/etcd-client.js';
 import type { Logger } from '../util/log.js';
+import type { MemberInfo } from './membership.js';
 
 export interface EtcdLeaderOptions {
   etcd: EtcdHandle;
@@ -25,6 +27,8 @@ export interface EtcdLeaderOptions {
   /** Lease TTL in seconds (etcd's floor is 1.5 × its election timeout; 3 s is safe on defaults). */
   ttlSec?: number;
   logger: Logger;
+  /** This server as a LAN member, registered with its address (read when it registers). */
+  member?: () => MemberInfo;
   /** Called on every change of isLeader. */
   onChange: (leading: boolean) => void;
   /** A session renewed through any server (see renewed()); the leader re-arms its timer. */
@@ -35,6 +39,25 @@ interface LeaderValue {
   name: string;
   address: string;
   lease: string;
+}
+
+/** The value of servers/<name>. */
+interface ServerValue {
+  address: string;
+  member: MemberInfo | null;
+}
+
+/** A registration: JSON, or (as older servers wrote it) the bare address. */
+export function parseServerValue(v: string): ServerValue {
+  if (v.startsWith('{')) {
+    try {
+      const o = JSON.parse(v) as Partial<ServerValue>;
+      if (typeof o.address === 'string') return { address: o.address, member: o.member ?? null };
+    } catch {
+      // not ours: treated as an address below
+    }
+  }
+  return { address: v, member: null };
 }
 
 const TICK_MS = 200;
@@ -48,7 +71,7 @@ export class EtcdLeader {
   private validUntil = 0;
   private lastContact = 0;
   private leader: LeaderValue | null = null;
-  private readonly servers = new Map<string, string>();
+  private readonly servers = new Map<string, ServerValue>();
   private watchers: Watcher[] = [];
   private timer: NodeJS.Timeout | null = null;
   private leading = false;
@@ -79,12 +102,19 @@ export class EtcdLeader {
 
   /** Every registered server's address, sorted (Raft's configuration order is not ours to copy). */
   get peers(): string[] {
-    return [...new Set(this.servers.values())].sort();
+    return [...new Set([...this.servers.values()].map((v) => v.address))].sort();
   }
 
   /** Every registered server by name, sorted by address. */
   get serverList(): { name: string; address: string }[] {
-    return [...this.servers].map(([name, address]) => ({ name, address })).sort((x, y) => (x.address < y.address ? -1 : x.address > y.address ? 1 : 0));
+    return [...this.servers].map(([name, v]) => ({ name, address: v.address })).sort((x, y) => (x.address < y.address ? -1 : x.address > y.address ? 1 : 0));
+  }
+
+  /** The LAN member of every server whose registration is alive in etcd (its lease held). */
+  get liveMembers(): MemberInfo[] {
+    const out: MemberInfo[] = [];
+    for (const v of this.servers.values()) if (v.member) out.push(v.member);
+    return out;
   }
 
   /** Milliseconds since etcd last answered this server (0 on the leader, as Consul's). */
@@ -104,7 +134,7 @@ export class EtcdLeader {
     serversW.on('data', (res: IWatchResponse) => {
       for (const ev of res.events) {
         const name = ev.kv.key.toString().replace(/^.*servers\//, '');
-        if (ev.type === 'Put') this.servers.set(name, ev.kv.value.toString());
+        if (ev.type === 'Put') this.servers.set(name, parseServerValue(ev.kv.value.toString()));
         else this.servers.delete(name);
       }
     });
@@ -112,7 +142,7 @@ export class EtcdLeader {
     renewW.on('put', (kv: IKeyValue) => this.opts.onRenew?.(kv.key.toString().replace(/^.*renew\//, '')));
     this.watchers = [leaderW, serversW, renewW];
     const all = await withDeadline(ns.getAll().prefix('servers/').strings(), this.opts.etcd.requestTimeoutMs, 'server list');
-    for (const [k, v] of Object.entries(all)) this.servers.set(k.replace(/^.*servers\//, ''), v);
+    for (const [k, v] of Object.entries(all)) this.servers.set(k.replace(/^.*servers\//, ''), parseServerValue(v));
     await this.renewLease();
     this.timer = setInterval(() => this.tick(), TICK_MS);
     this.timer.unref();
@@ -162,7 +192,8 @@ export class EtcdLeader {
       this.tick();
       void this.renewLease();
     });
-    await withDeadline(ns.put(`servers/${this.opts.name}`).value(this.opts.address).lease(id).exec(), requestTimeoutMs, 'server registration');
+    const value: ServerValue = { address: this.opts.address, member: this.opts.member?.() ?? null };
+    await withDeadline(ns.put(`servers/${this.opts.name}`).value(JSON.stringify(value)).lease(id).exec(), requestTimeoutMs, 'server registration');
   }
 
   /** Creates the leader key if no one holds it; learns who does otherwise. */

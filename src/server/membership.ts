@@ -45,6 +45,11 @@ export interface MembershipOptions {
   checkIntervalMs?: number;
   /** How often every member's catalog entry is reconciled (Consul's reconcile_interval, 60s). */
   reconcileIntervalMs?: number;
+  /**
+   * Servers sharing an etcd log: the other servers alive now (their etcd lease holds their
+   * registration). Servers send no heartbeats; being listed here is theirs.
+   */
+  servers?: () => MemberInfo[];
 }
 
 /** structs.ErrNoLeader */
@@ -277,6 +282,7 @@ export class MembershipLeader {
       await this.serial(async () => {
         await this.ensureSelf();
         const now = performance.now();
+        await this.liveServers(now);
         const wall = Date.now();
         for (const m of this.store.members.list()) {
           if (m.Name === this.selfName) continue;
@@ -300,6 +306,33 @@ export class MembershipLeader {
       this.opts.logger.warn('membership check failed', { error: (e as Error).message });
     } finally {
       this.ticking = false;
+    }
+  }
+
+  /**
+   * Every server registered in etcd is heard from now and is an alive member with its catalog
+   * entry (node, serfHealth, the consul service); one whose registration ended is no longer heard
+   * from and fails after failAfterMs like any member.
+   */
+  private async liveServers(now: number): Promise<void> {
+    const list = this.opts.servers?.();
+    if (!list) return;
+    for (const info of list) {
+      const name = info.member.Name;
+      if (name === this.selfName) continue;
+      try {
+        const cur = this.store.members.get(name);
+        // As join refuses: a live node keeps its name.
+        if (cur && cur.NodeID !== info.nodeId && cur.Status === MemberStatus.alive) continue;
+        this.heard.set(name, now);
+        const input: MemberInput = { ...toMember(info.member), Status: MemberStatus.alive, NodeID: info.nodeId, Address: info.address, StatusTime: cur?.Status === MemberStatus.alive ? cur.StatusTime : this.stamp() };
+        if (cur?.Status !== MemberStatus.alive) this.opts.logger.info('server is alive', { member: name });
+        this.seenSince.delete(name);
+        await this.upsert(input);
+        await this.handleAlive(this.store.members.get(name)!);
+      } catch (e) {
+        this.opts.logger.warn('failed to reconcile server member', { member: name, error: (e as Error).message });
+      }
     }
   }
 

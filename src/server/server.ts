@@ -6,10 +6,11 @@ import path from 'node:path';
 import type { RuntimeConfig } from '../config/types.js';
 import { FileLog } from '../log/file-log.js';
 import { MemoryLog } from '../log/memory-log.js';
-import { connectEtcd, type EtcdHandle } from '../log/etcd-client.js';
-import { EtcdLog, NoLeaderError } from '../log/etcd-log.js';
+import { connectEtcd, type EtcdHandle, withDeadline } from '../log/etcd-client.js';
+import { EtcdLog, NoLeaderError, type SnapshotPart } from '../log/etcd-log.js';
+import { EtcdCompactor } from './etcd-compactor.js';
 import type { Session } from '../state/types.js';
-import { EtcdLeader } from './etcd-leader.js';
+import { EtcdLeader, parseServerValue } from './etcd-leader.js';
 import type { ConsensusLog } from '../log/types.js';
 import type { Command } from '../state/commands.js';
 import type { ResultOf, StateStore } from '../state/store.js';
@@ -22,7 +23,8 @@ import { LockDelays, TombstoneGC } from './leader-duties.js';
 import { SessionTimers } from './session-timers.js';
 import { CoordinateBatcher } from './coordinate-batcher.js';
 import { originCoordinate, type NetCoordinate } from '../util/coordinate.js';
-import { MembershipLeader } from './membership.js';
+import { MembershipLeader, type MemberInfo } from './membership.js';
+import { localMember } from '../agent/self.js';
 import { Persistence } from '../agent/persist.js';
 
 export interface ServerOptions {
@@ -52,6 +54,10 @@ export interface ServerOptions {
   memberCheckIntervalMs?: number;
   /** etcd backend: the election lease's TTL in seconds (default 3). */
   etcdLeaseTTLSec?: number;
+  /** etcd backend: how often the leader compacts etcd behind the servers' snapshots (default 5 min). */
+  etcdCompactIntervalMs?: number;
+  /** etcd backend: the newest snapshot file of the server at this address (its agent channel). */
+  peerSnapshot?: (address: string) => Promise<Buffer | null>;
 }
 
 export class Server {
@@ -75,6 +81,8 @@ export class Server {
   /** The etcd election (null on the embedded log, where this server is always the leader). */
   readonly election: EtcdLeader | null = null;
   private readonly etcd: EtcdHandle | null = null;
+  /** The leader's compaction of etcd (null on the embedded log). */
+  private readonly compactor: EtcdCompactor | null = null;
   /** Leadership changes, applied one at a time. */
   private leadership: Promise<void> = Promise.resolve();
 
@@ -82,12 +90,25 @@ export class Server {
     this.logger = opts.logger.named('server');
     const { config } = opts;
     const snapshotEntries = opts.snapshotEntries ?? (config.raftSnapshotThreshold > 0 ? config.raftSnapshotThreshold : undefined);
+    let nodeID: string | null = null;
+    const nodeIDOf = opts.nodeID ?? (() => (nodeID ??= new Persistence(config.dataDir, this.logger).nodeID(config.nodeId)));
     if (config.storage.etcd) {
       const etcd = connectEtcd(config.storage.etcd, config.datacenter);
-      const election = new EtcdLeader({ etcd, name: config.nodeName, address: this.ownAddress, logger: this.logger.named('election'), onChange: (l) => this.leadershipChanged(l), onRenew: (id) => this.renewedElsewhere(id), ...(opts.etcdLeaseTTLSec !== undefined ? { ttlSec: opts.etcdLeaseTTLSec } : {}) });
+      // The registration carries this server's LAN member: the leader makes it one (see membership.ts).
+      const member = (): MemberInfo => ({ member: localMember(config, nodeIDOf()), nodeId: nodeIDOf(), address: config.advertiseAddr });
+      const election = new EtcdLeader({ etcd, name: config.nodeName, address: this.ownAddress, member, logger: this.logger.named('election'), onChange: (l) => this.leadershipChanged(l), onRenew: (id) => this.renewedElsewhere(id), ...(opts.etcdLeaseTTLSec !== undefined ? { ttlSec: opts.etcdLeaseTTLSec } : {}) });
       this.etcd = etcd;
       this.election = election;
-      this.log = new EtcdLog(this.fsm, { etcd, writer: config.nodeName, dataDir: config.dataDir, logger: this.logger.named('log'), connected: () => election.connected, ...(snapshotEntries !== undefined ? { snapshotEntries } : {}) });
+      this.log = new EtcdLog(this.fsm, {
+        etcd,
+        writer: config.nodeName,
+        dataDir: config.dataDir,
+        logger: this.logger.named('log'),
+        connected: () => election.connected,
+        peerSnapshot: () => this.snapshotFromPeer(etcd),
+        ...(snapshotEntries !== undefined ? { snapshotEntries } : {}),
+      });
+      this.compactor = new EtcdCompactor({ etcd, servers: () => election.serverList.map((s) => s.name), logger: this.logger.named('compaction'), ...(opts.etcdCompactIntervalMs !== undefined ? { intervalMs: opts.etcdCompactIntervalMs } : {}) });
     } else {
       this.log =
         config.dataDir === null
@@ -129,14 +150,14 @@ export class Server {
       ...(opts.coordinateUpdateBatchSize !== undefined ? { batchSize: opts.coordinateUpdateBatchSize } : {}),
       ...(opts.coordinateUpdateMaxBatches !== undefined ? { maxBatches: opts.coordinateUpdateMaxBatches } : {}),
     });
-    let nodeID: string | null = null;
     this.membership = new MembershipLeader({
       config,
       store: () => this.store,
       propose: (c) => this.propose(c),
       isLeader: () => this.isLeader,
-      nodeID: opts.nodeID ?? (() => (nodeID ??= new Persistence(config.dataDir, this.logger).nodeID(config.nodeId))),
+      nodeID: nodeIDOf,
       logger: this.logger.named('membership'),
+      ...(this.election ? { servers: () => this.election!.liveMembers } : {}),
       ...(opts.memberFailAfterMs !== undefined ? { failAfterMs: opts.memberFailAfterMs } : {}),
       ...(opts.memberReconnectTimeoutMs !== undefined ? { reconnectTimeoutMs: opts.memberReconnectTimeoutMs } : { reconnectTimeoutMs: config.cluster.reconnectTimeoutMs }),
       ...(opts.memberTombstoneTimeoutMs !== undefined ? { tombstoneTimeoutMs: opts.memberTombstoneTimeoutMs } : {}),
@@ -237,6 +258,7 @@ export class Server {
   }
 
   private stepDown(): void {
+    this.compactor?.stop();
     this.aclLeader?.stop();
     this.sessionTimers.stop();
     void this.membership.stop();
@@ -251,6 +273,8 @@ export class Server {
     await this.membership.start();
     // As a new leader: the configured (by default Consul's) autopilot configuration, unless one is stored.
     if (!this.store.autopilot.config) await this.propose({ type: 'autopilot-set', config: this.opts.config.autopilot, ifMissing: true });
+    // On etcd: compaction behind the servers' snapshots.
+    this.compactor?.start();
     this.stableSince = new Date();
   }
 
@@ -275,7 +299,31 @@ export class Server {
     return { min: this.opts.aclTokenMinExpirationTTLMs ?? 60_000, max: this.opts.aclTokenMaxExpirationTTLMs ?? 24 * 3600_000 };
   }
 
+  /** A piece of this server's snapshot for a peer catching up (null: none here). */
+  snapshotPart(req: { revision: number | null; offset: number }): Promise<SnapshotPart | null> {
+    return this.log instanceof EtcdLog ? this.log.snapshotPart(req.revision, req.offset) : Promise.resolve(null);
+  }
+
+  /** The newest snapshot any other registered server has (tried in turn), for a start etcd compacted past. */
+  private async snapshotFromPeer(etcd: EtcdHandle): Promise<Buffer | null> {
+    const fetch = this.opts.peerSnapshot;
+    if (!fetch) return null;
+    const all = await withDeadline(etcd.ns.getAll().prefix('servers/').strings(), etcd.requestTimeoutMs, 'server list');
+    for (const [key, value] of Object.entries(all)) {
+      if (key.replace(/^.*servers\//, '') === this.opts.config.nodeName) continue;
+      const { address } = parseServerValue(value);
+      try {
+        const buf = await fetch(address);
+        if (buf) return buf;
+      } catch (e) {
+        this.logger.warn('could not fetch a snapshot from a peer', { peer: address, error: (e as Error).message });
+      }
+    }
+    return null;
+  }
+
   async stop(): Promise<void> {
+    this.compactor?.stop();
     await this.membership.stop();
     await this.election?.stop();
     await this.leadership;

@@ -25,7 +25,9 @@ describe('agent monitor', () => {
           })
           .on('error', reject);
       });
-      for (let i = 0; i < 100 && !text.includes('service=monitored'); i++) {
+      // Wait for the debug line itself: the anti-entropy INFO line names the service too, and on a
+      // slower log it can be the first one the stream carries.
+      for (let i = 0; i < 100 && !/added service service=monitored/.test(text); i++) {
         await api.put('/v1/agent/service/register', { Name: 'monitored', Port: 1 + i });
         await new Promise((r) => setTimeout(r, 50));
       }
@@ -35,7 +37,7 @@ describe('agent monitor', () => {
       let cliOut = '';
       cli.stdout.on('data', (d: Buffer) => (cliOut += d.toString()));
       // The CLI connects when its process is up (slow on a loaded machine): log until it shows.
-      for (let i = 0; i < 100 && !cliOut.includes('service=second'); i++) {
+      for (let i = 0; i < 100 && !/added service service=second/.test(cliOut); i++) {
         await api.put('/v1/agent/service/register', { Name: 'second', Port: 2 + i });
         await new Promise((r) => setTimeout(r, 50));
       }

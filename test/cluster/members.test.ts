@@ -437,7 +437,9 @@ describe('cluster membership', () => {
       for (let i = 2; i <= 6; i++) await t.agent.server.membership.join(clientInfo(`node${i}`, `127.0.0.${i}`, `11111111-2222-3333-4444-55555555555${i}`));
       await t.agent.server.membership.leave('node6');
       await t.stop();
-      assert.ok(fs.readdirSync(`${dataDir}/raft`).some((f) => f.includes('snap')), 'a snapshot was written');
+      // The embedded log keeps its snapshots under raft/, the etcd backend its own under etcd/.
+      const snapDir = `${dataDir}/${process.env.TRIBUNE_TEST_ETCD ? 'etcd' : 'raft'}`;
+      assert.ok(fs.readdirSync(snapDir).some((f) => f.includes('snap')), 'a snapshot was written');
       t = await startAgent({ nodeName: 'node1', dataDir, devMode: false }, { ...FAST, memberFailAfterMs: 30_000, snapshotEntries: 4 });
       try {
         assert.deepEqual(

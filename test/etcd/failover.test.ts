@@ -21,11 +21,11 @@ function start(i: number): Promise<ChildAgent> {
     '-server', '-node', names[i]!, '-data-dir', path.join(root, names[i]!), '-http-port', '0', '-dns-port', '-1', '-log-level', 'warn',
     '-bind', '127.0.0.1', '-advertise', '127.0.0.1', '-etcd-endpoints', etcd.endpoints.join(','),
     '-hcl', `storage { etcd { prefix = "${prefix}" request_timeout = "2s" } }`,
-    // A flag: spawnAgent's own flags turn the cluster ports off, and flags beat -hcl.
-    '-server-port', String(serverPorts[i]),
+    // The server port given (the leader's address names it); no serf ports (tests run side by side).
+    '-server-port', String(serverPorts[i]), '-serf-lan-port', '-1', '-serf-wan-port', '-1',
     '-hcl', 'session_ttl_min = "1s"',
     '-hcl', 'raft_snapshot_threshold = 20',
-  ]);
+  ], 15_000, { clusterPorts: true });
 }
 
 async function until<T>(what: string, timeoutMs: number, f: () => Promise<T | undefined>): Promise<T> {
