@@ -63,6 +63,7 @@ export function defaults(): RuntimeConfig {
     pidFile: null,
     domain: 'consul.',
     raftMultiplier: 0,
+    rpcHoldTimeoutMs: 7000,
     raftSnapshotThreshold: 0,
     storage: { etcd: null },
     sessionTTLMinMs: 0,
@@ -427,7 +428,15 @@ export function applySource(c: RuntimeConfig, src: Source, warnings: string[]): 
         break;
       }
       case 'performance':
-        r.nested(key, v, { raft_multiplier: (x) => (c.raftMultiplier = r.int('performance.raft_multiplier', x, 0, 10)) }, ['leave_drain_time', 'rpc_hold_timeout']);
+        r.nested(
+          key,
+          v,
+          {
+            raft_multiplier: (x) => (c.raftMultiplier = r.int('performance.raft_multiplier', x, 0, 10)),
+            rpc_hold_timeout: (x) => (c.rpcHoldTimeoutMs = positiveMs(r, 'performance.rpc_hold_timeout', x)),
+          },
+          ['leave_drain_time'],
+        );
         break;
       case 'connect':
         r.nested(key, v, { enabled: (x) => (c.connectEnabled = r.bool('connect.enabled', x)) }, ['ca_provider', 'ca_config', 'enable_mesh_gateway_wan_federation', 'enable_serverless_plugin']);

@@ -125,6 +125,8 @@ export interface RuntimeConfig {
   domain: string;
   /** raft_multiplier from `performance`; 0 means the default (1 in dev, 5 otherwise). */
   raftMultiplier: number;
+  /** performance.rpc_hold_timeout: how long a write (or a non-stale read) waits out a lost leader or etcd member before it is refused. */
+  rpcHoldTimeoutMs: number;
   /** raft_snapshot_threshold: log entries between snapshots of the embedded log (0: Tribune's default). */
   raftSnapshotThreshold: number;
   /** storage { etcd { ... } }: where the replicated log lives (null etcd: the embedded log). */

@@ -52,6 +52,11 @@ export interface EtcdLogOptions {
   snapshotEntries?: number;
   /** False while this server is cut off from etcd: writes and non-stale reads are refused then. */
   connected?: () => boolean;
+  /**
+   * How long a write or a read barrier waits out a lost etcd member or lease before it is refused
+   * (Consul's rpc_hold_timeout: its servers hold an RPC that long for a leader). Default 7 s.
+   */
+  holdMs?: number;
   /** The bytes of a peer's newest snapshot file (null: no peer has one), for a server etcd compacted past. */
   peerSnapshot?: () => Promise<Buffer | null>;
 }
@@ -79,6 +84,11 @@ interface Waiting {
 const MAX_IN_FLIGHT = 8;
 /** Batch keys live this long (s); a new lease is taken every half of it. */
 const LOG_LEASE_TTL_S = 120;
+/** Retries of a failed etcd call back off from this to RETRY_MAX_MS, within the hold. */
+const RETRY_FIRST_MS = 50;
+const RETRY_MAX_MS = 500;
+const CONNECT_POLL_MS = 50;
+const sleep = (ms: number): Promise<void> => new Promise((r) => setTimeout(r, ms));
 /** Watch events handed to the state machine in one applyBatch. */
 const APPLY_GROUP = 256;
 
@@ -136,6 +146,7 @@ export class EtcdLog implements ConsensusLog {
   private readonly etcd: EtcdHandle;
   private readonly log: Logger;
   private readonly snapshotEntries: number;
+  private readonly holdMs: number;
   private readonly boot = randomBytes(4).toString('hex');
   private cursor = new LogCursor(0, 0);
   private seq = 0;
@@ -165,6 +176,7 @@ export class EtcdLog implements ConsensusLog {
     this.etcd = opts.etcd;
     this.log = opts.logger;
     this.snapshotEntries = opts.snapshotEntries ?? 16384;
+    this.holdMs = opts.holdMs ?? 7000;
   }
 
   /** The etcd revision of the last batch this server applied. */
@@ -449,14 +461,30 @@ export class EtcdLog implements ConsensusLog {
    */
   async barrier(): Promise<void> {
     if (this.failed) throw this.failed;
-    if (this.opts.connected && !this.opts.connected()) throw new NoLeaderError();
+    const until = Date.now() + this.holdMs;
+    await this.whenConnected(until);
     let target: number;
-    try {
-      target = await this.head.fresh();
-    } catch {
-      throw new NoLeaderError();
+    for (let backoff = RETRY_FIRST_MS; ; backoff = Math.min(backoff * 2, RETRY_MAX_MS)) {
+      try {
+        target = await this.head.fresh();
+        break;
+      } catch {
+        // The etcd member the client was on may be gone: the client moves to another.
+        if (this.closed || Date.now() + backoff >= until) throw new NoLeaderError();
+        await sleep(backoff);
+      }
     }
     await this.waitApplied(target, this.etcd.requestTimeoutMs);
+  }
+
+  /** Resolves once this server holds a live lease again, or rejects with No cluster leader at `until`. */
+  private async whenConnected(until: number): Promise<void> {
+    const connected = this.opts.connected;
+    if (!connected) return;
+    while (!connected()) {
+      if (this.closed || this.failed || Date.now() + CONNECT_POLL_MS >= until) throw new NoLeaderError();
+      await sleep(CONNECT_POLL_MS);
+    }
   }
 
   // ---------------------------------------------------------------- writes
@@ -464,7 +492,10 @@ export class EtcdLog implements ConsensusLog {
   propose(command: Command): Promise<Applied> {
     if (this.failed) return Promise.reject(this.failed);
     if (this.closed) return Promise.reject(new Error('log is closed'));
-    if (this.opts.connected && !this.opts.connected()) return Promise.reject(new NoLeaderError());
+    if (this.opts.connected && !this.opts.connected()) {
+      // Held, as Consul holds an RPC while it has no leader, then refused.
+      return this.whenConnected(Date.now() + this.holdMs).then(() => this.propose(command));
+    }
     let f: Buffer;
     try {
       f = commandFrame(command);
@@ -539,26 +570,45 @@ export class EtcdLog implements ConsensusLog {
     const w: Waiting = { pendings, timer: null };
     this.waiting.set(key, w);
     const ns = this.etcd.ns;
-    try {
-      const lease = await this.leaseId();
-      // The compare stops a silent retry of a txn that had landed from landing twice.
-      await withDeadline(ns.if(key, 'Create', '==', 0).then(ns.put(key).value(value).lease(lease), ns.put('head').value(key)).commit(), this.etcd.requestTimeoutMs, 'log write');
-      this.lastContact = Date.now();
-      if (this.waiting.get(key) === w) {
-        // Durable in etcd; this server applies it as soon as its watch delivers it.
-        w.timer = setTimeout(() => {
+    const until = Date.now() + this.holdMs;
+    for (let backoff = RETRY_FIRST_MS; ; backoff = Math.min(backoff * 2, RETRY_MAX_MS)) {
+      const held = this.lease;
+      try {
+        const lease = await this.leaseId();
+        // The compare stops a retry (etcd3's or ours) of a txn that had landed from landing twice.
+        await withDeadline(ns.if(key, 'Create', '==', 0).then(ns.put(key).value(value).lease(lease), ns.put('head').value(key)).commit(), this.etcd.requestTimeoutMs, 'log write');
+        break;
+      } catch (e) {
+        if (this.waiting.get(key) !== w) return; // applied meanwhile: its answer went out
+        // A dead etcd member or an expired lease: the same key again, on a fresh lease, until the hold ends.
+        if (this.lease === held || held === null) this.dropLease();
+        if (!this.closed && !this.failed && Date.now() + backoff < until) {
+          await sleep(backoff);
           if (this.waiting.get(key) !== w) return;
-          this.waiting.delete(key);
-          for (const p of pendings) p.reject(new Error('the write is in etcd but this server has not applied it in time'));
-        }, 2 * this.etcd.requestTimeoutMs);
+          continue;
+        }
+        this.waiting.delete(key);
+        // It may still have landed (a lost answer): then every server applies it, unacknowledged.
+        const err = new Error(`leadership lost while committing log: ${(e as Error).message}`);
+        for (const p of pendings) p.reject(err);
+        return;
       }
-    } catch (e) {
-      if (this.waiting.get(key) !== w) return; // applied meanwhile: its answer went out
-      this.waiting.delete(key);
-      // It may still have landed (a lost answer): then every server applies it, unacknowledged.
-      const err = new Error(`leadership lost while committing log: ${(e as Error).message}`);
-      for (const p of pendings) p.reject(err);
     }
+    this.lastContact = Date.now();
+    if (this.waiting.get(key) === w) {
+      // Durable in etcd; this server applies it as soon as its watch delivers it.
+      w.timer = setTimeout(() => {
+        if (this.waiting.get(key) !== w) return;
+        this.waiting.delete(key);
+        for (const p of pendings) p.reject(new Error('the write is in etcd but this server has not applied it in time'));
+      }, 2 * this.etcd.requestTimeoutMs);
+    }
+  }
+
+  private dropLease(): void {
+    const old = this.lease;
+    this.lease = null;
+    old?.lease.release();
   }
 
   /** A command over one request's size: its parts first, then a batch naming them. */

@@ -105,6 +105,7 @@ export class Server {
         dataDir: config.dataDir,
         logger: this.logger.named('log'),
         connected: () => election.connected,
+        holdMs: config.rpcHoldTimeoutMs,
         peerSnapshot: () => this.snapshotFromPeer(etcd),
         ...(snapshotEntries !== undefined ? { snapshotEntries } : {}),
       });

@@ -84,7 +84,7 @@ describe('agent configuration', () => {
       JSON.stringify({ datacenter: 'one', node_name: 'from-a', data_dir: dir, server: true, ports: { http: 9000, dns: -1 }, limits: { kv_max_value_size: 1000 } }),
     );
     write('conf.d/10-b.hcl', 'node_name = "from-b"\nlimits {\n  txn_max_req_len = 2048\n}\n# comment\nenable_script_checks = true\n');
-    write('conf.d/20-c.json', JSON.stringify({ node_name: 'from-c', performance: { raft_multiplier: 2 }, raft_snapshot_threshold: 4096, session_ttl_min: '1m30s' }));
+    write('conf.d/20-c.json', JSON.stringify({ node_name: 'from-c', performance: { raft_multiplier: 2, rpc_hold_timeout: '2s' }, raft_snapshot_threshold: 4096, session_ttl_min: '1m30s' }));
     write('conf.d/ignored.txt', 'not config');
     const { config } = await loadAgentConfig(['-config-file', a, '-config-dir', path.join(dir, 'conf.d'), '-hcl', 'log_level = "debug"', '-hcl', 'ports { http = 9100 }', '-datacenter', 'two']);
     assert.equal(config.nodeName, 'from-c');
@@ -95,6 +95,7 @@ describe('agent configuration', () => {
     assert.equal(config.limits.txnMaxReqLen, 2048);
     assert.equal(config.enableScriptChecks, true);
     assert.equal(config.raftMultiplier, 2);
+    assert.equal(config.rpcHoldTimeoutMs, 2000);
     assert.equal(config.raftSnapshotThreshold, 4096);
     assert.equal(config.sessionTTLMinMs, 90_000);
     assert.equal(config.logLevel, 'DEBUG');

@@ -12,7 +12,7 @@ let srv: TestAgent;
 before(async () => {
   etcd = await startEtcd(1);
   srv = await startAgent(
-    { nodeName: 'cut', storage: { etcd: { endpoints: etcd.endpoints, prefix: `cut-${Date.now()}`, dialTimeoutMs: 1000, requestTimeoutMs: 1000, tls: null } } },
+    { nodeName: 'cut', rpcHoldTimeoutMs: 1000, storage: { etcd: { endpoints: etcd.endpoints, prefix: `cut-${Date.now()}`, dialTimeoutMs: 1000, requestTimeoutMs: 1000, tls: null } } },
     { etcdLeaseTTLSec: 2 },
   );
 });
